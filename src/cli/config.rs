@@ -1,0 +1,136 @@
+//! `vmctl config [-l] [-r] [KEY [VALUE]] [--unset KEY]`: host settings and where they come from.
+
+use clap::Args;
+use clap::builder::PossibleValuesParser;
+use serde_json::{Map, Value, json};
+
+use super::Ctx;
+use crate::error::Error;
+use crate::output::{field_table, grid};
+use crate::settings::{Key, Settings, Source};
+
+fn key_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(Key::ALL.iter().map(|k| k.name()))
+}
+
+/// Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl config                     every key and value
+  vmctl config -l                  ... with the source of each value
+  vmctl config no_local 1          isolate VMs that do not choose
+  vmctl config no_local            the bare value
+  vmctl config --unset no_local    back to the default
+  ANKA_BRIDGE_NAME=en1 vmctl config bridge_name")]
+pub struct ConfigArgs {
+    /// Show where each value comes from (default, config file, env)
+    #[arg(short = 'l', long)]
+    list: bool,
+    /// Remove every key from the config file (back to the defaults)
+    #[arg(short = 'r', long, conflicts_with_all = ["key", "value", "unset"])]
+    reset: bool,
+    /// The key to show or set
+    #[arg(value_parser = key_parser())]
+    key: Option<String>,
+    /// The new value
+    #[arg(requires = "key")]
+    value: Option<String>,
+    /// Remove KEY from the config file
+    #[arg(long, value_name = "KEY", value_parser = key_parser(), conflicts_with_all = ["key", "value"])]
+    unset: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
+    if args.reset {
+        return change(ctx, |values| {
+            let n = values.len();
+            values.clear();
+            Ok(format!("removed {n} key(s) from the config file"))
+        });
+    }
+    if let Some(name) = &args.unset {
+        let key: Key = name.parse()?;
+        return change(ctx, |values| {
+            Ok(match values.remove(key.name()) {
+                Some(_) => format!("{key}: removed from the config file"),
+                None => format!("{key}: not in the config file"),
+            })
+        });
+    }
+    match (&args.key, &args.value) {
+        (Some(name), Some(value)) => {
+            let key: Key = name.parse()?;
+            let value = key.normalize(value)?;
+            change(ctx, |values| {
+                values.insert(key.name().to_owned(), value.clone());
+                Ok(format!("{key} = {value}"))
+            })
+        }
+        (Some(name), None) => {
+            let key: Key = name.parse()?;
+            let settings = ctx.settings()?;
+            let (value, source) = settings.get(key);
+            let body = if args.list {
+                json!({"key": key.name(), "value": value, "source": source.to_string()})
+            } else {
+                json!({ key.name(): value })
+            };
+            ctx.out.data(&body, || {
+                if args.list { format!("{value}\t({source})") } else { value.to_owned() }
+            });
+            Ok(())
+        }
+        (None, _) => list(ctx, args.list),
+    }
+}
+
+fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let entries = settings.entries();
+    if with_source {
+        let body: Vec<Value> = entries
+            .iter()
+            .map(|(k, v, s)| json!({"key": k.name(), "value": v, "source": s.to_string(), "about": k.about()}))
+            .collect();
+        ctx.out.data(&Value::Array(body), || {
+            grid(
+                &["key", "value", "source"],
+                entries.iter().map(|(k, v, s)| vec![k.name().to_owned(), v.clone(), s.to_string()]),
+            )
+        });
+    } else {
+        let body: Map<String, Value> = entries
+            .iter()
+            .map(|(k, v, _)| (k.name().to_owned(), Value::from(v.as_str())))
+            .collect();
+        ctx.out.data(&Value::Object(body), || {
+            field_table(entries.iter().map(|(k, v, _)| (k.name(), v.clone())))
+        });
+    }
+    Ok(())
+}
+
+/// Read-modify-write of the config file: the result must resolve (cross-key checks) before it
+/// is written.
+fn change(
+    ctx: &Ctx,
+    edit: impl FnOnce(&mut crate::settings::ConfigValues) -> Result<String, Error>,
+) -> Result<(), Error> {
+    let lock = ctx.store.lock()?;
+    let mut values = ctx.store.load_config()?;
+    let message = edit(&mut values)?;
+    // Checked without the environment: the file must be valid on its own.
+    let settings = Settings::resolve(&values, |_| None)?;
+    ctx.store.save_config(&lock, &values)?;
+    let effective = ctx.settings()?;
+    for (key, value, source) in effective.entries() {
+        if let Source::Env(var) = source
+            && settings.get(*key).0 != value
+        {
+            ctx.out.warn(&format!("{var}={value} overrides {key} from the config file"));
+        }
+    }
+    let body: Map<String, Value> = values.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+    ctx.out.done(&Value::Object(body), &message);
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `vmctl create VM [network flags]`: register a VM's network profile.
+
+use clap::Args;
+
+use super::Ctx;
+use super::network_flags::NetworkFlags;
+use super::show::nic_json;
+use crate::error::Error;
+use crate::model::VmProfile;
+use crate::model::change::apply_nic_change;
+
+/// Register a VM's network profile (defaults from `vmctl config`)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl create web
+  vmctl create db -t host --ip 192.168.128.10 --no-local
+  vmctl create lan -t bridge -b en0 --mac 52:54:00:12:34:56")]
+pub struct CreateArgs {
+    /// Name of the VM (letters, digits, '-', '_', '.')
+    vm: String,
+    #[command(flatten)]
+    flags: NetworkFlags,
+}
+
+pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
+    let change = args.flags.to_change()?;
+    let settings = ctx.settings()?;
+    let mut profile = VmProfile::new(&args.vm, settings.network_mode, settings.network_controller)?;
+    let lock = ctx.store.lock()?;
+    if ctx.store.exists(&args.vm) {
+        return Err(Error::VmExists(args.vm.clone()));
+    }
+    let others = ctx.store.load_all()?;
+    let warnings = apply_nic_change(&mut profile, &change, &settings, &others)?;
+    ctx.store.save(&lock, &profile)?;
+    for w in &warnings {
+        ctx.out.warn(w);
+    }
+    let body = nic_json(&profile, &settings);
+    ctx.out.done(
+        &serde_json::json!({"name": profile.name, "uuid": profile.uuid, "network": body}),
+        &format!(
+            "created VM '{}' ({}, mac {})",
+            profile.name,
+            profile.network.mode,
+            body["mac"].as_str().unwrap_or("")
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! `vmctl list`: every VM with its mode, MAC, IP and status.
+
+use clap::Args;
+use clap::builder::PossibleValuesParser;
+use serde_json::{Map, Value};
+
+use super::Ctx;
+use super::show::status;
+use crate::error::Error;
+use crate::model::Mac;
+use crate::model::change::effective_mac;
+use crate::output::grid;
+
+const FIELDS: [&str; 6] = ["name", "uuid", "mode", "mac", "ip", "status"];
+
+/// List the VMs: name, uuid, mode, mac, ip, status
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl list
+  vmctl list --field name,ip
+  vmctl -j list --running")]
+pub struct ListArgs {
+    /// Only started VMs
+    #[arg(long)]
+    running: bool,
+    /// Columns to show, comma-separated
+    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(FIELDS))]
+    field: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let profiles = ctx.store.load_all()?;
+    let fields: Vec<&str> = if args.field.is_empty() {
+        FIELDS.to_vec()
+    } else {
+        args.field.iter().map(String::as_str).collect()
+    };
+    let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
+    for profile in &profiles {
+        let status = status(ctx, &profile.name);
+        if args.running && status != "started" {
+            continue;
+        }
+        let mut row = Map::new();
+        for &field in &fields {
+            let value = match field {
+                "name" => Value::from(profile.name.as_str()),
+                "uuid" => Value::from(profile.uuid.as_str()),
+                "mode" => Value::from(profile.network.mode.name()),
+                "mac" => Value::from(Mac(effective_mac(profile, &settings)).to_string()),
+                "ip" => profile.network.ip.map_or(Value::Null, |ip| Value::from(ip.to_string())),
+                _ => Value::from(status),
+            };
+            row.insert(field.to_owned(), value);
+        }
+        rows.push(row);
+    }
+    let body = Value::Array(rows.iter().cloned().map(Value::Object).collect());
+    ctx.out.data(&body, || {
+        if rows.is_empty() {
+            return String::new();
+        }
+        grid(
+            &fields,
+            rows.iter().map(|row| {
+                fields
+                    .iter()
+                    .map(|f| match &row[*f] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "-".to_owned(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            }),
+        )
+    });
+    if rows.is_empty() && !ctx.out.json {
+        ctx.out.note(if args.running {
+            "no VM is started"
+        } else {
+            "no VMs yet: `vmctl create NAME` makes one"
+        });
+    }
+    Ok(())
+}

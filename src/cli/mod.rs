@@ -1,0 +1,185 @@
+//! The command line: clap types, one file per command. Each command parses, resolves into a
+//! validated request, calls the layers below and prints through `Output`.
+
+mod clone;
+mod config;
+mod create;
+mod delete;
+mod generate;
+mod list;
+mod modify;
+mod network_flags;
+mod show;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::output::Output;
+use crate::settings::Settings;
+use crate::store::Store;
+
+pub use generate::generated_files;
+
+const EXAMPLES: &str = "\
+Examples:
+  vmctl create web                               profile with defaults: shared, virtio-net, auto MAC
+  vmctl show web network                         the NIC as a table
+  vmctl modify web network --ip 192.168.64.20    reserve a static IP
+  vmctl modify web port ssh 22                   forward a free host port to the guest's 22
+  vmctl -j list                                  every VM as JSON
+  ANKA_BRIDGE_NAME=en1 vmctl config bridge_name  env beats the config file";
+
+/// vmctl owns the networking of virtual machines on this host.
+#[derive(Debug, Parser)]
+#[command(name = "vmctl", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// Folder of profiles and settings [default: the per-user data folder]
+    #[arg(long, global = true, env = "VMCTL_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)
+    #[arg(short = 'j', long, global = true, env = "VMCTL_JSON")]
+    json: bool,
+    /// Answer yes to confirmations
+    #[arg(short = 'y', long, global = true)]
+    yes: bool,
+    /// Print no notes or warnings on stderr
+    #[arg(short = 'q', long, global = true)]
+    quiet: bool,
+    /// Say more about what happens (`-v` belongs to `--vlan`, as in Anka)
+    #[arg(long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Create(create::CreateArgs),
+    List(list::ListArgs),
+    Show(show::ShowArgs),
+    Modify(modify::ModifyArgs),
+    Clone(clone::CloneArgs),
+    Delete(delete::DeleteArgs),
+    Config(config::ConfigArgs),
+    #[command(hide = true)]
+    Completions(generate::CompletionsArgs),
+    #[command(hide = true)]
+    Man(generate::ManArgs),
+}
+
+/// What every command gets: where the files are, how to print, the global answers.
+pub struct Ctx {
+    pub store: Store,
+    pub out: Output,
+    pub yes: bool,
+    pub verbose: bool,
+}
+
+impl Ctx {
+    /// The host settings: env over `config.plist` over defaults.
+    pub fn settings(&self) -> Result<Settings, Error> {
+        Settings::resolve(&self.store.load_config()?, |var| std::env::var(var).ok())
+    }
+}
+
+/// The clap definition, for the completion and man page generators.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parse `args`, run the command, print, and return the exit code.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    let json_env = env_flag("ANKA_MACHINE_READABLE") || env_flag("VMCTL_JSON");
+    let json_arg = args.iter().skip(1).any(|a| a == "-j" || a == "--json");
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err, json_env || json_arg),
+    };
+    let out = Output {
+        json: cli.json || json_env,
+        quiet: cli.quiet,
+    };
+    let result = home_dir(cli.home).and_then(|home| {
+        let ctx = Ctx {
+            store: Store::new(home, cli.quiet),
+            out,
+            yes: cli.yes,
+            verbose: cli.verbose,
+        };
+        dispatch(cli.command, &ctx)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            out.error_of(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
+    match command {
+        Command::Create(args) => create::run(ctx, &args),
+        Command::List(args) => list::run(ctx, &args),
+        Command::Show(args) => show::run(ctx, &args),
+        Command::Modify(args) => modify::run(ctx, args),
+        Command::Clone(args) => clone::run(ctx, &args),
+        Command::Delete(args) => delete::run(ctx, &args),
+        Command::Config(args) => config::run(ctx, &args),
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man(args) => generate::man(&args),
+    }
+}
+
+fn env_flag(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no" | "off"))
+}
+
+fn home_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
+    if let Some(home) = flag.filter(|h| !h.as_os_str().is_empty()) {
+        return Ok(home);
+    }
+    directories::ProjectDirs::from("", "", "vmctl")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .ok_or_else(|| Error::Usage("no home folder: set VMCTL_HOME or pass --home DIR".into()))
+}
+
+/// Print a clap error as `error:` + `hint:` (or the JSON envelope); help and version as clap does.
+fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = err.print();
+        return ExitCode::from(if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+    }
+    let rendered = err.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let values = |kind| match err.get(kind) {
+        Some(ContextValue::Strings(v)) => Some(v.join(", ")),
+        Some(ContextValue::String(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let usage = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(str::to_owned);
+    let hint = if let Some(valid) = values(ContextKind::ValidValue) {
+        format!("possible values: {valid}")
+    } else if let Some(s) = values(ContextKind::SuggestedSubcommand).or_else(|| values(ContextKind::SuggestedArg)) {
+        format!("did you mean '{s}'?")
+    } else if let Some(usage) = usage {
+        format!("usage: {usage}")
+    } else {
+        "see `vmctl help`".to_owned()
+    };
+    Output { json, quiet: false }.error(&message, Some(&hint), crate::error::code::USAGE);
+    ExitCode::from(2)
+}

@@ -1,0 +1,94 @@
+//! The NIC flags shared by `create` and `modify VM network` (Anka 3 names), and their
+//! translation into a `NicChange`.
+
+use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
+use crate::error::Error;
+use crate::model::change::{BridgeChoice, IpChoice, NicChange};
+use crate::model::{Controller, MacPolicy, Mode};
+
+pub fn mode_parser() -> impl TypedValueParser<Value = Mode> {
+    PossibleValuesParser::new(Mode::ALL.iter().map(|m| m.name())).map(|s| s.parse::<Mode>().expect("listed value"))
+}
+
+pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
+    PossibleValuesParser::new(Controller::ALL.iter().map(|c| c.name()))
+        .map(|s| s.parse::<Controller>().expect("listed value"))
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct NetworkFlags {
+    /// Network mode
+    #[arg(short = 't', long = "mode", value_name = "MODE", value_parser = mode_parser())]
+    pub mode: Option<Mode>,
+    /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route's)
+    #[arg(short = 'b', long, value_name = "IF|auto")]
+    pub bridge: Option<String>,
+    /// Static MAC (unicast), or `auto` for a stable vmctl-made one
+    #[arg(short = 'm', long, value_name = "MAC|auto")]
+    pub mac: Option<String>,
+    /// Static IP, reserved in the network's DHCP server (shared/host only), or `auto`
+    #[arg(long, value_name = "IPV4|auto")]
+    pub ip: Option<String>,
+    /// NIC model
+    #[arg(short = 'c', long, value_name = "CONTROLLER", value_parser = controller_parser())]
+    pub controller: Option<Controller>,
+    /// Allow traffic to other VMs and the host
+    #[arg(long, group = "locality")]
+    pub local: bool,
+    /// Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing
+    #[arg(long, group = "locality")]
+    pub no_local: bool,
+    /// Follow the host's `no_local` setting
+    #[arg(long, group = "locality")]
+    pub local_default: bool,
+    /// VLAN ID (0 = none)
+    #[arg(short = 'v', long, value_name = "ID", value_parser = clap::value_parser!(u16).range(0..=4094))]
+    pub vlan: Option<u16>,
+    /// Network by name: `shared` or `host` (the built-in networks; same as --mode)
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+}
+
+impl NetworkFlags {
+    /// Check every value and build the change; nothing is applied yet.
+    pub fn to_change(&self) -> Result<NicChange, Error> {
+        let mut mode = self.mode;
+        if let Some(network) = &self.network {
+            let by_name = match network.as_str() {
+                "shared" => Mode::Shared,
+                "host" => Mode::Host,
+                _ => {
+                    return Err(Error::invalid("network", network, "no such network")
+                        .with_hint("the networks are the built-in `shared` and `host`"));
+                }
+            };
+            if mode.is_some_and(|m| m != by_name) {
+                return Err(Error::conflict(format!(
+                    "--network {network} contradicts --mode {}",
+                    mode.map_or("", Mode::name)
+                ))
+                .with_hint("give one of them"));
+            }
+            mode = Some(by_name);
+        }
+        Ok(NicChange {
+            mode,
+            controller: self.controller,
+            bridge: self.bridge.as_deref().map(BridgeChoice::parse).transpose()?,
+            mac: self.mac.as_deref().map(str::parse::<MacPolicy>).transpose()?,
+            ip: self.ip.as_deref().map(IpChoice::parse).transpose()?,
+            no_local: if self.local {
+                Some(Some(false))
+            } else if self.no_local {
+                Some(Some(true))
+            } else if self.local_default {
+                Some(None)
+            } else {
+                None
+            },
+            vlan: self.vlan,
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! The one error type of the library, its hints, and the mapping from kinds to exit and JSON codes.
+
+use std::path::PathBuf;
+
+/// Stable numeric codes of the JSON error envelope (`{"status":"ERROR","code":N}`).
+/// Documented in README.md; never renumber.
+pub mod code {
+    /// Anything not covered below.
+    pub const GENERIC: u32 = 1;
+    /// The command line itself was malformed (clap usage error).
+    pub const USAGE: u32 = 2;
+    /// The named VM does not exist.
+    pub const VM_NOT_FOUND: u32 = 3;
+    /// A value given by the user is not valid (MAC, IP, port, mode, key ...).
+    pub const INVALID_VALUE: u32 = 4;
+    /// A stored file could not be parsed.
+    pub const CORRUPT_FILE: u32 = 5;
+    /// Reading or writing a file failed.
+    pub const IO: u32 = 6;
+    /// The request conflicts with another VM (duplicate port, IP, MAC).
+    pub const CONFLICT: u32 = 7;
+    /// The user must confirm (or pass `--yes`).
+    pub const NEEDS_CONFIRMATION: u32 = 8;
+    /// The VM is started and the request needs it stopped.
+    pub const VM_STARTED: u32 = 9;
+    /// A VM with that name already exists (Anka's code).
+    pub const NAME_EXISTS: u32 = 18;
+}
+
+/// Everything that can go wrong in vmctl, each naming what and where.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("VM '{name}' not found")]
+    VmNotFound {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("a VM named '{0}' already exists")]
+    VmExists(String),
+    #[error("invalid {what} '{value}': {reason}")]
+    Invalid {
+        what: &'static str,
+        value: String,
+        reason: String,
+        hint: Option<String>,
+    },
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{path}: {reason}")]
+    CorruptFile { path: PathBuf, reason: String },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} needs confirmation and stdin is not a terminal")]
+    NeedsConfirmation(String),
+    #[error("cancelled: nothing was changed")]
+    Cancelled,
+    #[error("VM '{0}' is started")]
+    VmStarted(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            what,
+            value: value.into(),
+            reason: reason.into(),
+            hint: None,
+        }
+    }
+
+    /// Attach (or replace) the hint of an `Invalid` or `Conflict` error.
+    #[must_use]
+    pub fn with_hint(mut self, text: impl Into<String>) -> Self {
+        match &mut self {
+            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => *hint = Some(text.into()),
+            _ => {}
+        }
+        self
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn corrupt(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        Error::CorruptFile {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// What the user can do about it, printed after the error as `hint: ...`.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::VmNotFound { suggestion, .. } => Some(match suggestion {
+                Some(s) => format!("`vmctl list` shows the VMs; did you mean '{s}'?"),
+                None => "`vmctl list` shows the VMs; `vmctl create NAME` makes one".into(),
+            }),
+            Error::VmExists(_) => Some("pick another name, or `vmctl delete NAME` first".into()),
+            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => hint.clone(),
+            Error::CorruptFile { .. } => Some(
+                "fix or remove the file by hand; vmctl never rewrites a file it cannot read".into(),
+            ),
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                Some("run as a user who can write there, or point --home / VMCTL_HOME elsewhere".into())
+            }
+            Error::NeedsConfirmation(_) => Some("pass --yes to confirm".into()),
+            Error::VmStarted(name) => Some(format!("stop it first: vmctl stop {name}")),
+            Error::Usage(_) => Some("see `vmctl help`".into()),
+            Error::Io { .. } | Error::Cancelled => None,
+        }
+    }
+
+    /// The stable code of the JSON envelope.
+    pub fn json_code(&self) -> u32 {
+        match self {
+            Error::VmNotFound { .. } => code::VM_NOT_FOUND,
+            Error::VmExists(_) => code::NAME_EXISTS,
+            Error::Invalid { .. } => code::INVALID_VALUE,
+            Error::Conflict { .. } => code::CONFLICT,
+            Error::CorruptFile { .. } => code::CORRUPT_FILE,
+            Error::Io { .. } => code::IO,
+            Error::NeedsConfirmation(_) | Error::Cancelled => code::NEEDS_CONFIRMATION,
+            Error::VmStarted(_) => code::VM_STARTED,
+            Error::Usage(_) => code::USAGE,
+        }
+    }
+
+    /// The process exit code: 2 for usage errors, 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Changes to a VM's NIC and port forwards, checked against the host settings and every other
+//! stored VM before anything is written.
+
+use std::net::Ipv4Addr;
+
+use macaddr::MacAddr6;
+
+use super::mac::{Mac, MacPolicy, auto_mac};
+use super::port_forward::{PortForward, PortForwardRequest, host_port_owner, next_free_port};
+use super::profile::{Controller, Mode, Nic, VmProfile, validate_interface_name};
+use crate::error::Error;
+use crate::settings::Settings;
+
+/// `--bridge IF|auto`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BridgeChoice {
+    Auto,
+    Interface(String),
+}
+
+/// `--ip IPV4|auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpChoice {
+    Auto,
+    Static(Ipv4Addr),
+}
+
+/// A validated request to change a NIC; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NicChange {
+    pub mode: Option<Mode>,
+    pub controller: Option<Controller>,
+    pub bridge: Option<BridgeChoice>,
+    pub mac: Option<MacPolicy>,
+    pub ip: Option<IpChoice>,
+    /// `Some(None)` = follow the host's `no_local`.
+    pub no_local: Option<Option<bool>>,
+    pub vlan: Option<u16>,
+}
+
+impl BridgeChoice {
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text == "auto" {
+            Ok(BridgeChoice::Auto)
+        } else {
+            validate_interface_name(text)?;
+            Ok(BridgeChoice::Interface(text.to_owned()))
+        }
+    }
+}
+
+impl IpChoice {
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text == "auto" {
+            return Ok(IpChoice::Auto);
+        }
+        text.parse::<Ipv4Addr>().map(IpChoice::Static).map_err(|_| {
+            Error::invalid("static IP", text, "not an IPv4 address")
+                .with_hint("write a dotted quad like 192.168.64.20, or `auto` for DHCP")
+        })
+    }
+}
+
+/// What a change did that the user should hear about (printed as warnings).
+pub type Warnings = Vec<String>;
+
+/// The MAC a VM uses: its static one, or its `auto` one.
+pub fn effective_mac(profile: &VmProfile, settings: &Settings) -> MacAddr6 {
+    match profile.network.mac {
+        MacPolicy::Static(mac) => mac,
+        MacPolicy::Auto => auto_mac(&profile.uuid, profile.network.mac_salt, settings.mac_prefix),
+    }
+}
+
+/// Does the VM isolate itself (its own choice, else the host's `no_local`)?
+pub fn effective_no_local(nic: &Nic, settings: &Settings) -> bool {
+    nic.no_local.unwrap_or(settings.no_local)
+}
+
+/// Apply `change` to `profile`, checking the result against `others` (every other stored VM).
+pub fn apply_nic_change(
+    profile: &mut VmProfile,
+    change: &NicChange,
+    settings: &Settings,
+    others: &[VmProfile],
+) -> Result<Warnings, Error> {
+    let mut warnings = Warnings::new();
+    let mut nic = profile.network.clone();
+    if let Some(mode) = change.mode {
+        nic.mode = mode;
+    }
+    if let Some(controller) = change.controller {
+        nic.controller = controller;
+    }
+    if let Some(bridge) = &change.bridge {
+        nic.bridge = match bridge {
+            BridgeChoice::Auto => None,
+            BridgeChoice::Interface(name) => Some(name.clone()),
+        };
+    }
+    if let Some(no_local) = change.no_local {
+        nic.no_local = no_local;
+    }
+    if let Some(vlan) = change.vlan {
+        nic.vlan = vlan;
+    }
+    if let Some(ip) = change.ip {
+        nic.ip = match ip {
+            IpChoice::Auto => None,
+            IpChoice::Static(ip) => Some(ip),
+        };
+    }
+    if nic.bridge.is_some() && nic.mode != Mode::Bridge && change.bridge.is_some() {
+        warnings.push(format!(
+            "--bridge only matters in bridge mode; the VM is in {} mode",
+            nic.mode
+        ));
+    }
+    check_static_ip(&nic, change.ip.is_some(), settings, others)?;
+    if let Some(mac) = change.mac {
+        nic.mac = mac;
+        match mac {
+            MacPolicy::Static(mac) => {
+                if !mac.is_local() {
+                    warnings.push(format!(
+                        "{} is a globally administered MAC: make sure no real device uses it",
+                        Mac(mac)
+                    ));
+                }
+                for other in others.iter().filter(|o| effective_mac(o, settings) == mac) {
+                    warnings.push(format!(
+                        "VM '{}' has the same MAC {}: the two cannot run at once",
+                        other.name,
+                        Mac(mac)
+                    ));
+                }
+                nic.mac_salt = 0;
+            }
+            MacPolicy::Auto => {}
+        }
+    }
+    profile.network = nic;
+    if profile.network.mac == MacPolicy::Auto {
+        reroll_auto_mac(profile, settings, others);
+    }
+    Ok(warnings)
+}
+
+/// Make the VM's `auto` MAC unique among the stored VMs, bumping the salt only on a collision.
+pub fn reroll_auto_mac(profile: &mut VmProfile, settings: &Settings, others: &[VmProfile]) {
+    let taken: std::collections::HashSet<MacAddr6> = others.iter().map(|o| effective_mac(o, settings)).collect();
+    while taken.contains(&effective_mac(profile, settings)) {
+        profile.network.mac_salt = profile.network.mac_salt.wrapping_add(1);
+    }
+}
+
+fn check_static_ip(
+    nic: &Nic,
+    asked_now: bool,
+    settings: &Settings,
+    others: &[VmProfile],
+) -> Result<(), Error> {
+    let Some(ip) = nic.ip else { return Ok(()) };
+    let Some(network) = nic.mode.builtin_network() else {
+        let flag = if asked_now { "--ip" } else { "the VM's static IP" };
+        let reason = match nic.mode {
+            Mode::Bridge => format!("{flag} is refused in bridge mode: the LAN's DHCP server decides the address"),
+            _ => format!("{flag} needs a network, and a disconnected VM has none"),
+        };
+        return Err(Error::conflict(reason).with_hint(if asked_now {
+            "set a static IP only in shared or host mode; reserve the address on the LAN's DHCP server instead".to_owned()
+        } else {
+            format!("add `--ip auto` to drop the static IP {ip}")
+        }));
+    };
+    let plan = settings.address_plan(network).expect("built-in network");
+    plan.check_static_ip(ip, network).map_err(|e| {
+        if asked_now {
+            e
+        } else {
+            e.with_hint(format!("the VM keeps static IP {ip}; add `--ip auto` or `--ip ADDRESS` on the {network} network"))
+        }
+    })?;
+    if let Some(other) = others
+        .iter()
+        .find(|o| o.network.ip == Some(ip) && o.network.mode.builtin_network() == Some(network))
+    {
+        return Err(Error::conflict(format!(
+            "{ip} is already reserved for VM '{}' on the {network} network",
+            other.name
+        ))
+        .with_hint("pick another address; `vmctl list` shows the reserved ones"));
+    }
+    Ok(())
+}
+
+/// Add a port forward, choosing the host port from `portfwd_base` when none was asked for.
+pub fn add_port_forward(
+    profile: &mut VmProfile,
+    request: &PortForwardRequest,
+    settings: &Settings,
+    others: &[VmProfile],
+) -> Result<PortForward, Error> {
+    if profile.network.port_forwarding_rules.iter().any(|pf| pf.name == request.name) {
+        return Err(Error::conflict(format!(
+            "VM '{}' already has a port forward named '{}'",
+            profile.name, request.name
+        ))
+        .with_hint(format!(
+            "pick another name, or remove it first: vmctl modify {} port --delete {}",
+            profile.name, request.name
+        )));
+    }
+    let taken: Vec<(&str, &PortForward)> = others
+        .iter()
+        .chain(std::iter::once(&*profile))
+        .flat_map(|vm| vm.network.port_forwarding_rules.iter().map(|pf| (vm.name.as_str(), pf)))
+        .collect();
+    let host_port = match request.host_port {
+        Some(port) => {
+            if let Some((owner, pf)) = host_port_owner(taken.iter().copied(), request.protocol, port) {
+                return Err(Error::conflict(format!(
+                    "host port {port}/{} is already forwarded to VM '{owner}' (rule '{}')",
+                    request.protocol.name(),
+                    pf.name
+                ))
+                .with_hint("pick another host port, or leave it out to get a free one"));
+            }
+            port
+        }
+        None => {
+            let used: Vec<_> = taken.iter().map(|(_, pf)| (pf.protocol, pf.host_port)).collect();
+            next_free_port(&used, request.protocol, settings.portfwd_base).ok_or_else(|| {
+                Error::conflict(format!("no free host port at or above {}", settings.portfwd_base))
+                    .with_hint("lower portfwd_base with `vmctl config portfwd_base N`")
+            })?
+        }
+    };
+    let forward = PortForward {
+        name: request.name.clone(),
+        protocol: request.protocol,
+        guest_port: request.guest_port,
+        host_port,
+        host_ip: request.host_ip,
+    };
+    profile.network.port_forwarding_rules.push(forward.clone());
+    Ok(forward)
+}
+
+/// Remove the named port forward (or all with `None`); returns what was removed.
+pub fn delete_port_forwards(profile: &mut VmProfile, name: Option<&str>) -> Result<Vec<PortForward>, Error> {
+    let rules = &mut profile.network.port_forwarding_rules;
+    match name {
+        None => Ok(std::mem::take(rules)),
+        Some(name) => {
+            let Some(at) = rules.iter().position(|pf| pf.name == name) else {
+                let names: Vec<&str> = rules.iter().map(|pf| pf.name.as_str()).collect();
+                let hint = if names.is_empty() {
+                    format!("VM '{}' has no port forwards", profile.name)
+                } else {
+                    format!("its port forwards are: {}", names.join(", "))
+                };
+                return Err(Error::invalid("port forward", name, format!("VM '{}' has no such rule", profile.name))
+                    .with_hint(hint));
+            };
+            Ok(vec![rules.remove(at)])
+        }
+    }
+}

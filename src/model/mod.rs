@@ -1,0 +1,11 @@
+//! The domain: VM profiles, their NIC, MACs, static IPs, port forwards, and the rules they obey.
+
+pub mod change;
+pub mod mac;
+pub mod network;
+pub mod port_forward;
+pub mod profile;
+
+pub use mac::{Mac, MacPolicy};
+pub use port_forward::{PortForward, Protocol};
+pub use profile::{Controller, Mode, Nic, VmProfile};

@@ -1,0 +1,239 @@
+//! A VM's network profile (one NIC, index 0) as stored in `vms/<name>.plist`, and its rules.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::mac::MacPolicy;
+use super::port_forward::PortForward;
+use crate::error::Error;
+
+/// Version of the profile file format this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Declare a closed set of names: `FromStr` with an error listing the accepted values,
+/// `Display`, serde as the same string, and `ALL`.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $ty:ident, $what:literal { $($variant:ident => $name:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $ty {
+            $(#[serde(rename = $name)] $variant),+
+        }
+
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub fn name(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self, Error> {
+                $ty::ALL.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
+                    let names: Vec<&str> = $ty::ALL.iter().map(|v| v.name()).collect();
+                    Error::invalid($what, s, format!("expected one of {}", names.join(", ")))
+                })
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// How the NIC reaches the world.
+    Mode, "network mode" {
+        Shared => "shared",
+        Host => "host",
+        Bridge => "bridge",
+        Disconnected => "disconnected",
+    }
+);
+
+named_enum!(
+    /// The virtual NIC model the hypervisor presents.
+    Controller, "controller" {
+        VirtioNet => "virtio-net",
+        Anet => "anet",
+        E1000 => "e1000",
+    }
+);
+
+impl Mode {
+    /// The built-in network a VM in this mode joins, if it joins one vmctl runs.
+    pub fn builtin_network(self) -> Option<&'static str> {
+        match self {
+            Mode::Shared => Some("shared"),
+            Mode::Host => Some("host"),
+            Mode::Bridge | Mode::Disconnected => None,
+        }
+    }
+}
+
+/// One VM's stored network profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmProfile {
+    pub schema_version: u32,
+    pub name: String,
+    pub uuid: String,
+    /// Unix seconds.
+    pub created: u64,
+    pub network: Nic,
+}
+
+/// The VM's one NIC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nic {
+    pub mode: Mode,
+    pub controller: Controller,
+    pub mac: MacPolicy,
+    /// Bumped only when the `auto` MAC collides with another VM's.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mac_salt: u32,
+    /// Static IP: a DHCP reservation on the VM's network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<Ipv4Addr>,
+    /// Host interface for `bridge` mode; `None` follows `bridge_name` (or auto).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// `None` follows the host's `no_local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_local: Option<bool>,
+    #[serde(default, skip_serializing_if = "is_zero_u16")]
+    pub vlan: u16,
+    /// IP filter rules, as the user wrote them (parsed when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(default)]
+    pub port_forwarding_rules: Vec<PortForward>,
+}
+
+// serde's skip_serializing_if hands a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero_u16(v: &u16) -> bool {
+    *v == 0
+}
+
+impl Nic {
+    pub fn new(mode: Mode, controller: Controller) -> Self {
+        Nic {
+            mode,
+            controller,
+            mac: MacPolicy::Auto,
+            mac_salt: 0,
+            ip: None,
+            bridge: None,
+            no_local: None,
+            vlan: 0,
+            filter: None,
+            port_forwarding_rules: Vec::new(),
+        }
+    }
+}
+
+/// A VM name: also a file name, a DNS label and part of interface and chain names, so it is
+/// kept to letters, digits, `-`, `_` and `.`.
+pub fn validate_vm_name(name: &str) -> Result<(), Error> {
+    let hint = "use 1-63 characters: letters, digits, '-', '_' or '.', starting with a letter or digit";
+    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if name.is_empty() || name.len() > 63 {
+        return Err(Error::invalid("VM name", name, "it must be 1-63 characters long").with_hint(hint));
+    }
+    if !first_ok {
+        return Err(Error::invalid("VM name", name, "it must start with a letter or digit").with_hint(hint));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::invalid("VM name", name, format!("{c:?} is not allowed")).with_hint(hint));
+    }
+    Ok(())
+}
+
+/// A host interface name as the kernel accepts it (IFNAMSIZ, no '/', no whitespace).
+pub fn validate_interface_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "interface name",
+            name,
+            "it must be 1-15 characters: letters, digits, '-', '_' or '.'",
+        )
+        .with_hint("`ip link` (Linux) or `ifconfig -l` (macOS) lists the interfaces"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["web", "web-1", "a", "ubuntu.24_04"] {
+            validate_vm_name(ok).unwrap();
+        }
+        for bad in ["", ".hidden", "-x", "a/b", "a b", "a\"b", "a;b", "a}b", "a\nb", &"x".repeat(64)] {
+            assert!(validate_vm_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn enum_errors_list_choices() {
+        let err = "nat".parse::<Mode>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid network mode 'nat': expected one of shared, host, bridge, disconnected"
+        );
+        assert_eq!("e1000".parse::<Controller>().unwrap(), Controller::E1000);
+    }
+}
+
+/// A random (version 4) uuid, as text.
+pub fn new_uuid() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+impl VmProfile {
+    /// A new profile with the host's defaults for mode and controller and an `auto` MAC.
+    pub fn new(name: &str, mode: Mode, controller: Controller) -> Result<VmProfile, Error> {
+        validate_vm_name(name)?;
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(VmProfile {
+            schema_version: SCHEMA_VERSION,
+            name: name.to_owned(),
+            uuid: new_uuid(),
+            created,
+            network: Nic::new(mode, controller),
+        })
+    }
+}

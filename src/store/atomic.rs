@@ -1,0 +1,55 @@
+//! Atomic file replacement: temp file in the same folder, fsync, rename, fsync the folder.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::Error;
+
+/// Replace `path` with `bytes` so that a reader sees the old file or the new one, never a mix,
+/// and a crash leaves no partial file behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{file_name}.{}.{:08x}.tmp", std::process::id(), rand::random::<u32>()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| Error::io("creating", &temp, e))?;
+        if let Ok(meta) = fs::metadata(path) {
+            // Keep the mode of the file being replaced.
+            let _ = file.set_permissions(meta.permissions());
+        }
+        file.write_all(bytes).map_err(|e| Error::io("writing", &temp, e))?;
+        file.sync_all().map_err(|e| Error::io("syncing", &temp, e))?;
+        fs::rename(&temp, path).map_err(|e| Error::io("replacing", path, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+        return result;
+    }
+    // Make the rename itself durable; a failure here does not undo the write.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/a.plist");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.plist")]);
+    }
+}
