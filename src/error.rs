@@ -70,7 +70,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             what,
             value: value.into(),
@@ -124,7 +128,10 @@ impl Error {
                 "fix or remove the file by hand; vmctl never rewrites a file it cannot read".into(),
             ),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
-                Some("run as a user who can write there, or point --home / VMCTL_HOME elsewhere".into())
+                Some(
+                    "run as a user who can write there, or point --home / VMCTL_HOME elsewhere"
+                        .into(),
+                )
             }
             Error::NeedsConfirmation(_) => Some("pass --yes to confirm".into()),
             Error::VmStarted(name) => Some(format!("stop it first: vmctl stop {name}")),

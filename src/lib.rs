@@ -15,5 +15,5 @@ pub use error::{Error, Result};
 
 /// Run vmctl with the process's arguments; returns the exit code.
 pub fn run() -> std::process::ExitCode {
-    cli::run(std::env::args_os().collect())
+    cli::run(&std::env::args_os().collect::<Vec<_>>())
 }

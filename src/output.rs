@@ -58,7 +58,7 @@ impl Output {
         } else {
             let mut text = format!("error: {message}\n");
             if let Some(hint) = hint {
-                text.push_str(&format!("\nhint: {hint}\n"));
+                text = format!("{text}\nhint: {hint}\n");
             }
             let _ = std::io::stderr().write_all(text.as_bytes());
         }

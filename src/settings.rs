@@ -64,11 +64,15 @@ impl std::str::FromStr for Key {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        Key::ALL.iter().copied().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
-            Error::invalid("config key", s, "no such key")
-                .with_hint(format!("the keys are: {}", names.join(", ")))
-        })
+        Key::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
+                Error::invalid("config key", s, "no such key")
+                    .with_hint(format!("the keys are: {}", names.join(", ")))
+            })
     }
 }
 
@@ -81,7 +85,10 @@ impl Key {
 
     /// Check a value for this key and return the form that is stored.
     pub fn normalize(self, value: &str) -> Result<String, Error> {
-        let bad = |reason: &str| Error::invalid("value", value, format!("{self} {reason}"));
+        let bad = |reason: &str| {
+            Error::invalid("value", value, format!("{self} {reason}"))
+                .with_hint(format!("{self}: {}", self.about()))
+        };
         let value = value.trim();
         match self {
             Key::NoLocal => match value {
@@ -93,7 +100,11 @@ impl Key {
                 if !value.is_empty() && value != "auto" {
                     validate_interface_name(value)?;
                 }
-                Ok(if value == "auto" { String::new() } else { value.into() })
+                Ok(if value == "auto" {
+                    String::new()
+                } else {
+                    value.into()
+                })
             }
             Key::NetworkMode => Ok(value.parse::<Mode>()?.name().into()),
             Key::NetworkController => Ok(value.parse::<Controller>()?.name().into()),
@@ -171,7 +182,10 @@ pub struct Settings {
 
 impl Settings {
     /// Resolve every key from the environment (`env`), the file's values and the defaults.
-    pub fn resolve(file: &ConfigValues, env: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+    pub fn resolve(
+        file: &ConfigValues,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, Error> {
         let mut raw = Vec::with_capacity(Key::ALL.len());
         for &key in Key::ALL {
             let from_env = key
@@ -179,7 +193,9 @@ impl Settings {
                 .into_iter()
                 .find_map(|var| env(&var).map(|value| (var, value)));
             let (value, source) = if let Some((var, value)) = from_env {
-                let value = key.normalize(&value).map_err(|e| blame(e, &format!("environment variable {var}")))?;
+                let value = key
+                    .normalize(&value)
+                    .map_err(|e| blame(e, &format!("environment variable {var}")))?;
                 (value, Source::Env(var))
             } else if let Some(value) = file.get(key.name()) {
                 (value.clone(), Source::File)
@@ -192,11 +208,24 @@ impl Settings {
     }
 
     fn from_raw(raw: Vec<(Key, String, Source)>) -> Result<Settings, Error> {
-        let get = |key: Key| raw.iter().find(|(k, ..)| *k == key).map_or("", |(_, v, _)| v.as_str());
-        let ip = |key: Key| get(key).parse::<Ipv4Addr>().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let get = |key: Key| {
+            raw.iter()
+                .find(|(k, ..)| *k == key)
+                .map_or("", |(_, v, _)| v.as_str())
+        };
+        let ip = |key: Key| {
+            get(key)
+                .parse::<Ipv4Addr>()
+                .unwrap_or(Ipv4Addr::UNSPECIFIED)
+        };
         let plan = |start: Key, end: Key, mask: Key| {
             AddressPlan::new(ip(start), ip(end), ip(mask)).map_err(|reason| {
-                Error::invalid("network addresses", format!("{start}..{end}/{mask}"), reason).with_hint(format!(
+                Error::invalid(
+                    "network addresses",
+                    format!("{start}..{end}/{mask}"),
+                    reason,
+                )
+                .with_hint(format!(
                     "`vmctl config -l` shows where {start}, {end} and {mask} come from"
                 ))
             })
@@ -210,7 +239,11 @@ impl Settings {
             net_filter: non_empty(Key::NetFilter).map(PathBuf::from),
             portfwd_base: get(Key::PortfwdBase).parse().unwrap_or(10000),
             shared: plan(Key::StartAddress, Key::EndAddress, Key::SubnetMask)?,
-            host: plan(Key::HostStartAddress, Key::HostEndAddress, Key::HostSubnetMask)?,
+            host: plan(
+                Key::HostStartAddress,
+                Key::HostEndAddress,
+                Key::HostSubnetMask,
+            )?,
             dhcp_lease_time: get(Key::DhcpLeaseTime).parse().unwrap_or(86400),
             mac_prefix: non_empty(Key::MacPrefix).and_then(|p| parse_mac_prefix(p).ok()),
             dhcp_leases_file: PathBuf::from(get(Key::DhcpLeasesFile)),
@@ -260,7 +293,10 @@ fn blame(err: Error, source: &str) -> Error {
 }
 
 /// Check a config file's values (as read) and normalize them; a bad one names the file.
-pub fn check_file_values(values: &BTreeMap<String, String>, path: &std::path::Path) -> Result<ConfigValues, Error> {
+pub fn check_file_values(
+    values: &BTreeMap<String, String>,
+    path: &std::path::Path,
+) -> Result<ConfigValues, Error> {
     let mut out = ConfigValues::new();
     for (name, value) in values {
         let key: Key = name
@@ -279,7 +315,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |var| pairs.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_string())
+        move |var| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| (*v).to_string())
+        }
     }
 
     #[test]
@@ -287,20 +328,32 @@ mod tests {
         let mut file = ConfigValues::new();
         file.insert("bridge_name".into(), "en2".into());
         file.insert("no_local".into(), "1".into());
-        let s = Settings::resolve(&file, env_of(&[("ANKA_BRIDGE_NAME", "en1"), ("VMCTL_PORTFWD_BASE", "2000")])).unwrap();
+        let s = Settings::resolve(
+            &file,
+            env_of(&[("ANKA_BRIDGE_NAME", "en1"), ("VMCTL_PORTFWD_BASE", "2000")]),
+        )
+        .unwrap();
         assert_eq!(s.bridge_name.as_deref(), Some("en1"));
-        assert_eq!(s.get(Key::BridgeName).1, &Source::Env("ANKA_BRIDGE_NAME".into()));
+        assert_eq!(
+            s.get(Key::BridgeName).1,
+            &Source::Env("ANKA_BRIDGE_NAME".into())
+        );
         assert!(s.no_local);
         assert_eq!(s.get(Key::NoLocal).1, &Source::File);
         assert_eq!(s.portfwd_base, 2000);
         assert_eq!(s.get(Key::NetworkMode), ("shared", &Source::Default));
-        let s = Settings::resolve(&file, env_of(&[("ANKA_BRIDGE_NAME", "en1"), ("VMCTL_BRIDGE_NAME", "en3")])).unwrap();
+        let s = Settings::resolve(
+            &file,
+            env_of(&[("ANKA_BRIDGE_NAME", "en1"), ("VMCTL_BRIDGE_NAME", "en3")]),
+        )
+        .unwrap();
         assert_eq!(s.bridge_name.as_deref(), Some("en3"));
     }
 
     #[test]
     fn bad_env_names_the_variable() {
-        let err = Settings::resolve(&ConfigValues::new(), env_of(&[("VMCTL_NO_LOCAL", "maybe")])).unwrap_err();
+        let err = Settings::resolve(&ConfigValues::new(), env_of(&[("VMCTL_NO_LOCAL", "maybe")]))
+            .unwrap_err();
         assert!(err.to_string().contains("VMCTL_NO_LOCAL"), "{err}");
     }
 

@@ -52,12 +52,19 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
         )),
         (MacPolicy::Static(mac), false) => {
             clone.network.mac = MacPolicy::Auto;
-            ctx.out.note(&format!("static MAC {} dropped: '{}' gets an auto MAC (--keep-mac keeps it)", Mac(mac), clone.name));
+            ctx.out.note(&format!(
+                "static MAC {} dropped: '{}' gets an auto MAC (--keep-mac keeps it)",
+                Mac(mac),
+                clone.name
+            ));
         }
         (MacPolicy::Auto, _) => {}
     }
     if let Some(ip) = clone.network.ip.take() {
-        ctx.out.note(&format!("static IP {ip} stays with '{}': '{}' uses DHCP", source.name, clone.name));
+        ctx.out.note(&format!(
+            "static IP {ip} stays with '{}': '{}' uses DHCP",
+            source.name, clone.name
+        ));
     }
     others.push(source);
     let forwards = std::mem::take(&mut clone.network.port_forwarding_rules);

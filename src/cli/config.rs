@@ -76,7 +76,11 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
                 json!({ key.name(): value })
             };
             ctx.out.data(&body, || {
-                if args.list { format!("{value}\t({source})") } else { value.to_owned() }
+                if args.list {
+                    format!("{value}\t({source})\n")
+                } else {
+                    format!("{value}\n")
+                }
             });
             Ok(())
         }
@@ -95,7 +99,9 @@ fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {
         ctx.out.data(&Value::Array(body), || {
             grid(
                 &["key", "value", "source"],
-                entries.iter().map(|(k, v, s)| vec![k.name().to_owned(), v.clone(), s.to_string()]),
+                entries
+                    .iter()
+                    .map(|(k, v, s)| vec![k.name().to_owned(), v.clone(), s.to_string()]),
             )
         });
     } else {
@@ -127,10 +133,15 @@ fn change(
         if let Source::Env(var) = source
             && settings.get(*key).0 != value
         {
-            ctx.out.warn(&format!("{var}={value} overrides {key} from the config file"));
+            ctx.out.warn(&format!(
+                "{var}={value} overrides {key} from the config file"
+            ));
         }
     }
-    let body: Map<String, Value> = values.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+    let body: Map<String, Value> = values
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
     ctx.out.done(&Value::Object(body), &message);
     Ok(())
 }

@@ -29,10 +29,9 @@ const SHELLS: [(Shell, &str); 3] = [
     (Shell::Fish, "vmctl.fish"),
 ];
 
-pub fn completions(args: &CompletionsArgs) -> Result<(), Error> {
+pub fn completions(args: &CompletionsArgs) {
     let text = completion(args.shell);
     print!("{}", String::from_utf8_lossy(&text));
-    Ok(())
 }
 
 pub fn man(args: &ManArgs) -> Result<(), Error> {
@@ -79,6 +78,10 @@ pub fn generated_files() -> Vec<(String, Vec<u8>)> {
         .iter()
         .map(|(shell, name)| (format!("completions/{name}"), completion(*shell)))
         .collect();
-    files.extend(man_pages().into_iter().map(|(name, bytes)| (format!("man/{name}"), bytes)));
+    files.extend(
+        man_pages()
+            .into_iter()
+            .map(|(name, bytes)| (format!("man/{name}"), bytes)),
+    );
     files
 }

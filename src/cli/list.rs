@@ -49,7 +49,10 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
                 "uuid" => Value::from(profile.uuid.as_str()),
                 "mode" => Value::from(profile.network.mode.name()),
                 "mac" => Value::from(Mac(effective_mac(profile, &settings)).to_string()),
-                "ip" => profile.network.ip.map_or(Value::Null, |ip| Value::from(ip.to_string())),
+                "ip" => profile
+                    .network
+                    .ip
+                    .map_or(Value::Null, |ip| Value::from(ip.to_string())),
                 _ => Value::from(status),
             };
             row.insert(field.to_owned(), value);

@@ -92,10 +92,10 @@ pub fn command() -> clap::Command {
 }
 
 /// Parse `args`, run the command, print, and return the exit code.
-pub fn run(args: Vec<OsString>) -> ExitCode {
+pub fn run(args: &[OsString]) -> ExitCode {
     let json_env = env_flag("ANKA_MACHINE_READABLE") || env_flag("VMCTL_JSON");
     let json_arg = args.iter().skip(1).any(|a| a == "-j" || a == "--json");
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err, json_env || json_arg),
     };
@@ -130,7 +130,10 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::Clone(args) => clone::run(ctx, &args),
         Command::Delete(args) => delete::run(ctx, &args),
         Command::Config(args) => config::run(ctx, &args),
-        Command::Completions(args) => generate::completions(&args),
+        Command::Completions(args) => {
+            generate::completions(&args);
+            Ok(())
+        }
         Command::Man(args) => generate::man(&args),
     }
 }
@@ -151,9 +154,20 @@ fn home_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
 /// Print a clap error as `error:` + `hint:` (or the JSON envelope); help and version as clap does.
 fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = err.print();
-        return ExitCode::from(if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+        return ExitCode::from(
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                2
+            } else {
+                0
+            },
+        );
     }
     let rendered = err.render().to_string();
     let message = rendered
@@ -173,7 +187,9 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
         .map(str::to_owned);
     let hint = if let Some(valid) = values(ContextKind::ValidValue) {
         format!("possible values: {valid}")
-    } else if let Some(s) = values(ContextKind::SuggestedSubcommand).or_else(|| values(ContextKind::SuggestedArg)) {
+    } else if let Some(s) =
+        values(ContextKind::SuggestedSubcommand).or_else(|| values(ContextKind::SuggestedArg))
+    {
         format!("did you mean '{s}'?")
     } else if let Some(usage) = usage {
         format!("usage: {usage}")

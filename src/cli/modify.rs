@@ -115,7 +115,11 @@ impl CardIndex {
         if self.index == 0 {
             Ok(())
         } else {
-            Err(Error::invalid("network card index", self.index.to_string(), "a VM has one NIC, index 0"))
+            Err(Error::invalid(
+                "network card index",
+                self.index.to_string(),
+                "a VM has one NIC, index 0",
+            ))
         }
     }
 }
@@ -184,14 +188,25 @@ fn modify_ports(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Error> {
         let names: Vec<&str> = removed.iter().map(|pf| pf.name.as_str()).collect();
         ctx.out.done(
             &json!({"deleted": removed}),
-            &format!("VM '{}': deleted {} port forward(s) {}", profile.name, removed.len(), names.join(", ")),
+            &format!(
+                "VM '{}': deleted {} port forward(s) {}",
+                profile.name,
+                removed.len(),
+                names.join(", ")
+            ),
         );
         return Ok(());
     }
     let (Some(name), Some(spec)) = (&args.name, &args.spec) else {
-        return Err(Error::Usage("a port forward needs NAME and GUEST[:HOST_IP][:HOST_PORT]".into()));
+        return Err(Error::Usage(
+            "a port forward needs NAME and GUEST[:HOST_IP][:HOST_PORT]".into(),
+        ));
     };
-    let protocol = if args.protocol == "udp" { Protocol::Udp } else { Protocol::Tcp };
+    let protocol = if args.protocol == "udp" {
+        Protocol::Udp
+    } else {
+        Protocol::Tcp
+    };
     let request = parse_port_spec(name, spec, protocol)?;
     let (lock, mut profile, others) = load_for_change(ctx, vm)?;
     let forward = add_port_forward(&mut profile, &request, &settings, &others)?;
@@ -212,7 +227,10 @@ fn modify_ports(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Error> {
 }
 
 /// Take the lock, then load the VM and every other VM (the uniqueness rules span the host).
-pub fn load_for_change(ctx: &Ctx, vm: &str) -> Result<(StoreLock, VmProfile, Vec<VmProfile>), Error> {
+pub fn load_for_change(
+    ctx: &Ctx,
+    vm: &str,
+) -> Result<(StoreLock, VmProfile, Vec<VmProfile>), Error> {
     let lock = ctx.store.lock()?;
     let profile = ctx.store.load(vm)?;
     let others = ctx

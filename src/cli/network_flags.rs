@@ -9,7 +9,8 @@ use crate::model::change::{BridgeChoice, IpChoice, NicChange};
 use crate::model::{Controller, MacPolicy, Mode};
 
 pub fn mode_parser() -> impl TypedValueParser<Value = Mode> {
-    PossibleValuesParser::new(Mode::ALL.iter().map(|m| m.name())).map(|s| s.parse::<Mode>().expect("listed value"))
+    PossibleValuesParser::new(Mode::ALL.iter().map(|m| m.name()))
+        .map(|s| s.parse::<Mode>().expect("listed value"))
 }
 
 pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
@@ -76,8 +77,16 @@ impl NetworkFlags {
         Ok(NicChange {
             mode,
             controller: self.controller,
-            bridge: self.bridge.as_deref().map(BridgeChoice::parse).transpose()?,
-            mac: self.mac.as_deref().map(str::parse::<MacPolicy>).transpose()?,
+            bridge: self
+                .bridge
+                .as_deref()
+                .map(BridgeChoice::parse)
+                .transpose()?,
+            mac: self
+                .mac
+                .as_deref()
+                .map(str::parse::<MacPolicy>)
+                .transpose()?,
             ip: self.ip.as_deref().map(IpChoice::parse).transpose()?,
             no_local: if self.local {
                 Some(Some(false))

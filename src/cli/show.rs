@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     match &args.field {
         Some(field) => {
             let value = &body[field.as_str()];
-            ctx.out.data(value, || bare(field, value));
+            ctx.out.data(value, || format!("{}\n", bare(field, value)));
         }
         None => ctx.out.data(&body, || {
             field_table(NIC_FIELDS.iter().map(|&f| (f, table_value(f, &body))))
@@ -81,7 +81,11 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
 
 /// `stopped` or `started`.
 pub fn status(ctx: &Ctx, name: &str) -> &'static str {
-    if ctx.store.is_started(name) { "started" } else { "stopped" }
+    if ctx.store.is_started(name) {
+        "started"
+    } else {
+        "stopped"
+    }
 }
 
 /// `shared 192.168.64.20`, `bridge en0`, `disconnected`.
@@ -106,7 +110,11 @@ pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
         ),
         _ => None,
     };
-    let network = nic.mode.builtin_network().map(str::to_owned).or_else(|| bridge.clone());
+    let network = nic
+        .mode
+        .builtin_network()
+        .map(str::to_owned)
+        .or_else(|| bridge.clone());
     json!({
         "mode": nic.mode.name(),
         "controller": nic.controller.name(),
@@ -128,7 +136,11 @@ fn table_value(field: &str, body: &Value) -> String {
         ("no_local", Value::Bool(b)) => format!(
             "{} ({})",
             if *b { "yes" } else { "no" },
-            if body["no_local_source"] == "vm" { "set on the VM" } else { "host default" }
+            if body["no_local_source"] == "vm" {
+                "set on the VM"
+            } else {
+                "host default"
+            }
         ),
         ("ip", Value::Null) => "dhcp".into(),
         ("bridge" | "network", Value::Null) => "-".into(),

@@ -140,15 +140,17 @@ pub fn apply_nic_change(
         }
     }
     profile.network = nic;
-    if profile.network.mac == MacPolicy::Auto {
-        reroll_auto_mac(profile, settings, others);
-    }
+    reroll_auto_mac(profile, settings, others);
     Ok(warnings)
 }
 
 /// Make the VM's `auto` MAC unique among the stored VMs, bumping the salt only on a collision.
 pub fn reroll_auto_mac(profile: &mut VmProfile, settings: &Settings, others: &[VmProfile]) {
-    let taken: std::collections::HashSet<MacAddr6> = others.iter().map(|o| effective_mac(o, settings)).collect();
+    if profile.network.mac != MacPolicy::Auto {
+        return;
+    }
+    let taken: std::collections::HashSet<MacAddr6> =
+        others.iter().map(|o| effective_mac(o, settings)).collect();
     while taken.contains(&effective_mac(profile, settings)) {
         profile.network.mac_salt = profile.network.mac_salt.wrapping_add(1);
     }
@@ -162,9 +164,15 @@ fn check_static_ip(
 ) -> Result<(), Error> {
     let Some(ip) = nic.ip else { return Ok(()) };
     let Some(network) = nic.mode.builtin_network() else {
-        let flag = if asked_now { "--ip" } else { "the VM's static IP" };
+        let flag = if asked_now {
+            "--ip"
+        } else {
+            "the VM's static IP"
+        };
         let reason = match nic.mode {
-            Mode::Bridge => format!("{flag} is refused in bridge mode: the LAN's DHCP server decides the address"),
+            Mode::Bridge => format!(
+                "{flag} is refused in bridge mode: the LAN's DHCP server decides the address"
+            ),
             _ => format!("{flag} needs a network, and a disconnected VM has none"),
         };
         return Err(Error::conflict(reason).with_hint(if asked_now {
@@ -201,7 +209,12 @@ pub fn add_port_forward(
     settings: &Settings,
     others: &[VmProfile],
 ) -> Result<PortForward, Error> {
-    if profile.network.port_forwarding_rules.iter().any(|pf| pf.name == request.name) {
+    if profile
+        .network
+        .port_forwarding_rules
+        .iter()
+        .any(|pf| pf.name == request.name)
+    {
         return Err(Error::conflict(format!(
             "VM '{}' already has a port forward named '{}'",
             profile.name, request.name
@@ -214,11 +227,18 @@ pub fn add_port_forward(
     let taken: Vec<(&str, &PortForward)> = others
         .iter()
         .chain(std::iter::once(&*profile))
-        .flat_map(|vm| vm.network.port_forwarding_rules.iter().map(|pf| (vm.name.as_str(), pf)))
+        .flat_map(|vm| {
+            vm.network
+                .port_forwarding_rules
+                .iter()
+                .map(|pf| (vm.name.as_str(), pf))
+        })
         .collect();
     let host_port = match request.host_port {
         Some(port) => {
-            if let Some((owner, pf)) = host_port_owner(taken.iter().copied(), request.protocol, port) {
+            if let Some((owner, pf)) =
+                host_port_owner(taken.iter().copied(), request.protocol, port)
+            {
                 return Err(Error::conflict(format!(
                     "host port {port}/{} is already forwarded to VM '{owner}' (rule '{}')",
                     request.protocol.name(),
@@ -229,10 +249,16 @@ pub fn add_port_forward(
             port
         }
         None => {
-            let used: Vec<_> = taken.iter().map(|(_, pf)| (pf.protocol, pf.host_port)).collect();
+            let used: Vec<_> = taken
+                .iter()
+                .map(|(_, pf)| (pf.protocol, pf.host_port))
+                .collect();
             next_free_port(&used, request.protocol, settings.portfwd_base).ok_or_else(|| {
-                Error::conflict(format!("no free host port at or above {}", settings.portfwd_base))
-                    .with_hint("lower portfwd_base with `vmctl config portfwd_base N`")
+                Error::conflict(format!(
+                    "no free host port at or above {}",
+                    settings.portfwd_base
+                ))
+                .with_hint("lower portfwd_base with `vmctl config portfwd_base N`")
             })?
         }
     };
@@ -248,7 +274,10 @@ pub fn add_port_forward(
 }
 
 /// Remove the named port forward (or all with `None`); returns what was removed.
-pub fn delete_port_forwards(profile: &mut VmProfile, name: Option<&str>) -> Result<Vec<PortForward>, Error> {
+pub fn delete_port_forwards(
+    profile: &mut VmProfile,
+    name: Option<&str>,
+) -> Result<Vec<PortForward>, Error> {
     let rules = &mut profile.network.port_forwarding_rules;
     match name {
         None => Ok(std::mem::take(rules)),
@@ -260,8 +289,12 @@ pub fn delete_port_forwards(profile: &mut VmProfile, name: Option<&str>) -> Resu
                 } else {
                     format!("its port forwards are: {}", names.join(", "))
                 };
-                return Err(Error::invalid("port forward", name, format!("VM '{}' has no such rule", profile.name))
-                    .with_hint(hint));
+                return Err(Error::invalid(
+                    "port forward",
+                    name,
+                    format!("VM '{}' has no such rule", profile.name),
+                )
+                .with_hint(hint));
             };
             Ok(vec![rules.remove(at)])
         }

@@ -110,8 +110,10 @@ pub fn parse_mac(text: &str) -> Result<MacAddr6, Error> {
 pub fn parse_static_mac(text: &str) -> Result<MacAddr6, Error> {
     let mac = parse_mac(text)?;
     if mac.is_nil() {
-        return Err(Error::invalid("MAC address", text, "the all-zero MAC is not an address")
-            .with_hint("use `--mac auto` to let vmctl pick one"));
+        return Err(
+            Error::invalid("MAC address", text, "the all-zero MAC is not an address")
+                .with_hint("use `--mac auto` to let vmctl pick one"),
+        );
     }
     if mac.is_multicast() {
         return Err(Error::invalid(
@@ -135,8 +137,13 @@ fn clear_multicast(mac: MacAddr6) -> MacAddr6 {
 
 /// Parse `mac_prefix`: three octets, locally administered and unicast.
 pub fn parse_mac_prefix(text: &str) -> Result<[u8; 3], Error> {
-    let mac = parse_mac(&format!("{text}:00:00:00"))
-        .map_err(|_| Error::invalid("mac_prefix", text, "expected three hex octets like 0a:12:34"))?;
+    let mac = parse_mac(&format!("{text}:00:00:00")).map_err(|_| {
+        Error::invalid(
+            "mac_prefix",
+            text,
+            "expected three hex octets like 0a:12:34",
+        )
+    })?;
     let b = mac.into_array();
     if b[0] & 1 != 0 || b[0] & 2 == 0 {
         return Err(Error::invalid(
@@ -184,7 +191,13 @@ mod tests {
 
     #[test]
     fn refuses_malformed_multicast_and_zero() {
-        for bad in ["", "52:54:00:12:34", "52:54:00:12:34:56:78", "52:54:00:12:34:zz", "525400123456"] {
+        for bad in [
+            "",
+            "52:54:00:12:34",
+            "52:54:00:12:34:56:78",
+            "52:54:00:12:34:zz",
+            "525400123456",
+        ] {
             assert!(parse_static_mac(bad).is_err(), "{bad}");
         }
         let err = parse_static_mac("01:00:5e:00:00:01").unwrap_err();

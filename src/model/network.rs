@@ -22,19 +22,29 @@ impl AddressPlan {
         let subnet = Ipv4Network::with_netmask(start, mask)
             .map_err(|_| format!("subnet mask {mask} is not a contiguous mask"))?;
         if subnet.prefix() > 30 {
-            return Err(format!("subnet mask {mask} leaves no room for VMs (use /30 or larger)"));
+            return Err(format!(
+                "subnet mask {mask} leaves no room for VMs (use /30 or larger)"
+            ));
         }
         if !subnet.contains(end) {
-            return Err(format!("end address {end} is outside {}/{}", subnet.network(), subnet.prefix()));
+            return Err(format!(
+                "end address {end} is outside {}/{}",
+                subnet.network(),
+                subnet.prefix()
+            ));
         }
         if start == subnet.network() || start == subnet.broadcast() {
-            return Err(format!("start address {start} is the network or broadcast address"));
+            return Err(format!(
+                "start address {start} is the network or broadcast address"
+            ));
         }
         if end == subnet.broadcast() {
             return Err(format!("end address {end} is the broadcast address"));
         }
         if u32::from(end) <= u32::from(start) {
-            return Err(format!("end address {end} is not after start address {start}"));
+            return Err(format!(
+                "end address {end} is not after start address {start}"
+            ));
         }
         Ok(AddressPlan { start, end, mask })
     }
@@ -45,9 +55,10 @@ impl AddressPlan {
 
     pub fn subnet(&self) -> Ipv4Network {
         // `new` checked the mask.
-        Ipv4Network::with_netmask(self.start, self.mask)
-            .map(|n| Ipv4Network::new(n.network(), n.prefix()).unwrap_or(n))
-            .unwrap_or_else(|_| Ipv4Network::from(self.start))
+        Ipv4Network::with_netmask(self.start, self.mask).map_or_else(
+            |_| Ipv4Network::from(self.start),
+            |n| Ipv4Network::new(n.network(), n.prefix()).unwrap_or(n),
+        )
     }
 
     pub fn pool_first(&self) -> Ipv4Addr {
@@ -98,9 +109,18 @@ mod tests {
     #[test]
     fn static_ip_rules() {
         let p = plan();
-        p.check_static_ip(Ipv4Addr::new(192, 168, 64, 20), "shared").unwrap();
-        for bad in [[192, 168, 65, 20], [192, 168, 64, 0], [192, 168, 64, 255], [192, 168, 64, 1]] {
-            assert!(p.check_static_ip(Ipv4Addr::from(bad), "shared").is_err(), "{bad:?}");
+        p.check_static_ip(Ipv4Addr::new(192, 168, 64, 20), "shared")
+            .unwrap();
+        for bad in [
+            [192, 168, 65, 20],
+            [192, 168, 64, 0],
+            [192, 168, 64, 255],
+            [192, 168, 64, 1],
+        ] {
+            assert!(
+                p.check_static_ip(Ipv4Addr::from(bad), "shared").is_err(),
+                "{bad:?}"
+            );
         }
         assert_eq!(p.subnet().to_string(), "192.168.64.0/24");
     }
@@ -108,9 +128,37 @@ mod tests {
     #[test]
     fn bad_plans() {
         let ip = Ipv4Addr::new;
-        assert!(AddressPlan::new(ip(192, 168, 64, 1), ip(192, 168, 64, 254), ip(255, 0, 255, 0)).is_err());
-        assert!(AddressPlan::new(ip(192, 168, 64, 1), ip(192, 168, 65, 2), ip(255, 255, 255, 0)).is_err());
-        assert!(AddressPlan::new(ip(192, 168, 64, 9), ip(192, 168, 64, 3), ip(255, 255, 255, 0)).is_err());
-        assert!(AddressPlan::new(ip(192, 168, 64, 0), ip(192, 168, 64, 3), ip(255, 255, 255, 0)).is_err());
+        assert!(
+            AddressPlan::new(
+                ip(192, 168, 64, 1),
+                ip(192, 168, 64, 254),
+                ip(255, 0, 255, 0)
+            )
+            .is_err()
+        );
+        assert!(
+            AddressPlan::new(
+                ip(192, 168, 64, 1),
+                ip(192, 168, 65, 2),
+                ip(255, 255, 255, 0)
+            )
+            .is_err()
+        );
+        assert!(
+            AddressPlan::new(
+                ip(192, 168, 64, 9),
+                ip(192, 168, 64, 3),
+                ip(255, 255, 255, 0)
+            )
+            .is_err()
+        );
+        assert!(
+            AddressPlan::new(
+                ip(192, 168, 64, 0),
+                ip(192, 168, 64, 3),
+                ip(255, 255, 255, 0)
+            )
+            .is_err()
+        );
     }
 }

@@ -44,7 +44,11 @@ pub struct PortForwardRequest {
 }
 
 /// Parse `GUEST[:HOST_IP][:HOST_PORT]`.
-pub fn parse_port_spec(name: &str, spec: &str, protocol: Protocol) -> Result<PortForwardRequest, Error> {
+pub fn parse_port_spec(
+    name: &str,
+    spec: &str,
+    protocol: Protocol,
+) -> Result<PortForwardRequest, Error> {
     validate_rule_name(name)?;
     let hint = "write GUEST[:HOST_IP][:HOST_PORT], e.g. 22, 22:2222 or 22:127.0.0.1:2222";
     let mut parts = spec.split(':');
@@ -58,7 +62,9 @@ pub fn parse_port_spec(name: &str, spec: &str, protocol: Protocol) -> Result<Por
         }
         if part.contains('.') {
             if host_ip.is_some() {
-                return Err(Error::invalid("port forward", spec, "two host addresses").with_hint(hint));
+                return Err(
+                    Error::invalid("port forward", spec, "two host addresses").with_hint(hint)
+                );
             }
             let ip: Ipv4Addr = part.parse().map_err(|_| {
                 Error::invalid("host IP", part, "not an IPv4 address").with_hint(hint)
@@ -80,7 +86,11 @@ pub fn parse_port_spec(name: &str, spec: &str, protocol: Protocol) -> Result<Por
 /// A TCP/UDP port, 1-65535.
 pub fn parse_port(text: &str) -> Result<u16, Error> {
     match text.parse::<u16>() {
-        Ok(0) | Err(_) => Err(Error::invalid("port", text, "expected a number from 1 to 65535")),
+        Ok(0) | Err(_) => Err(Error::invalid(
+            "port",
+            text,
+            "expected a number from 1 to 65535",
+        )),
         Ok(p) => Ok(p),
     }
 }
@@ -141,7 +151,10 @@ mod tests {
     #[test]
     fn specs() {
         let r = parse_port_spec("ssh", "22", Protocol::Tcp).unwrap();
-        assert_eq!((r.guest_port, r.host_ip, r.host_port), (22, Ipv4Addr::UNSPECIFIED, None));
+        assert_eq!(
+            (r.guest_port, r.host_ip, r.host_port),
+            (22, Ipv4Addr::UNSPECIFIED, None)
+        );
         let r = parse_port_spec("ssh", "22:2222", Protocol::Tcp).unwrap();
         assert_eq!(r.host_port, Some(2222));
         let r = parse_port_spec("ssh", "22:127.0.0.1:2222", Protocol::Tcp).unwrap();
@@ -156,9 +169,17 @@ mod tests {
 
     #[test]
     fn free_ports() {
-        let used = [(Protocol::Tcp, 10000), (Protocol::Tcp, 10001), (Protocol::Udp, 10002), (Protocol::Tcp, 10003)];
+        let used = [
+            (Protocol::Tcp, 10000),
+            (Protocol::Tcp, 10001),
+            (Protocol::Udp, 10002),
+            (Protocol::Tcp, 10003),
+        ];
         assert_eq!(next_free_port(&used, Protocol::Tcp, 10000), Some(10002));
         assert_eq!(next_free_port(&used, Protocol::Udp, 10000), Some(10000));
-        assert_eq!(next_free_port(&[(Protocol::Tcp, 65535)], Protocol::Tcp, 65535), None);
+        assert_eq!(
+            next_free_port(&[(Protocol::Tcp, 65535)], Protocol::Tcp, 65535),
+            None
+        );
     }
 }

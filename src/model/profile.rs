@@ -149,19 +149,29 @@ impl Nic {
 /// A VM name: also a file name, a DNS label and part of interface and chain names, so it is
 /// kept to letters, digits, `-`, `_` and `.`.
 pub fn validate_vm_name(name: &str) -> Result<(), Error> {
-    let hint = "use 1-63 characters: letters, digits, '-', '_' or '.', starting with a letter or digit";
-    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let hint =
+        "use 1-63 characters: letters, digits, '-', '_' or '.', starting with a letter or digit";
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if name.is_empty() || name.len() > 63 {
-        return Err(Error::invalid("VM name", name, "it must be 1-63 characters long").with_hint(hint));
+        return Err(
+            Error::invalid("VM name", name, "it must be 1-63 characters long").with_hint(hint),
+        );
     }
     if !first_ok {
-        return Err(Error::invalid("VM name", name, "it must start with a letter or digit").with_hint(hint));
+        return Err(
+            Error::invalid("VM name", name, "it must start with a letter or digit").with_hint(hint),
+        );
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(Error::invalid("VM name", name, format!("{c:?} is not allowed")).with_hint(hint));
+        return Err(
+            Error::invalid("VM name", name, format!("{c:?} is not allowed")).with_hint(hint),
+        );
     }
     Ok(())
 }
@@ -187,38 +197,24 @@ pub fn validate_interface_name(name: &str) -> Result<(), Error> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        for ok in ["web", "web-1", "a", "ubuntu.24_04"] {
-            validate_vm_name(ok).unwrap();
-        }
-        for bad in ["", ".hidden", "-x", "a/b", "a b", "a\"b", "a;b", "a}b", "a\nb", &"x".repeat(64)] {
-            assert!(validate_vm_name(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn enum_errors_list_choices() {
-        let err = "nat".parse::<Mode>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid network mode 'nat': expected one of shared, host, bridge, disconnected"
-        );
-        assert_eq!("e1000".parse::<Controller>().unwrap(), Controller::E1000);
-    }
-}
-
 /// A random (version 4) uuid, as text.
 pub fn new_uuid() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let hex: String = b.iter().fold(String::with_capacity(32), |mut s, x| {
+        use std::fmt::Write;
+        let _ = write!(s, "{x:02x}");
+        s
+    });
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 impl VmProfile {
@@ -235,5 +231,41 @@ impl VmProfile {
             created,
             network: Nic::new(mode, controller),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["web", "web-1", "a", "ubuntu.24_04"] {
+            validate_vm_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            ".hidden",
+            "-x",
+            "a/b",
+            "a b",
+            "a\"b",
+            "a;b",
+            "a}b",
+            "a\nb",
+            &"x".repeat(64),
+        ] {
+            assert!(validate_vm_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn enum_errors_list_choices() {
+        let err = "nat".parse::<Mode>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid network mode 'nat': expected one of shared, host, bridge, disconnected"
+        );
+        assert_eq!("e1000".parse::<Controller>().unwrap(), Controller::E1000);
     }
 }

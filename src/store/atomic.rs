@@ -12,7 +12,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temp = dir.join(format!(".{file_name}.{}.{:08x}.tmp", std::process::id(), rand::random::<u32>()));
+    let temp = dir.join(format!(
+        ".{file_name}.{}.{:08x}.tmp",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -23,8 +27,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             // Keep the mode of the file being replaced.
             let _ = file.set_permissions(meta.permissions());
         }
-        file.write_all(bytes).map_err(|e| Error::io("writing", &temp, e))?;
-        file.sync_all().map_err(|e| Error::io("syncing", &temp, e))?;
+        file.write_all(bytes)
+            .map_err(|e| Error::io("writing", &temp, e))?;
+        file.sync_all()
+            .map_err(|e| Error::io("syncing", &temp, e))?;
         fs::rename(&temp, path).map_err(|e| Error::io("replacing", path, e))
     })();
     if result.is_err() {
@@ -49,7 +55,10 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.plist")]);
     }
 }

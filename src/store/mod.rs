@@ -67,15 +67,20 @@ impl Store {
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(ConfigValues::new());
         };
-        let dict: BTreeMap<String, plist::Value> =
-            plist::from_bytes(&bytes).map_err(|e| Error::corrupt(&path, format!("not a plist dictionary: {e}")))?;
+        let dict: BTreeMap<String, plist::Value> = plist::from_bytes(&bytes)
+            .map_err(|e| Error::corrupt(&path, format!("not a plist dictionary: {e}")))?;
         let mut values = BTreeMap::new();
         for (key, value) in dict {
             let text = match value {
                 plist::Value::String(s) => s,
                 plist::Value::Integer(i) => i.to_string(),
                 plist::Value::Boolean(b) => u8::from(b).to_string(),
-                other => return Err(Error::corrupt(&path, format!("key {key}: expected a string, found {other:?}"))),
+                other => {
+                    return Err(Error::corrupt(
+                        &path,
+                        format!("key {key}: expected a string, found {other:?}"),
+                    ));
+                }
             };
             values.insert(key, text);
         }
@@ -84,7 +89,8 @@ impl Store {
 
     pub fn save_config(&self, _lock: &StoreLock, values: &ConfigValues) -> Result<(), Error> {
         let mut bytes = Vec::new();
-        plist::to_writer_xml(&mut bytes, values).map_err(|e| Error::corrupt(self.config_path(), e))?;
+        plist::to_writer_xml(&mut bytes, values)
+            .map_err(|e| Error::corrupt(self.config_path(), e))?;
         write_atomic(&self.config_path(), &bytes)
     }
 
@@ -100,9 +106,14 @@ impl Store {
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("reading", &dir, e))?;
             let file_name = entry.file_name();
-            let Some(file_name) = file_name.to_str() else { continue };
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
             // Temp files of an atomic write start with '.'; names never do.
-            if let Some(name) = file_name.strip_suffix(".plist").filter(|n| !n.starts_with('.')) {
+            if let Some(name) = file_name
+                .strip_suffix(".plist")
+                .filter(|n| !n.starts_with('.'))
+            {
                 names.push(name.to_owned());
             }
         }
@@ -127,7 +138,9 @@ impl Store {
     /// Load every stored profile, sorted by name (read in parallel: `list` on 10,000 VMs).
     pub fn load_all(&self) -> Result<Vec<VmProfile>, Error> {
         let names = self.names()?;
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(8);
         if names.len() < 64 || threads == 1 {
             return names.iter().map(|n| self.load(n)).collect();
         }
@@ -135,7 +148,13 @@ impl Store {
         std::thread::scope(|scope| {
             let workers: Vec<_> = names
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|n| self.load(n)).collect::<Result<Vec<_>, _>>()))
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|n| self.load(n))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
                 .collect();
             let mut all = Vec::with_capacity(names.len());
             for worker in workers {
@@ -185,19 +204,24 @@ fn parse_profile(path: &Path, name: &str, bytes: &[u8]) -> Result<VmProfile, Err
     struct Version {
         schema_version: u32,
     }
-    let version: Version =
-        plist::from_bytes(bytes).map_err(|e| Error::corrupt(path, format!("not a vmctl profile: {e}")))?;
-    if version.schema_version > SCHEMA_VERSION {
-        return Err(Error::corrupt(
+    let newer = |version: u32| {
+        Error::corrupt(
             path,
             format!(
-                "schema_version {} was written by a newer vmctl (this one reads {SCHEMA_VERSION})",
-                version.schema_version
+                "schema_version {version} was written by a newer vmctl (this one reads {SCHEMA_VERSION})"
             ),
-        ));
+        )
+    };
+    let profile: VmProfile = plist::from_bytes(bytes).map_err(|e| {
+        // A newer schema may not parse at all: say so rather than "corrupt".
+        match plist::from_bytes::<Version>(bytes) {
+            Ok(v) if v.schema_version > SCHEMA_VERSION => newer(v.schema_version),
+            _ => Error::corrupt(path, format!("not a vmctl profile: {e}")),
+        }
+    })?;
+    if profile.schema_version > SCHEMA_VERSION {
+        return Err(newer(profile.schema_version));
     }
-    let profile: VmProfile =
-        plist::from_bytes(bytes).map_err(|e| Error::corrupt(path, format!("not a vmctl profile: {e}")))?;
     if profile.name != name {
         return Err(Error::corrupt(
             path,
@@ -225,7 +249,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(cur).min(row[j]) };
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
             prev = cur;
         }
     }

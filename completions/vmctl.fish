@@ -1,0 +1,222 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_vmctl_global_optspecs
+    string join \n home= j/json y/yes q/quiet verbose h/help V/version
+end
+
+function __fish_vmctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_vmctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_vmctl_using_subcommand
+    set -l cmd (__fish_vmctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c vmctl -n "__fish_vmctl_needs_command" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_needs_command" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_needs_command" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_needs_command" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_needs_command" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "show" -d 'Show a VM, or its network settings'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "completions"
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "man"
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s t -l mode -d 'Network mode' -r -f -a "shared\t''
+host\t''
+bridge\t''
+disconnected\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s b -l bridge -d 'Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route\'s)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s m -l mac -d 'Static MAC (unicast), or `auto` for a stable vmctl-made one' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l ip -d 'Static IP, reserved in the network\'s DHCP server (shared/host only), or `auto`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s c -l controller -d 'NIC model' -r -f -a "virtio-net\t''
+anet\t''
+e1000\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s v -l vlan -d 'VLAN ID (0 = none)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local -d 'Allow traffic to other VMs and the host'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l no-local -d 'Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local-default -d 'Follow the host\'s `no_local` setting'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l field -d 'Columns to show, comma-separated' -r -f -a "name\t''
+uuid\t''
+mode\t''
+mac\t''
+ip\t''
+status\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l running -d 'Only started VMs'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "network" -d 'Change the network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "delete" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s t -l mode -d 'Network mode' -r -f -a "shared\t''
+host\t''
+bridge\t''
+disconnected\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s b -l bridge -d 'Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route\'s)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s m -l mac -d 'Static MAC (unicast), or `auto` for a stable vmctl-made one' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l ip -d 'Static IP, reserved in the network\'s DHCP server (shared/host only), or `auto`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s c -l controller -d 'NIC model' -r -f -a "virtio-net\t''
+anet\t''
+e1000\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s v -l vlan -d 'VLAN ID (0 = none)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local -d 'Allow traffic to other VMs and the host'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l no-local -d 'Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local-default -d 'Follow the host\'s `no_local` setting'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l protocol -d 'Protocol of the forward' -r -f -a "tcp\t''
+udp\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l delete -d 'Delete the named rule (or every rule with --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l all -d 'With --delete: every rule'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "network-card"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "network-card"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "network" -d 'Change the network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l keep-mac -d 'Keep a static MAC (warns: both VMs cannot run at once)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -l unset -d 'Remove KEY from the config file' -r -f -a "no_local\t''
+bridge_name\t''
+network_mode\t''
+network_controller\t''
+net_filter\t''
+portfwd_base\t''
+start_address\t''
+end_address\t''
+subnet_mask\t''
+host_start_address\t''
+host_end_address\t''
+host_subnet_mask\t''
+dhcp_lease_time\t''
+mac_prefix\t''
+dhcp_leases_file\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s l -l list -d 'Show where each value comes from (default, config file, env)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s r -l reset -d 'Remove every key from the config file (back to the defaults)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l out-dir -d 'Write one page per command into DIR instead of printing vmctl(1)' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "show" -d 'Show a VM, or its network settings'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "completions"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "man"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "network" -d 'Change the network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "delete" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'

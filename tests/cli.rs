@@ -1,0 +1,651 @@
+//! The command line end to end: each case runs the real binary with its own VMCTL_HOME.
+// Tests write fixture files (corrupt plists) directly, on purpose.
+#![allow(clippy::disallowed_methods, clippy::too_many_lines)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vmctl"));
+        for (var, _) in std::env::vars() {
+            if var.starts_with("VMCTL_") || var.starts_with("ANKA_") {
+                cmd.env_remove(var);
+            }
+        }
+        cmd.env("VMCTL_HOME", self.path()).args(args);
+        cmd
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd(args);
+        cmd.envs(env.iter().copied())
+            .stdin(std::process::Stdio::null());
+        let out: Output = cmd.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Every file under the home, with its bytes (the lock file's contents never change).
+    fn files(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.insert(path.clone(), std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(self.path(), &mut out);
+        out
+    }
+
+    /// Run a command that must fail with `code`, print `error:` and `hint:`, and change no file.
+    #[track_caller]
+    fn refuses(&self, args: &[&str], code: i32, message: &str) -> Run {
+        let before = self.files();
+        let run = self.run(args);
+        assert_eq!(
+            run.code, code,
+            "{args:?}\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        assert!(
+            run.stdout.is_empty(),
+            "stdout must stay empty: {}",
+            run.stdout
+        );
+        let first = run.stderr.lines().next().unwrap_or("");
+        assert!(first.starts_with("error: "), "{args:?}: {}", run.stderr);
+        assert!(
+            first.contains(message),
+            "{args:?}: expected '{message}' in: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("\nhint: "),
+            "{args:?}: no hint in: {}",
+            run.stderr
+        );
+        assert_eq!(before, self.files(), "{args:?} changed a file");
+        run
+    }
+}
+
+fn with_vm() -> Home {
+    let home = Home::new();
+    home.run(&["create", "web"]).ok();
+    home
+}
+
+#[test]
+fn tour_of_the_issue() {
+    let home = Home::new();
+    home.run(&["create", "web"]).ok();
+    let nic = home.run(&["-j", "show", "web", "network"]).ok().json();
+    assert_eq!(nic["status"], "OK");
+    assert_eq!(nic["body"]["mode"], "shared");
+    assert_eq!(nic["body"]["controller"], "virtio-net");
+    assert_eq!(nic["body"]["mac_policy"], "auto");
+    assert_eq!(
+        home.run(&["show", "web", "network", "mode"]).ok().stdout,
+        "shared\n"
+    );
+    let table = home.run(&["show", "web", "network"]).ok().stdout;
+    assert!(
+        table.contains("| mode ") && table.contains("virtio-net"),
+        "{table}"
+    );
+
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "mac"]).ok().stdout,
+        "52:54:00:12:34:56\n"
+    );
+    home.run(&["modify", "web", "network", "-t", "bridge", "-b", "en0"])
+        .ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "bridge"]).ok().stdout,
+        "en0\n"
+    );
+    home.run(&["modify", "web", "network", "-t", "shared"]).ok();
+    home.run(&["modify", "web", "network", "--ip", "192.168.64.20"])
+        .ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip"]).ok().stdout,
+        "192.168.64.20\n"
+    );
+    home.run(&["modify", "web", "network", "--no-local"]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "no_local"])
+            .ok()
+            .stdout,
+        "1\n"
+    );
+    home.run(&["modify", "web", "network", "--local"]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "no_local"])
+            .ok()
+            .stdout,
+        "0\n"
+    );
+    home.run(&["modify", "web", "network", "--local-default"])
+        .ok();
+    home.run(&["config", "no_local", "1"]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "no_local"])
+            .ok()
+            .stdout,
+        "1\n"
+    );
+
+    let pf = home
+        .run(&["-j", "modify", "web", "port", "ssh", "22"])
+        .ok()
+        .json();
+    assert_eq!(pf["body"]["host_port"], 10000);
+    home.run(&["modify", "web", "port", "--delete", "ssh"]).ok();
+    let nic = home.run(&["-j", "show", "web", "network"]).ok().json();
+    assert_eq!(nic["body"]["port_forwarding_rules"], Value::Array(vec![]));
+
+    home.run(&[
+        "modify",
+        "web",
+        "set",
+        "network-card",
+        "0",
+        "-t",
+        "host",
+        "--ip",
+        "x",
+    ])
+    .code
+    .eq(&2)
+    .then_some(())
+    .unwrap();
+    home.run(&["modify", "web", "network", "--ip", "auto"]).ok();
+    home.run(&["modify", "web", "set", "network-card", "0", "-t", "host"])
+        .ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "mode"]).ok().stdout,
+        "host\n"
+    );
+    home.run(&["modify", "web", "delete", "network-card"]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "mode"]).ok().stdout,
+        "disconnected\n"
+    );
+
+    home.run(&["clone", "web", "web2"]).ok();
+    let list = home.run(&["-j", "list"]).ok().json();
+    let names: Vec<&str> = list["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web", "web2"]);
+    assert_eq!(list["body"][0]["status"], "stopped");
+    for field in ["name", "uuid", "mode", "mac", "ip", "status"] {
+        assert!(list["body"][0].get(field).is_some(), "{field}");
+    }
+    home.run(&["delete", "web2", "--yes"]).ok();
+    assert!(!home.path().join("vms/web2.plist").exists());
+}
+
+#[test]
+fn static_mac_is_dropped_on_clone_unless_kept() {
+    let home = with_vm();
+    home.run(&[
+        "modify",
+        "web",
+        "network",
+        "--mac",
+        "52:54:00:12:34:56",
+        "--ip",
+        "192.168.64.20",
+    ])
+    .ok();
+    home.run(&["modify", "web", "port", "ssh", "22:2222"]).ok();
+    home.run(&["clone", "web", "a"]).ok();
+    let a = home.run(&["-j", "show", "a", "network"]).ok().json();
+    assert_eq!(a["body"]["mac_policy"], "auto");
+    assert_ne!(a["body"]["mac"], "52:54:00:12:34:56");
+    assert_eq!(
+        a["body"]["ip"],
+        Value::Null,
+        "a static IP belongs to one VM"
+    );
+    assert_eq!(a["body"]["port_forwarding_rules"][0]["host_port"], 10000);
+    let run = home.run(&["clone", "web", "b", "--keep-mac"]).ok();
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("cannot run at once"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        home.run(&["show", "b", "network", "mac"]).ok().stdout,
+        "52:54:00:12:34:56\n"
+    );
+}
+
+#[test]
+fn auto_macs_are_stable_and_distinct() {
+    let home = Home::new();
+    home.run(&["config", "mac_prefix", "0a:12:34"]).ok();
+    for i in 0..20 {
+        home.run(&["create", &format!("vm{i}")]).ok();
+    }
+    let list = home.run(&["-j", "list", "--field", "name,mac"]).ok().json();
+    let macs: std::collections::HashSet<String> = list["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mac"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(macs.len(), 20);
+    assert!(macs.iter().all(|m| m.starts_with("0a:12:34:")));
+    let again = home.run(&["-j", "list", "--field", "name,mac"]).ok().json();
+    assert_eq!(list, again, "an auto MAC never changes by itself");
+}
+
+#[test]
+fn json_envelope_on_error() {
+    let home = Home::new();
+    let run = home.run(&["-j", "show", "nope", "network"]);
+    assert_eq!(run.code, 1);
+    let doc = run.json();
+    assert_eq!(doc["status"], "ERROR");
+    assert_eq!(doc["code"], 3);
+    assert!(doc["message"].as_str().unwrap().contains("nope"));
+    home.run(&["create", "web"]).ok();
+    let doc = home
+        .run_env(&["create", "web"], &[("ANKA_MACHINE_READABLE", "1")])
+        .json();
+    assert_eq!(doc["code"], 18);
+    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nat"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.json()["code"], 2);
+}
+
+#[test]
+fn bad_macs() {
+    let home = with_vm();
+    home.refuses(
+        &["modify", "web", "network", "--mac", "52:54:00:12:34"],
+        1,
+        "invalid MAC address",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--mac", "52:54:00:12:34:zz"],
+        1,
+        "invalid MAC address",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--mac", "01:00:5e:00:00:01"],
+        1,
+        "multicast",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--mac", "00:00:00:00:00:00"],
+        1,
+        "all-zero",
+    );
+    home.refuses(
+        &["create", "x", "--mac", "ff:ff:ff:ff:ff:ff"],
+        1,
+        "multicast",
+    );
+    let run = home
+        .run(&["modify", "web", "network", "--mac", "00:11:22:33:44:55"])
+        .ok();
+    assert!(
+        run.stderr.contains("globally administered"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_static_ips() {
+    let home = with_vm();
+    home.refuses(
+        &["modify", "web", "network", "--ip", "10.0.0.5"],
+        1,
+        "outside the shared network",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--ip", "192.168.64.1"],
+        1,
+        "gateway",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--ip", "192.168.64.255"],
+        1,
+        "broadcast",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--ip", "192.168.64.0"],
+        1,
+        "network address",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--ip", "192.168.64"],
+        1,
+        "not an IPv4 address",
+    );
+    home.run(&["modify", "web", "network", "--ip", "192.168.64.20"])
+        .ok();
+    home.run(&["create", "db"]).ok();
+    home.refuses(
+        &["modify", "db", "network", "--ip", "192.168.64.20"],
+        1,
+        "already reserved for VM 'web'",
+    );
+    home.refuses(
+        &["modify", "web", "network", "-t", "bridge"],
+        1,
+        "bridge mode",
+    );
+    home.refuses(
+        &[
+            "modify",
+            "db",
+            "network",
+            "-t",
+            "bridge",
+            "--ip",
+            "192.168.64.30",
+        ],
+        1,
+        "refused in bridge mode",
+    );
+    home.run(&["modify", "web", "network", "-t", "bridge", "--ip", "auto"])
+        .ok();
+}
+
+#[test]
+fn unknown_names_and_values() {
+    let home = with_vm();
+    home.refuses(
+        &["modify", "web", "network", "--mode", "nat"],
+        2,
+        "invalid value 'nat'",
+    );
+    home.refuses(
+        &["modify", "web", "network", "-c", "rtl8139"],
+        2,
+        "invalid value 'rtl8139'",
+    );
+    home.refuses(
+        &["config", "no_such_key", "1"],
+        2,
+        "invalid value 'no_such_key'",
+    );
+    home.refuses(&["config", "no_local", "maybe"], 1, "no_local takes 0 or 1");
+    home.refuses(&["config", "end_address", "10.0.0.9"], 1, "outside");
+    home.refuses(
+        &["config", "mac_prefix", "01:00:00"],
+        1,
+        "locally administered",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--network", "lab"],
+        1,
+        "no such network",
+    );
+    home.refuses(&["modify", "web", "network", "--vlan", "5000"], 2, "5000");
+    home.refuses(&["modify", "web", "network"], 2, "no change given");
+    let run = home.refuses(&["show", "wbe", "network"], 1, "VM 'wbe' not found");
+    assert!(run.stderr.contains("did you mean 'web'?"), "{}", run.stderr);
+    home.refuses(
+        &["modify", "nope", "network", "--local"],
+        1,
+        "VM 'nope' not found",
+    );
+    home.refuses(&["create", "web"], 1, "a VM named 'web' already exists");
+    home.refuses(&["create", "bad name"], 1, "invalid VM name");
+    home.refuses(&["create", "../etc"], 1, "invalid VM name");
+    home.refuses(&["clone", "web", "web"], 1, "already exists");
+    home.refuses(&["delete", "web"], 1, "needs confirmation");
+}
+
+#[test]
+fn bad_port_forwards() {
+    let home = with_vm();
+    home.run(&["create", "db"]).ok();
+    home.refuses(
+        &["modify", "web", "port", "ssh", "0"],
+        1,
+        "invalid port '0'",
+    );
+    home.refuses(
+        &["modify", "web", "port", "ssh", "70000"],
+        1,
+        "invalid port",
+    );
+    home.refuses(
+        &["modify", "web", "port", "ssh", "22:1.2.3"],
+        1,
+        "invalid host IP",
+    );
+    home.refuses(
+        &["modify", "web", "port", "ssh", "22:2222:3333"],
+        1,
+        "too many",
+    );
+    home.refuses(&["modify", "web", "port", "ssh"], 2, "needs NAME");
+    home.run(&["modify", "web", "port", "ssh", "22:2222"]).ok();
+    home.refuses(
+        &["modify", "web", "port", "ssh", "23"],
+        1,
+        "already has a port forward named 'ssh'",
+    );
+    home.refuses(
+        &["modify", "db", "port", "ssh", "22:2222"],
+        1,
+        "already forwarded to VM 'web'",
+    );
+    home.run(&[
+        "modify",
+        "db",
+        "port",
+        "dns",
+        "53:2222",
+        "--protocol",
+        "udp",
+    ])
+    .ok();
+    home.refuses(
+        &["modify", "web", "port", "--delete", "nope"],
+        1,
+        "has no such rule",
+    );
+}
+
+#[test]
+fn corrupt_files_are_named_and_kept() {
+    let home = with_vm();
+    let path = home.path().join("vms/web.plist");
+    std::fs::write(
+        &path,
+        b"<?xml version=\"1.0\"?><plist><dict><key>name</key>",
+    )
+    .unwrap();
+    let run = home.refuses(&["show", "web", "network"], 1, "web.plist");
+    assert!(run.stderr.contains("not a vmctl profile"), "{}", run.stderr);
+    home.refuses(&["modify", "web", "network", "--local"], 1, "web.plist");
+    home.refuses(&["list"], 1, "web.plist");
+    home.refuses(&["create", "other"], 1, "web.plist");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(home.path().join("config.plist"), b"garbage").unwrap();
+    home.refuses(&["config", "no_local", "1"], 1, "config.plist");
+}
+
+#[test]
+fn config_precedence_and_sources() {
+    let home = Home::new();
+    home.run(&["config", "bridge_name", "en2"]).ok();
+    assert_eq!(home.run(&["config", "bridge_name"]).ok().stdout, "en2\n");
+    let env = [("ANKA_BRIDGE_NAME", "en1")];
+    assert_eq!(
+        home.run_env(&["config", "bridge_name"], &env).ok().stdout,
+        "en1\n"
+    );
+    let env = [("ANKA_BRIDGE_NAME", "en1"), ("VMCTL_BRIDGE_NAME", "en3")];
+    assert_eq!(
+        home.run_env(&["config", "bridge_name"], &env).ok().stdout,
+        "en3\n"
+    );
+    let list = home
+        .run_env(&["-j", "config", "-l"], &[("ANKA_BRIDGE_NAME", "en1")])
+        .ok()
+        .json();
+    let row = |key: &str| {
+        list["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("bridge_name")["source"], "env ANKA_BRIDGE_NAME");
+    assert_eq!(row("no_local")["source"], "default");
+    home.run(&["config", "--unset", "bridge_name"]).ok();
+    assert_eq!(home.run(&["config", "bridge_name"]).ok().stdout, "\n");
+    home.run(&["config", "no_local", "1"]).ok();
+    let list = home.run(&["-j", "config", "-l"]).ok().json();
+    assert_eq!(list["body"][0]["source"], "config file");
+    home.run(&["config", "-r"]).ok();
+    assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "0\n");
+    let run = home.run_env(&["show", "x"], &[("VMCTL_NO_LOCAL", "maybe")]);
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn concurrent_port_forwards_are_all_kept() {
+    let home = with_vm();
+    let children: Vec<_> = (0..8)
+        .map(|p| {
+            let exe = env!("CARGO_BIN_EXE_vmctl");
+            let script = (0..25)
+                .map(|i| {
+                    format!(
+                        "{exe} -q modify web port p{p}-{i} {} || exit 1",
+                        1000 + p * 100 + i
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut cmd = std::process::Command::new("sh");
+            cmd.env("VMCTL_HOME", home.path()).arg("-c").arg(script);
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let nic = home.run(&["-j", "show", "web", "network"]).ok().json();
+    let rules = nic["body"]["port_forwarding_rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 200);
+    let ports: std::collections::HashSet<u64> = rules
+        .iter()
+        .map(|r| r["host_port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports.len(), 200, "host ports are unique");
+    let leftovers: Vec<_> = std::fs::read_dir(home.path().join("vms"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("web.plist")],
+        "no temp files left"
+    );
+}
+
+#[test]
+fn generated_files_are_fresh() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bless = std::env::var_os("VMCTL_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (path, bytes) in vmctl::cli::generated_files() {
+        let file = root.join(&path);
+        if std::fs::read(&file).ok().as_deref() != Some(&bytes[..]) {
+            if bless {
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, &bytes).unwrap();
+            }
+            stale.push(path);
+        }
+    }
+    assert!(
+        bless || stale.is_empty(),
+        "stale generated files {stale:?}: run `VMCTL_BLESS=1 cargo test --test cli generated`"
+    );
+}
+
+#[test]
+fn help_has_examples_and_hides_anka2_syntax() {
+    let home = Home::new();
+    let help = home.run(&["modify", "--help"]).ok().stdout;
+    assert!(help.contains("Examples:"));
+    assert!(!help.contains("network-card"));
+    let help = home.run(&["--help"]).ok().stdout;
+    assert!(!help.contains("completions"));
+}
