@@ -43,6 +43,9 @@ _vmctl() {
             vmctl,modify)
                 cmd="vmctl__subcmd__modify"
                 ;;
+            vmctl,plan)
+                cmd="vmctl__subcmd__plan"
+                ;;
             vmctl,show)
                 cmd="vmctl__subcmd__show"
                 ;;
@@ -72,6 +75,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,modify)
                 cmd="vmctl__subcmd__help__subcmd__modify"
+                ;;
+            vmctl__subcmd__help,plan)
+                cmd="vmctl__subcmd__help__subcmd__plan"
                 ;;
             vmctl__subcmd__help,show)
                 cmd="vmctl__subcmd__help__subcmd__show"
@@ -161,7 +167,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config completions man help"
+            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,7 +243,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__create)
-            opts="-t -b -m -c -v -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --network --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +293,14 @@ _vmctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --network)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -321,7 +335,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help)
-            opts="create list show modify clone delete config completions man help"
+            opts="create list show modify clone delete config plan completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -533,6 +547,20 @@ _vmctl() {
         vmctl__subcmd__help__subcmd__modify__subcmd__set__subcmd__network__subcmd__card)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -811,7 +839,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__network)
-            opts="-t -b -m -c -v -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --network --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,6 +886,14 @@ _vmctl() {
                     return 0
                     ;;
                 -v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1000,8 +1036,34 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__plan)
+            opts="-j -y -q -h -V --platform --part --home --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --platform)
+                    COMPREPLY=($(compgen -W "linux macos" -- "${cur}"))
+                    return 0
+                    ;;
+                --part)
+                    COMPREPLY=($(compgen -W "links dnsmasq nft vmnet pf bootptab" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__show)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network mode controller mac mac_policy ip network bridge no_local vlan port_forwarding_rules"
+            opts="-f -j -y -q -h -V --filter --home --json --yes --quiet --verbose --help --version network mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -38,6 +38,7 @@ complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "modify" -d 'Change a VM
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "completions"
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "man"
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -52,6 +53,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s c -l controller -
 anet\t''
 e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s v -l vlan -d 'VLAN ID (0 = none)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s f -l filter -d 'IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local -d 'Allow traffic to other VMs and the host'
@@ -78,6 +80,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l verbose -d 'Say mor
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s f -l filter -d 'Print the VM\'s IP filter rules (its own, else the host\'s net_filter)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s q -l quiet -d 'Print no notes or warnings on stderr'
@@ -107,6 +110,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 anet\t''
 e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s v -l vlan -d 'VLAN ID (0 = none)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s f -l filter -d 'IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local -d 'Allow traffic to other VMs and the host'
@@ -191,6 +195,21 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s q -l quiet -d 'Pr
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l platform -d 'Platform to plan for [default: this machine\'s]' -r -f -a "linux\t''
+macos\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l part -d 'Print only this part (linux: links, dnsmasq, nft; macos: vmnet, pf, bootptab)' -r -f -a "links\t''
+dnsmasq\t''
+nft\t''
+vmnet\t''
+pf\t''
+bootptab\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations'
@@ -206,16 +225,17 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s q -l quiet -d 'Print
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "show" -d 'Show a VM, or its network settings'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "completions"
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "man"
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "show" -d 'Show a VM, or its network settings'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "completions"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "man"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "network" -d 'Change the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'

@@ -133,6 +133,9 @@ impl Error {
                         .into(),
                 )
             }
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Some("check the path: no file or folder is there".into())
+            }
             Error::NeedsConfirmation(_) => Some("pass --yes to confirm".into()),
             Error::VmStarted(name) => Some(format!("stop it first: vmctl stop {name}")),
             Error::Usage(_) => Some("see `vmctl help`".into()),

@@ -5,9 +5,11 @@
 //! (`store`) and, later, plan → backend.
 
 pub mod cli;
+pub mod discovery;
 pub mod error;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod settings;
 pub mod store;
 

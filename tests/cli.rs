@@ -649,3 +649,138 @@ fn help_has_examples_and_hides_anka2_syntax() {
     let help = home.run(&["--help"]).ok().stdout;
     assert!(!help.contains("completions"));
 }
+
+fn write_file(home: &Home, name: &str, text: &str) -> String {
+    let path = home.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn filter_rules_are_kept_shown_and_replaced_whole() {
+    let home = with_vm();
+    let rules = "# egress\nblock out to 1.1.1.1 port 53\nblock local\n";
+    let file = write_file(&home, "rules.txt", rules);
+    home.run(&["modify", "web", "network", "-f", &file]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "-f"]).ok().stdout,
+        rules
+    );
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter"]).ok().stdout,
+        "vm\n"
+    );
+    let json = home
+        .run(&["-j", "show", "web", "network", "-f"])
+        .ok()
+        .json();
+    assert_eq!(json["body"]["rules"][1], "block out to local");
+
+    let mut child = home
+        .cmd(&["modify", "web", "network", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"block any\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        home.run(&["show", "web", "network", "-f"]).ok().stdout,
+        "block any\n"
+    );
+
+    let bad = write_file(
+        &home,
+        "bad.txt",
+        "block out to 1.1.1.1\n# fine\nblock out to 1.1.1.1 prot 53\n",
+    );
+    let run = home.refuses(
+        &["modify", "web", "network", "-f", &bad],
+        1,
+        "line 3, column 22",
+    );
+    assert!(run.stderr.contains("bad.txt"), "{}", run.stderr);
+    home.refuses(
+        &["modify", "web", "network", "-f", "/nonexistent/rules"],
+        1,
+        "/nonexistent/rules",
+    );
+
+    home.run(&["modify", "web", "network", "-f", "off"]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter"]).ok().stdout,
+        "\n"
+    );
+    home.refuses(&["config", "net_filter", &bad], 1, "line 3");
+    home.run(&["config", "net_filter", &file]).ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter"]).ok().stdout,
+        "net_filter\n"
+    );
+    assert_eq!(
+        home.run(&["show", "web", "network", "-f"]).ok().stdout,
+        rules
+    );
+}
+
+#[test]
+fn plan_prints_each_part() {
+    let home = with_vm();
+    home.run(&[
+        "modify",
+        "web",
+        "network",
+        "--ip",
+        "192.168.64.20",
+        "--no-local",
+    ])
+    .ok();
+    home.run(&["modify", "web", "port", "ssh", "22"]).ok();
+    let file = write_file(&home, "rules.txt", "block out to 169.254.169.254\n");
+    home.run(&["modify", "web", "network", "-f", &file]).ok();
+    home.run(&["create", "db", "-t", "host"]).ok();
+
+    let nft = home
+        .run(&["plan", "--platform", "linux", "--part", "nft"])
+        .ok()
+        .stdout;
+    assert!(nft.starts_with("#!/usr/sbin/nft -f\n"), "{nft}");
+    assert!(nft.contains("tcp . 10000 : 192.168.64.20 . 22"), "{nft}");
+    assert!(nft.contains("ip daddr 169.254.169.254 drop"), "{nft}");
+    let links = home
+        .run(&["plan", "--platform", "linux", "--part", "links"])
+        .ok()
+        .stdout;
+    assert!(
+        links.contains("bridge  vmctl-shared") && links.contains("bridge  vmctl-host"),
+        "{links}"
+    );
+    let dnsmasq = home
+        .run(&["plan", "db", "--platform", "linux", "--part", "dnsmasq"])
+        .ok()
+        .stdout;
+    assert!(
+        dnsmasq.contains("interface=vmctl-host") && !dnsmasq.contains("vmctl-shared"),
+        "{dnsmasq}"
+    );
+    let pf = home
+        .run(&["plan", "--platform", "macos", "--part", "pf"])
+        .ok()
+        .stdout;
+    assert!(pf.contains("pfctl -a com.apple/vmctl.web"), "{pf}");
+    assert!(
+        pf.contains("rdr pass inet proto tcp from any to any port 10000 -> 192.168.64.20 port 22"),
+        "{pf}"
+    );
+    let json = home.run(&["-j", "plan", "--platform", "linux"]).ok().json();
+    assert_eq!(json["body"]["platform"], "linux");
+    assert!(json["body"]["plan"]["links"].as_array().unwrap().len() >= 3);
+    home.refuses(
+        &["plan", "--platform", "linux", "--part", "pf"],
+        1,
+        "no such part",
+    );
+    home.refuses(&["plan", "nope"], 1, "VM 'nope' not found");
+    let before = home.files();
+    home.run(&["plan"]).ok();
+    assert_eq!(before, home.files(), "plan writes nothing");
+}

@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
     for chain in [Direction::In, Direction::Out, Direction::Any] {
         let _ = rules.render_nft(chain, "local_nets");
     }
-    let _ = rules.render_pf("bridge100", Some(Ipv4Addr::new(192, 168, 64, 5)), "local_nets");
-    let _ = rules.render_pf("bridge100", None, "local_nets");
+    let _ = rules.render_pf(Some("bridge100"), Some(Ipv4Addr::new(192, 168, 64, 5)), "local_nets");
+    let _ = rules.render_pf(Some("bridge100"), None, "local_nets");
 });

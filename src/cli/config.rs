@@ -60,7 +60,16 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
     match (&args.key, &args.value) {
         (Some(name), Some(value)) => {
             let key: Key = name.parse()?;
-            let value = key.normalize(value)?;
+            let mut value = key.normalize(value)?;
+            if key == Key::NetFilter && !value.is_empty() {
+                // Stored absolute: vmctl runs from many working directories.
+                value = std::path::absolute(&value)
+                    .map_err(|e| Error::io("resolving", &value, e))?
+                    .display()
+                    .to_string();
+                // A default rules file that does not parse would break every VM's plan later.
+                super::plan::load_default_filter(Some(std::path::Path::new(&value)))?;
+            }
             change(ctx, |values| {
                 values.insert(key.name().to_owned(), value.clone());
                 Ok(format!("{key} = {value}"))

@@ -9,6 +9,7 @@ mod generate;
 mod list;
 mod modify;
 mod network_flags;
+pub(crate) mod plan;
 mod show;
 
 use std::ffi::OsString;
@@ -65,6 +66,7 @@ enum Command {
     Clone(clone::CloneArgs),
     Delete(delete::DeleteArgs),
     Config(config::ConfigArgs),
+    Plan(plan::PlanArgs),
     #[command(hide = true)]
     Completions(generate::CompletionsArgs),
     #[command(hide = true)]
@@ -130,6 +132,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::Clone(args) => clone::run(ctx, &args),
         Command::Delete(args) => delete::run(ctx, &args),
         Command::Config(args) => config::run(ctx, &args),
+        Command::Plan(args) => plan::run(ctx, &args),
         Command::Completions(args) => {
             generate::completions(&args);
             Ok(())

@@ -6,6 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::error::Error;
 use crate::model::change::{BridgeChoice, IpChoice, NicChange};
+use crate::model::filter::FilterRules;
 use crate::model::{Controller, MacPolicy, Mode};
 
 pub fn mode_parser() -> impl TypedValueParser<Value = Mode> {
@@ -47,6 +48,9 @@ pub struct NetworkFlags {
     /// VLAN ID (0 = none)
     #[arg(short = 'v', long, value_name = "ID", value_parser = clap::value_parser!(u16).range(0..=4094))]
     pub vlan: Option<u16>,
+    /// IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`
+    #[arg(short = 'f', long, value_name = "FILE|-|off")]
+    pub filter: Option<String>,
     /// Network by name: `shared` or `host` (the built-in networks; same as --mode)
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
@@ -98,6 +102,31 @@ impl NetworkFlags {
                 None
             },
             vlan: self.vlan,
+            filter: self.filter.as_deref().map(read_filter).transpose()?,
         })
     }
+}
+
+/// `-f FILE|-|off`: the rules text, checked now so that a bad file stores nothing.
+fn read_filter(source: &str) -> Result<Option<String>, Error> {
+    use std::io::Read;
+    if source == "off" {
+        return Ok(None);
+    }
+    let text = if source == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("reading", "stdin", e))?;
+        text
+    } else {
+        std::fs::read_to_string(source).map_err(|e| Error::io("reading filter rules", source, e))?
+    };
+    let shown = if source == "-" { "stdin" } else { source };
+    text.parse::<FilterRules>().map_err(|e| {
+        Error::invalid("filter rules", shown, e.to_string()).with_hint(
+            "one rule a line: (block|pass) [in|out|any] [proto tcp|udp|icmp] [from ADDR [port P]] [to ADDR [port P]], or block local",
+        )
+    })?;
+    Ok(Some(text))
 }

@@ -27,10 +27,13 @@ pub struct ShowArgs {
     /// Print only this field of the section, bare
     #[arg(value_parser = PossibleValuesParser::new(NIC_FIELDS))]
     field: Option<String>,
+    /// Print the VM's IP filter rules (its own, else the host's net_filter)
+    #[arg(short = 'f', long, conflicts_with = "field")]
+    filter: bool,
 }
 
 /// The fields of `show VM network`, in table order.
-pub const NIC_FIELDS: [&str; 10] = [
+pub const NIC_FIELDS: [&str; 11] = [
     "mode",
     "controller",
     "mac",
@@ -40,6 +43,7 @@ pub const NIC_FIELDS: [&str; 10] = [
     "bridge",
     "no_local",
     "vlan",
+    "filter",
     "port_forwarding_rules",
 ];
 
@@ -66,6 +70,9 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
         });
         return Ok(());
     }
+    if args.filter {
+        return show_filter(ctx, &profile, &settings);
+    }
     let body = nic_json(&profile, &settings);
     match &args.field {
         Some(field) => {
@@ -76,6 +83,30 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
             field_table(NIC_FIELDS.iter().map(|&f| (f, table_value(f, &body))))
         }),
     }
+    Ok(())
+}
+
+/// `show VM network -f`: the rules text as the user wrote it.
+fn show_filter(ctx: &Ctx, profile: &VmProfile, settings: &Settings) -> Result<(), Error> {
+    let (text, source) = match (&profile.network.filter, &settings.net_filter) {
+        (Some(text), _) => (text.clone(), "vm".to_owned()),
+        (None, Some(path)) => (
+            std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?,
+            path.display().to_string(),
+        ),
+        (None, None) => {
+            ctx.out.note(&format!(
+                "VM '{}' has no filter rules: everything passes",
+                profile.name
+            ));
+            (String::new(), String::new())
+        }
+    };
+    let rules = text
+        .parse::<crate::model::filter::FilterRules>()
+        .map_err(|e| Error::corrupt(&source, format!("filter rules: {e}")))?;
+    let body = json!({"source": if source.is_empty() { None } else { Some(source) }, "text": text, "rules": rules.to_string().lines().collect::<Vec<_>>()});
+    ctx.out.data(&body, || text.clone());
     Ok(())
 }
 
@@ -126,6 +157,11 @@ pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
         "no_local": effective_no_local(nic, settings),
         "no_local_source": if nic.no_local.is_some() { "vm" } else { "host" },
         "vlan": nic.vlan,
+        "filter": match (&nic.filter, &settings.net_filter) {
+            (Some(_), _) => Some("vm"),
+            (None, Some(_)) => Some("net_filter"),
+            (None, None) => None,
+        },
         "port_forwarding_rules": nic.port_forwarding_rules,
     })
 }
@@ -143,7 +179,9 @@ fn table_value(field: &str, body: &Value) -> String {
             }
         ),
         ("ip", Value::Null) => "dhcp".into(),
-        ("bridge" | "network", Value::Null) => "-".into(),
+        ("bridge" | "network" | "filter", Value::Null) => "-".into(),
+        ("filter", Value::String(s)) if s == "vm" => "rules of its own (show -f)".into(),
+        ("filter", Value::String(_)) => "the host's net_filter (show -f)".into(),
         ("port_forwarding_rules", Value::Array(rules)) if rules.is_empty() => "-".into(),
         ("port_forwarding_rules", Value::Array(rules)) => rules
             .iter()

@@ -36,6 +36,8 @@ pub struct NicChange {
     /// `Some(None)` = follow the host's `no_local`.
     pub no_local: Option<Option<bool>>,
     pub vlan: Option<u16>,
+    /// `Some(None)` = no rules of its own (the host's `net_filter`, if any, applies).
+    pub filter: Option<Option<String>>,
 }
 
 impl BridgeChoice {
@@ -103,6 +105,9 @@ pub fn apply_nic_change(
     }
     if let Some(vlan) = change.vlan {
         nic.vlan = vlan;
+    }
+    if let Some(filter) = &change.filter {
+        nic.filter.clone_from(filter);
     }
     if let Some(ip) = change.ip {
         nic.ip = match ip {

@@ -760,12 +760,27 @@ impl FilterRules {
     #[must_use]
     pub fn render_pf(
         &self,
-        iface: &str,
+        iface: Option<&str>,
         vm_ip: Option<Ipv4Addr>,
         local_table: &str,
     ) -> Vec<String> {
+        // With the VM's address known, an any-direction rule becomes one rule per direction, so
+        // that it narrows to this VM instead of hitting every VM on the interface.
         self.rules
             .iter()
+            .flat_map(|rule| match (rule.direction, vm_ip) {
+                (Direction::Any, Some(_)) => vec![
+                    FilterRule {
+                        direction: Direction::Out,
+                        ..*rule
+                    },
+                    FilterRule {
+                        direction: Direction::In,
+                        ..*rule
+                    },
+                ],
+                _ => vec![*rule],
+            })
             .filter_map(|rule| rule.pf_rule(iface, vm_ip, local_table))
             .collect()
     }
@@ -806,7 +821,12 @@ impl FilterRule {
         parts.join(" ")
     }
 
-    fn pf_rule(&self, iface: &str, vm_ip: Option<Ipv4Addr>, local_table: &str) -> Option<String> {
+    fn pf_rule(
+        &self,
+        iface: Option<&str>,
+        vm_ip: Option<Ipv4Addr>,
+        local_table: &str,
+    ) -> Option<String> {
         let narrow = |addr: Addr| match vm_ip {
             None => Some(addr),
             Some(ip) if addr.contains(ip) => Some(Addr::Net { ip, prefix: 32 }),
@@ -828,7 +848,10 @@ impl FilterRule {
             }
             Direction::Any => {}
         }
-        parts.push(format!("quick on {iface}"));
+        parts.push(match iface {
+            Some(iface) => format!("quick on {iface}"),
+            None => "quick".to_string(),
+        });
         match self.proto {
             Some(proto) => parts.push(format!("proto {proto}")),
             None if self.has_ports() => parts.push("proto { tcp udp }".to_string()),
@@ -857,6 +880,7 @@ impl FilterRule {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // scratch files for `nft -c`, not state
 mod tests {
     use super::*;
 
@@ -1276,8 +1300,12 @@ block out to 169.254.169.254
                     for chain in [Direction::In, Direction::Out, Direction::Any] {
                         let _ = rules.render_nft(chain, "local_nets");
                     }
-                    let _ = rules.render_pf("bridge100", Some(Ipv4Addr::new(10, 0, 0, 5)), "local");
-                    let _ = rules.render_pf("bridge100", None, "local");
+                    let _ = rules.render_pf(
+                        Some("bridge100"),
+                        Some(Ipv4Addr::new(10, 0, 0, 5)),
+                        "local",
+                    );
+                    let _ = rules.render_pf(Some("bridge100"), None, "local");
                 }
                 Err(e) => {
                     let _ = e.to_string();
@@ -1405,19 +1433,20 @@ block
         let rules = parse(RENDER_RULES).unwrap();
         let vm = Some(Ipv4Addr::new(192, 168, 64, 5));
         assert_eq!(
-            rules.render_pf("bridge100", vm, "vmctl_local"),
+            rules.render_pf(Some("bridge100"), vm, "vmctl_local"),
             [
                 "block drop in quick on bridge100 proto { tcp udp } from 192.168.64.5 to 1.1.1.1 port 53",
                 "block drop out quick on bridge100 proto tcp from any to 192.168.64.5 port 22",
                 "pass in quick on bridge100 proto udp from 192.168.64.5 port 68 to any port 67",
-                "block drop quick on bridge100 proto icmp from <vmctl_local> to any",
+                "block drop in quick on bridge100 proto icmp from 192.168.64.5 to any",
+                "block drop out quick on bridge100 proto icmp from <vmctl_local> to 192.168.64.5",
                 "block drop in quick on bridge100 proto { tcp udp } from 192.168.64.5 to 10.0.0.0/8 port 1000:2000",
                 "block drop in quick on bridge100 from 192.168.64.5 to <vmctl_local>",
                 "block drop out quick on bridge100 from <vmctl_local> to 192.168.64.5",
             ]
         );
         assert_eq!(
-            rules.render_pf("bridge100", None, "vmctl_local"),
+            rules.render_pf(Some("bridge100"), None, "vmctl_local"),
             [
                 "block drop in quick on bridge100 proto { tcp udp } from any to 1.1.1.1 port 53",
                 "block drop out quick on bridge100 proto tcp from any to any port 22",
@@ -1438,15 +1467,16 @@ block
         )
         .unwrap();
         assert_eq!(
-            rules.render_pf("bridge100", vm, "t"),
+            rules.render_pf(Some("bridge100"), vm, "t"),
             [
                 "pass in quick on bridge100 from 192.168.64.5 to 1.1.1.1",
-                "block drop quick on bridge100 from 10.0.0.0/8 to any",
-                "block drop quick on bridge100 all",
+                "block drop out quick on bridge100 from 10.0.0.0/8 to 192.168.64.5",
+                "block drop in quick on bridge100 from 192.168.64.5 to any",
+                "block drop out quick on bridge100 from any to 192.168.64.5",
             ]
         );
         assert_eq!(
-            rules.render_pf("bridge100", None, "t"),
+            rules.render_pf(Some("bridge100"), None, "t"),
             [
                 "block drop in quick on bridge100 from 10.0.0.0/8 to 1.1.1.1",
                 "pass in quick on bridge100 from 192.168.64.0/24 to 1.1.1.1",

@@ -1,6 +1,7 @@
 //! The domain: VM profiles, their NIC, MACs, static IPs, port forwards, and the rules they obey.
 
 pub mod change;
+pub mod filter;
 pub mod mac;
 pub mod network;
 pub mod port_forward;

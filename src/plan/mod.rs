@@ -1,0 +1,290 @@
+//! Pure: stored profiles + host settings → the `Plan` a backend applies (links, dnsmasq
+//! configuration, the nftables ruleset, pf anchors). Nothing here touches the host, so every
+//! line a backend would apply can be checked by a test without root; `vmctl plan` prints it.
+
+pub mod linux;
+pub mod macos;
+#[cfg(test)]
+mod snapshot;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use macaddr::MacAddr6;
+
+use crate::error::Error;
+use crate::model::change::{effective_mac, effective_no_local};
+use crate::model::filter::FilterRules;
+use crate::model::network::AddressPlan;
+use crate::model::profile::{validate_interface_name, validate_vm_name};
+use crate::model::{Mode, PortForward, VmProfile};
+use crate::settings::Settings;
+
+/// One VM as the plan sees it: every value resolved (effective MAC, no-local, bridge, rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanVm {
+    pub name: String,
+    pub mode: Mode,
+    pub mac: MacAddr6,
+    /// The static IP, else the address the VM was last seen with (leases), if any.
+    pub ip: Option<Ipv4Addr>,
+    pub static_ip: bool,
+    pub no_local: bool,
+    /// Host interface for bridge mode (`None` = pick the default route's at start).
+    pub bridge: Option<String>,
+    pub vlan: u16,
+    pub filter: Option<FilterRules>,
+    pub port_forwards: Vec<PortForward>,
+}
+
+/// Everything a plan is computed from.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    pub vms: Vec<PlanVm>,
+    pub shared: AddressPlan,
+    pub host: AddressPlan,
+    pub dhcp_lease_time: u32,
+    /// `VMCTL_HOME/networks`: where the Linux backend keeps dnsmasq's files.
+    pub networks_dir: PathBuf,
+}
+
+impl PlanInput {
+    /// Resolve profiles against the settings. `default_filter` is the parsed `net_filter` file;
+    /// `observed` maps VM names to the address they were last seen with.
+    pub fn new(
+        profiles: &[VmProfile],
+        settings: &Settings,
+        default_filter: Option<&FilterRules>,
+        observed: &BTreeMap<String, Ipv4Addr>,
+        networks_dir: PathBuf,
+    ) -> Result<PlanInput, Error> {
+        let mut vms = Vec::with_capacity(profiles.len());
+        for profile in profiles {
+            let nic = &profile.network;
+            let filter = match &nic.filter {
+                Some(text) => Some(text.parse::<FilterRules>().map_err(|e| {
+                    Error::corrupt(
+                        format!("vms/{}.plist", profile.name),
+                        format!("filter rules: {e}"),
+                    )
+                })?),
+                None => default_filter.cloned(),
+            };
+            vms.push(PlanVm {
+                name: profile.name.clone(),
+                mode: nic.mode,
+                mac: effective_mac(profile, settings),
+                ip: nic.ip.or_else(|| observed.get(&profile.name).copied()),
+                static_ip: nic.ip.is_some(),
+                no_local: effective_no_local(nic, settings),
+                bridge: nic.bridge.clone().or_else(|| settings.bridge_name.clone()),
+                vlan: nic.vlan,
+                filter: filter.filter(|f| !f.is_empty()),
+                port_forwards: nic.port_forwarding_rules.clone(),
+            });
+        }
+        Ok(PlanInput {
+            vms,
+            shared: settings.shared,
+            host: settings.host,
+            dhcp_lease_time: settings.dhcp_lease_time,
+            networks_dir,
+        })
+    }
+
+    /// Refuse anything that could not be written safely into nft, pf or dnsmasq text.
+    pub fn validate(&self) -> Result<(), Error> {
+        for vm in &self.vms {
+            validate_vm_name(&vm.name)?;
+            if let Some(bridge) = &vm.bridge {
+                validate_interface_name(bridge)?;
+            }
+            for pf in &vm.port_forwards {
+                crate::model::port_forward::validate_rule_name(&pf.name)?;
+            }
+        }
+        let dir = self.networks_dir.to_string_lossy();
+        if dir
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == ',' || c == '\\')
+        {
+            return Err(Error::invalid(
+                "home folder",
+                dir.into_owned(),
+                "dnsmasq cannot be given a path with control characters, quotes, commas or backslashes",
+            )
+            .with_hint("point --home / VMCTL_HOME at a plain path"));
+        }
+        Ok(())
+    }
+
+    /// The address plan of a built-in network.
+    pub fn address_plan(&self, network: &str) -> &AddressPlan {
+        if network == "host" {
+            &self.host
+        } else {
+            &self.shared
+        }
+    }
+
+    /// The built-in networks some VM joins, in a stable order.
+    pub fn networks(&self) -> Vec<&'static str> {
+        ["shared", "host"]
+            .into_iter()
+            .filter(|n| {
+                self.vms
+                    .iter()
+                    .any(|vm| vm.mode.builtin_network() == Some(*n))
+            })
+            .collect()
+    }
+}
+
+/// A stable short hash of a name, for interface and chain names (15-character limit).
+pub fn short_hash(name: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{h:08x}")
+}
+
+/// The link a VM's NIC attaches through on Linux: `vmt-<hash>`.
+pub fn vm_link_name(vm: &str) -> String {
+    format!("vmt-{}", short_hash(vm))
+}
+
+/// The bridge of a network on Linux: `vmctl-<net>`, shortened with a hash past 15 characters.
+pub fn bridge_name(network: &str) -> String {
+    let name = format!("vmctl-{network}");
+    if name.len() <= 15 {
+        name
+    } else {
+        format!("vmctl-{}", &short_hash(network)[..8])
+    }
+}
+
+/// The private ranges `local` stands for in filter rules (plus each vmctl network).
+pub const LOCAL_RANGES: [&str; 5] = [
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+];
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::Protocol;
+
+    fn mac(last: u8) -> MacAddr6 {
+        MacAddr6::new(0x52, 0x54, 0, 0x12, 0x34, last)
+    }
+
+    /// A realistic host: every mode and feature.
+    pub fn sample_input() -> PlanInput {
+        let ip = Ipv4Addr::new;
+        let vm = |name: &str, mode, last| PlanVm {
+            name: name.into(),
+            mode,
+            mac: mac(last),
+            ip: None,
+            static_ip: false,
+            no_local: false,
+            bridge: None,
+            vlan: 0,
+            filter: None,
+            port_forwards: vec![],
+        };
+        let mut web = vm("web", Mode::Shared, 1);
+        web.ip = Some(ip(192, 168, 64, 20));
+        web.static_ip = true;
+        web.port_forwards = vec![
+            PortForward {
+                name: "ssh".into(),
+                protocol: Protocol::Tcp,
+                guest_port: 22,
+                host_port: 10000,
+                host_ip: Ipv4Addr::UNSPECIFIED,
+            },
+            PortForward {
+                name: "dns".into(),
+                protocol: Protocol::Udp,
+                guest_port: 53,
+                host_port: 10053,
+                host_ip: ip(127, 0, 0, 1),
+            },
+        ];
+        web.filter = Some(
+            "block out to 169.254.169.254\nblock in to port 22\npass in from 10.20.30.40\nblock local\n"
+                .parse()
+                .unwrap(),
+        );
+        let mut ci = vm("ci-runner.1", Mode::Shared, 2);
+        ci.no_local = true;
+        ci.ip = Some(ip(192, 168, 64, 77));
+        ci.filter = Some(
+            "block out proto tcp to any port 25\nblock out to 1.1.1.1 port 53\n"
+                .parse()
+                .unwrap(),
+        );
+        let mut db = vm("db", Mode::Host, 3);
+        db.ip = Some(ip(192, 168, 128, 10));
+        db.static_ip = true;
+        db.no_local = true;
+        let mut lan = vm("lan", Mode::Bridge, 4);
+        lan.bridge = Some("eth1".into());
+        let off = vm("off", Mode::Disconnected, 5);
+        let fresh = vm("fresh", Mode::Shared, 6);
+        PlanInput {
+            vms: vec![web, ci, db, lan, off, fresh],
+            shared: AddressPlan::new(
+                ip(192, 168, 64, 1),
+                ip(192, 168, 64, 254),
+                ip(255, 255, 255, 0),
+            )
+            .unwrap(),
+            host: AddressPlan::new(
+                ip(192, 168, 128, 1),
+                ip(192, 168, 128, 254),
+                ip(255, 255, 255, 0),
+            )
+            .unwrap(),
+            dhcp_lease_time: 86400,
+            networks_dir: PathBuf::from("/var/lib/vmctl/networks"),
+        }
+    }
+
+    #[test]
+    fn hostile_names_are_refused_before_any_text() {
+        for name in ["a\"b", "a b", "a\nb", "a;b", "a}b", "a'b", "../x", ""] {
+            let mut input = sample_input();
+            input.vms[0].name = name.into();
+            assert!(input.validate().is_err(), "{name:?}");
+            assert!(linux::plan(&input).is_err(), "{name:?}");
+            assert!(macos::plan(&input).is_err(), "{name:?}");
+        }
+        for bridge in ["eth0\"", "eth 0", "eth0;", "e}", "toolonginterface0"] {
+            let mut input = sample_input();
+            input.vms[3].bridge = Some(bridge.into());
+            assert!(linux::plan(&input).is_err(), "{bridge:?}");
+        }
+        let mut input = sample_input();
+        input.vms[0].port_forwards[0].name = "x\"; drop".into();
+        assert!(linux::plan(&input).is_err());
+        let mut input = sample_input();
+        input.networks_dir = PathBuf::from("/tmp/a\nb");
+        assert!(linux::plan(&input).is_err());
+    }
+
+    #[test]
+    fn names_fit_the_kernel() {
+        assert_eq!(bridge_name("shared"), "vmctl-shared");
+        assert!(bridge_name("a-very-long-network").len() <= 15);
+        assert_eq!(vm_link_name("web").len(), 12);
+        assert_eq!(vm_link_name("web"), vm_link_name("web"));
+    }
+}
