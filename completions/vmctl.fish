@@ -39,6 +39,9 @@ complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "clone" -d 'Copy a VM\'s
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "ip" -d 'Print the best current IPv4 address of a VM'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "leases" -d 'List DHCP leases with their owner VM, expiry and the pool\'s used/free count'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "hosts-sync" -d 'Keep a marked block of /etc/hosts in step with the VMs\' addresses (dry run without --apply)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "completions"
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "man"
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -210,6 +213,39 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s q -l quiet -d 'Prin
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l wait -d 'Wait this long for an address (e.g. 30s, 2m, 500ms; a bare number is seconds)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l source -d 'Where to look: DHCP leases, the neighbour table, or both plus a port-22 probe' -r -f -a "lease\t''
+arp\t''
+any\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l file -d 'Lease file to read instead of the default ones' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l network -d 'Only this network\'s leases and pool' -r -f -a "shared\t''
+host\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l file -d 'Lease file to read (bootpd or dnsmasq format) [default: dhcp_leases_file on macOS, vmctl\'s dnsmasq files on Linux]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l all -d 'Include expired leases'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l hosts-file -d 'The hosts file' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l leases-file -d 'Lease file to read instead of the default ones' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l apply -d 'Write the change'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations'
@@ -225,17 +261,20 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s q -l quiet -d 'Print
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "show" -d 'Show a VM, or its network settings'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "completions"
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "man"
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "show" -d 'Show a VM, or its network settings'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "ip" -d 'Print the best current IPv4 address of a VM'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "leases" -d 'List DHCP leases with their owner VM, expiry and the pool\'s used/free count'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "hosts-sync" -d 'Keep a marked block of /etc/hosts in step with the VMs\' addresses (dry run without --apply)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "completions"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "man"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "network" -d 'Change the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'

@@ -23,6 +23,8 @@ pub mod code {
     pub const NEEDS_CONFIRMATION: u32 = 8;
     /// The VM is started and the request needs it stopped.
     pub const VM_STARTED: u32 = 9;
+    /// Something looked for is not there yet (a VM's address).
+    pub const NOT_AVAILABLE: u32 = 10;
     /// A VM with that name already exists (Anka's code).
     pub const NAME_EXISTS: u32 = 18;
 }
@@ -46,6 +48,11 @@ pub enum Error {
     },
     #[error("{message}")]
     Conflict {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{message}")]
+    NotAvailable {
         message: String,
         hint: Option<String>,
     },
@@ -87,7 +94,11 @@ impl Error {
     #[must_use]
     pub fn with_hint(mut self, text: impl Into<String>) -> Self {
         match &mut self {
-            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => *hint = Some(text.into()),
+            Error::Invalid { hint, .. }
+            | Error::Conflict { hint, .. }
+            | Error::NotAvailable { hint, .. } => {
+                *hint = Some(text.into());
+            }
             _ => {}
         }
         self
@@ -123,7 +134,9 @@ impl Error {
                 None => "`vmctl list` shows the VMs; `vmctl create NAME` makes one".into(),
             }),
             Error::VmExists(_) => Some("pick another name, or `vmctl delete NAME` first".into()),
-            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => hint.clone(),
+            Error::Invalid { hint, .. }
+            | Error::Conflict { hint, .. }
+            | Error::NotAvailable { hint, .. } => hint.clone(),
             Error::CorruptFile { .. } => Some(
                 "fix or remove the file by hand; vmctl never rewrites a file it cannot read".into(),
             ),
@@ -150,6 +163,7 @@ impl Error {
             Error::VmExists(_) => code::NAME_EXISTS,
             Error::Invalid { .. } => code::INVALID_VALUE,
             Error::Conflict { .. } => code::CONFLICT,
+            Error::NotAvailable { .. } => code::NOT_AVAILABLE,
             Error::CorruptFile { .. } => code::CORRUPT_FILE,
             Error::Io { .. } => code::IO,
             Error::NeedsConfirmation(_) | Error::Cancelled => code::NEEDS_CONFIRMATION,

@@ -1,6 +1,10 @@
 //! The command line end to end: each case runs the real binary with its own VMCTL_HOME.
 // Tests write fixture files (corrupt plists) directly, on purpose.
-#![allow(clippy::disallowed_methods, clippy::too_many_lines)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::too_many_lines,
+    clippy::format_collect
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -783,4 +787,213 @@ fn plan_prints_each_part() {
     let before = home.files();
     home.run(&["plan"]).ok();
     assert_eq!(before, home.files(), "plan writes nothing");
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn future_dnsmasq_leases(home: &Home, lines: &[(&str, &str, &str)]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let text: String = lines
+        .iter()
+        .map(|(mac, ip, host)| format!("{} {mac} {ip} {host} *\n", now + 3600))
+        .collect();
+    write_file(home, "dnsmasq.leases", &text)
+}
+
+#[test]
+fn leases_show_owner_expiry_and_pool() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "8e:01:99:9c:54:b1"])
+        .ok();
+    let file = fixture("dhcpd_leases");
+    let json = home
+        .run(&["-j", "leases", "--file", &file, "--all"])
+        .ok()
+        .json();
+    let rows = json["body"]["leases"].as_array().unwrap();
+    let first = rows.iter().find(|r| r["ip"] == "192.168.64.2").unwrap();
+    assert_eq!(first["vm"], "web");
+    assert_eq!(first["mac"], "8e:01:99:9c:54:b1");
+    assert_eq!(first["expired"], true);
+    let odd = rows
+        .iter()
+        .find(|r| r["hostname"] == "debian-cloud")
+        .unwrap();
+    assert_eq!(
+        odd["mac"],
+        Value::Null,
+        "a non-MAC client id is kept, owned by nothing"
+    );
+    assert_eq!(json["body"]["pools"][0]["network"], "shared");
+    assert_eq!(json["body"]["pools"][0]["size"], 253);
+    // The fixture's leases all expired in 2026-05: without --all none is current.
+    let json = home.run(&["-j", "leases", "--file", &file]).ok().json();
+    assert_eq!(json["body"]["leases"], Value::Array(vec![]));
+    assert_eq!(json["body"]["pools"][0]["used"], 0);
+
+    let current = future_dnsmasq_leases(
+        &home,
+        &[
+            ("8e:1:99:9c:54:b1", "192.168.64.9", "web"),
+            ("52:54:00:00:00:09", "192.168.128.5", "*"),
+        ],
+    );
+    let json = home
+        .run(&["-j", "leases", "--file", &current, "--network", "shared"])
+        .ok()
+        .json();
+    assert_eq!(json["body"]["leases"].as_array().unwrap().len(), 1);
+    assert_eq!(json["body"]["pools"][0]["used"], 1);
+    assert_eq!(json["body"]["pools"].as_array().unwrap().len(), 1);
+    let table = home.run(&["leases", "--file", &current]).ok().stdout;
+    assert!(
+        table.contains("192.168.64.9")
+            && (table.contains("in 59m") || table.contains("in 1h 0m"))
+            && table.contains("pool host"),
+        "{table}"
+    );
+
+    let run = home.refuses(
+        &["leases", "--file", &fixture("dhcpd_leases.malformed")],
+        1,
+        "dhcpd_leases.malformed",
+    );
+    assert!(run.stderr.contains("line 10"), "{}", run.stderr);
+    home.refuses(
+        &["leases", "--file", &fixture("dhcpd_leases.truncated")],
+        1,
+        "line 7",
+    );
+    let json = home
+        .run(&["-j", "leases", "--file", "/nonexistent/leases"])
+        .ok()
+        .json();
+    assert_eq!(
+        json["body"]["leases"],
+        Value::Array(vec![]),
+        "a missing file means no leases"
+    );
+}
+
+#[test]
+fn ip_by_lease_by_arp_and_clear_when_missing() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    let leases = future_dnsmasq_leases(&home, &[("52:54:0:12:34:56", "192.168.64.33", "web")]);
+    let run = home
+        .run(&["ip", "web", "--source", "lease", "--file", &leases])
+        .ok();
+    assert_eq!(run.stdout, "192.168.64.33\n");
+    let json = home
+        .run(&["-j", "ip", "web", "--source", "lease", "--file", &leases])
+        .ok()
+        .json();
+    assert_eq!(json["body"]["source"], "lease");
+
+    let arp = [("VMCTL_NEIGHBOURS_FILE", fixture("proc_net_arp"))];
+    let arp: Vec<(&str, &str)> = arp.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let empty = write_file(&home, "empty.leases", "");
+    let run = home
+        .run_env(&["ip", "web", "--source", "arp", "--file", &empty], &arp)
+        .ok();
+    assert_eq!(run.stdout, "192.168.122.45\n");
+
+    home.run(&["create", "db"]).ok();
+    let run = home.refuses(
+        &["ip", "db", "--source", "lease", "--file", &leases],
+        1,
+        "no address found for VM 'db'",
+    );
+    assert!(run.stderr.contains("--wait"), "{}", run.stderr);
+    let started = std::time::Instant::now();
+    let run = home.run(&[
+        "-j", "ip", "db", "--source", "lease", "--file", &leases, "--wait", "1s",
+    ]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["code"], 10);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    home.refuses(&["ip", "db", "--wait", "soon"], 2, "soon");
+}
+
+#[test]
+fn hosts_sync_keeps_everything_outside_its_block() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    home.run(&["create", "db", "--mac", "52:54:00:12:34:57"])
+        .ok();
+    let leases = future_dnsmasq_leases(
+        &home,
+        &[
+            ("52:54:00:12:34:56", "192.168.64.33", "web"),
+            ("52:54:00:12:34:57", "192.168.64.34", "db"),
+        ],
+    );
+    let original = std::fs::read(fixture("hosts.crlf_no_trailing_newline")).unwrap();
+    let hosts = home.path().join("hosts");
+    std::fs::write(&hosts, &original).unwrap();
+    let hosts_arg = hosts.display().to_string();
+    let args = [
+        "hosts-sync",
+        "--hosts-file",
+        &hosts_arg,
+        "--leases-file",
+        &leases,
+    ];
+
+    let dry = home.run(&args).ok();
+    assert!(dry.stdout.contains("+192.168.64.33\tweb"), "{}", dry.stdout);
+    assert_eq!(
+        std::fs::read(&hosts).unwrap(),
+        original,
+        "a dry run writes nothing"
+    );
+    home.refuses(&[&args[..], &["--apply"]].concat(), 1, "needs confirmation");
+
+    home.run(&[&args[..], &["--apply", "--yes"]].concat()).ok();
+    let written = std::fs::read_to_string(&hosts).unwrap();
+    assert!(
+        written.starts_with(std::str::from_utf8(&original).unwrap()),
+        "outside bytes kept:\n{written:?}"
+    );
+    assert!(
+        written.contains("192.168.64.34\tdb\r\n"),
+        "CRLF kept:\n{written:?}"
+    );
+    let again = home.run(&[&args[..], &["--apply", "--yes"]].concat()).ok();
+    assert!(again.stderr.contains("up to date"), "{}", again.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        written,
+        "a second run changes nothing"
+    );
+
+    // Only the named VM moves; db's line stays although db has no lease now.
+    let moved = future_dnsmasq_leases(&home, &[("52:54:00:12:34:56", "192.168.64.40", "web")]);
+    home.run(&[
+        "hosts-sync",
+        "web",
+        "--hosts-file",
+        &hosts_arg,
+        "--leases-file",
+        &moved,
+        "--apply",
+        "--yes",
+    ])
+    .ok();
+    let text = std::fs::read_to_string(&hosts).unwrap();
+    assert!(
+        text.contains("192.168.64.40\tweb") && text.contains("192.168.64.34\tdb"),
+        "{text:?}"
+    );
 }

@@ -6,6 +6,9 @@ mod config;
 mod create;
 mod delete;
 mod generate;
+mod hosts_sync;
+mod ip;
+mod leases;
 mod list;
 mod modify;
 mod network_flags;
@@ -67,6 +70,9 @@ enum Command {
     Delete(delete::DeleteArgs),
     Config(config::ConfigArgs),
     Plan(plan::PlanArgs),
+    Ip(ip::IpArgs),
+    Leases(leases::LeasesArgs),
+    HostsSync(hosts_sync::HostsSyncArgs),
     #[command(hide = true)]
     Completions(generate::CompletionsArgs),
     #[command(hide = true)]
@@ -133,6 +139,9 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::Delete(args) => delete::run(ctx, &args),
         Command::Config(args) => config::run(ctx, &args),
         Command::Plan(args) => plan::run(ctx, &args),
+        Command::Ip(args) => ip::run(ctx, &args),
+        Command::Leases(args) => leases::run(ctx, &args),
+        Command::HostsSync(args) => hosts_sync::run(ctx, &args),
         Command::Completions(args) => {
             generate::completions(&args);
             Ok(())

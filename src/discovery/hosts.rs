@@ -164,6 +164,22 @@ fn render_block(entries: &[(&str, Ipv4Addr)], eol: &str, final_eol: bool) -> Str
     out
 }
 
+/// The `(name, address)` entries inside the block (none when there is no block); lines that
+/// are not `ADDRESS NAME` are skipped.
+pub fn block_entries(text: &str) -> Result<Vec<(String, Ipv4Addr)>, HostsError> {
+    let Some(block) = find_block(text)? else {
+        return Ok(Vec::new());
+    };
+    Ok(text[block.start..block.end]
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let ip = words.next()?.parse().ok()?;
+            Some((words.next()?.to_owned(), ip))
+        })
+        .collect())
+}
+
 /// Rewrites the vmctl block of a hosts file to hold exactly `entries`.
 ///
 /// * Inside the block: one `IP<TAB>name` line per entry, sorted by name.
@@ -530,5 +546,16 @@ mod tests {
             diff("a\r\n", "", "p"),
             "--- p\n+++ p\n@@ -1,1 +0,0 @@\n-a\n"
         );
+    }
+
+    #[test]
+    fn block_entries_round_trip() {
+        let entries = vec![
+            ("db".to_owned(), Ipv4Addr::new(10, 0, 0, 2)),
+            ("web".to_owned(), Ipv4Addr::new(10, 0, 0, 1)),
+        ];
+        let text = update_block("127.0.0.1 localhost\n", &entries).unwrap();
+        assert_eq!(block_entries(&text).unwrap(), entries);
+        assert!(block_entries("127.0.0.1 localhost\n").unwrap().is_empty());
     }
 }

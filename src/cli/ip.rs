@@ -1,0 +1,195 @@
+//! `vmctl ip VM [--wait DUR] [--source lease|arp|any]`: the best current IPv4 of a VM, found by
+//! its MAC in the DHCP leases and the neighbour table (so VMs started by other tools count).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::json;
+
+use super::Ctx;
+use crate::discovery::lease::{Lease, LeaseIndex};
+use crate::discovery::{self, AddressSource, Found};
+use crate::error::Error;
+use crate::model::change::effective_mac;
+use crate::model::{Mac, VmProfile};
+use crate::settings::Settings;
+
+/// Print the best current IPv4 address of a VM
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl ip web                       from the DHCP leases, else the neighbour table
+  vmctl ip web --wait 2m             wait (with a spinner) until the VM has an address
+  ssh admin@$(vmctl ip web --wait 60s)
+  vmctl ip web --source any          prefer an address that answers on port 22")]
+pub struct IpArgs {
+    /// The VM
+    vm: String,
+    /// Wait this long for an address (e.g. 30s, 2m, 500ms; a bare number is seconds)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    wait: Option<Duration>,
+    /// Where to look: DHCP leases, the neighbour table, or both plus a port-22 probe
+    #[arg(long, default_value = "any", value_parser = ["lease", "arp", "any"])]
+    source: String,
+    /// Lease file to read instead of the default ones
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((text, "s"), |at| text.split_at(at));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 30s, 2m or 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
+}
+
+/// The leases from `file`, or from the default lease files of this platform.
+pub fn load_leases(
+    ctx: &Ctx,
+    settings: &Settings,
+    file: Option<&PathBuf>,
+) -> Result<(Vec<Lease>, Vec<PathBuf>), Error> {
+    let files = match file {
+        Some(file) => vec![file.clone()],
+        None => discovery::default_lease_files(ctx.store.home(), &settings.dhcp_leases_file),
+    };
+    let mut leases = Vec::new();
+    for path in &files {
+        leases.extend(discovery::read_leases(path)?);
+    }
+    Ok((leases, files))
+}
+
+/// The current address of each profile that has one.
+pub fn discover(
+    ctx: &Ctx,
+    settings: &Settings,
+    profiles: &[VmProfile],
+    source: AddressSource,
+    file: Option<&PathBuf>,
+) -> Result<Vec<(String, Found)>, Error> {
+    let (leases, _) = load_leases(ctx, settings, file)?;
+    let now = discovery::now();
+    let index = LeaseIndex::new(&leases, now);
+    let neighbours = if source == AddressSource::Lease {
+        Vec::new()
+    } else {
+        discovery::neighbours()
+    };
+    Ok(profiles
+        .iter()
+        .filter_map(|p| {
+            let mac = effective_mac(p, settings);
+            discovery::best_address(
+                mac,
+                &index,
+                &neighbours,
+                now,
+                source,
+                discovery::ssh_answers,
+            )
+            .map(|found| (p.name.clone(), found))
+        })
+        .collect())
+}
+
+pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let profile = ctx.store.load(&args.vm)?;
+    let source = match args.source.as_str() {
+        "lease" => AddressSource::Lease,
+        "arp" => AddressSource::Arp,
+        _ => AddressSource::Any,
+    };
+    let mac = Mac(effective_mac(&profile, &settings));
+    let deadline = args.wait.map(|d| Instant::now() + d);
+    let spinner =
+        (deadline.is_some() && std::io::stderr().is_terminal() && !ctx.out.quiet && !ctx.out.json)
+            .then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_message(format!(
+                    "waiting for an address of VM '{}' ({mac})",
+                    profile.name
+                ));
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bar
+            });
+    let found = loop {
+        let found = discover(
+            ctx,
+            &settings,
+            std::slice::from_ref(&profile),
+            source,
+            args.file.as_ref(),
+        )?;
+        if let Some((_, found)) = found.into_iter().next() {
+            break Some(found);
+        }
+        match deadline {
+            Some(deadline) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(500).min(deadline - Instant::now()));
+            }
+            _ => break None,
+        }
+    };
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let Some(found) = found else {
+        let waited = args.wait.map_or(String::new(), |d| {
+            format!(" after waiting {}s", d.as_secs())
+        });
+        return Err(Error::NotAvailable {
+            message: format!(
+                "no address found for VM '{}' (mac {mac}){waited}: no unexpired lease{}",
+                profile.name,
+                if source == AddressSource::Lease {
+                    ""
+                } else {
+                    " and not in the neighbour table"
+                }
+            ),
+            hint: None,
+        }
+        .with_hint(if args.wait.is_some() {
+            "is the VM running and using DHCP? `vmctl leases --all` shows every lease".to_owned()
+        } else {
+            format!(
+                "is the VM running? `vmctl ip {} --wait 60s` waits for it",
+                profile.name
+            )
+        }));
+    };
+    ctx.out.data(
+        &json!({"name": profile.name, "mac": mac.to_string(), "ip": found.ip.to_string(), "source": found.via}),
+        || found.ip.to_string(),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+}
