@@ -69,8 +69,9 @@ impl Output {
     }
 }
 
+/// `{"status":"OK","body":...}` written around `body` without copying it.
 fn envelope_ok(body: &Value) -> String {
-    format!("{}\n", json!({"status": "OK", "body": body}))
+    format!("{{\"status\":\"OK\",\"body\":{body}}}\n")
 }
 
 /// A two-column field | value table, like `anka show`.
