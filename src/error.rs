@@ -76,6 +76,19 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// User text made safe to echo on one terminal line: control characters escaped.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Error {
     pub fn invalid(
         what: &'static str,
@@ -84,7 +97,7 @@ impl Error {
     ) -> Self {
         Error::Invalid {
             what,
-            value: value.into(),
+            value: printable(&value.into()),
             reason: reason.into(),
             hint: None,
         }
@@ -137,6 +150,9 @@ impl Error {
             Error::Invalid { hint, .. }
             | Error::Conflict { hint, .. }
             | Error::NotAvailable { hint, .. } => hint.clone(),
+            Error::CorruptFile { reason, .. } if reason.contains("newer vmctl") => {
+                Some("upgrade vmctl to read it".into())
+            }
             Error::CorruptFile { .. } => Some(
                 "fix or remove the file by hand; vmctl never rewrites a file it cannot read".into(),
             ),
@@ -150,9 +166,12 @@ impl Error {
                 Some("check the path: no file or folder is there".into())
             }
             Error::NeedsConfirmation(_) => Some("pass --yes to confirm".into()),
-            Error::VmStarted(name) => Some(format!("stop it first: vmctl stop {name}")),
+            Error::VmStarted(name) => Some(format!(
+                "stop the VM first; if it is not running, its stale runtime state is run/{name}.plist under the vmctl home"
+            )),
             Error::Usage(_) => Some("see `vmctl help`".into()),
-            Error::Io { .. } | Error::Cancelled => None,
+            Error::Io { .. } => Some("check the path and its permissions".into()),
+            Error::Cancelled => None,
         }
     }
 

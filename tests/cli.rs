@@ -533,7 +533,12 @@ fn corrupt_files_are_named_and_kept() {
     let run = home.refuses(&["show", "web", "network"], 1, "web.plist");
     assert!(run.stderr.contains("not a vmctl profile"), "{}", run.stderr);
     home.refuses(&["modify", "web", "network", "--local"], 1, "web.plist");
-    home.refuses(&["list"], 1, "web.plist");
+    let run = home.run(&["list"]).ok();
+    assert!(
+        run.stderr.contains("warning: skipped:") && run.stderr.contains("web.plist"),
+        "{}",
+        run.stderr
+    );
     home.refuses(&["create", "other"], 1, "web.plist");
     std::fs::remove_file(&path).unwrap();
     std::fs::write(home.path().join("config.plist"), b"garbage").unwrap();
@@ -996,4 +1001,70 @@ fn hosts_sync_keeps_everything_outside_its_block() {
         text.contains("192.168.64.40\tweb") && text.contains("192.168.64.34\tdb"),
         "{text:?}"
     );
+}
+
+#[test]
+fn review_findings_stay_fixed() {
+    let home = with_vm();
+    // VMCTL_JSON takes 1/0 and beats ANKA_MACHINE_READABLE.
+    let run = home
+        .run_env(&["show", "web", "network", "mode"], &[("VMCTL_JSON", "1")])
+        .ok();
+    assert_eq!(run.json()["body"], "shared");
+    let run = home
+        .run_env(
+            &["show", "web", "network", "mode"],
+            &[("VMCTL_JSON", "0"), ("ANKA_MACHINE_READABLE", "1")],
+        )
+        .ok();
+    assert_eq!(run.stdout, "shared\n");
+    // clap's details stay in the one error line.
+    home.refuses(&["show"], 2, "<VM>");
+    home.refuses(
+        &["config", "--unset", "no_local", "no_local", "1"],
+        2,
+        "cannot be used with",
+    );
+    // Names that differ only in case are one file on macOS.
+    home.refuses(&["create", "WEB"], 1, "a VM named 'web' already exists");
+    // Control characters are escaped, so the error stays one line.
+    let run = home.refuses(
+        &["create", "a\u{1b}[31mb"],
+        1,
+        "invalid VM name 'a\\u{1b}[31mb'",
+    );
+    assert!(!run.stderr.contains('\u{1b}'));
+    // Port forwards need a network.
+    home.run(&["create", "lan", "-t", "bridge"]).ok();
+    home.refuses(&["modify", "lan", "port", "ssh", "22"], 1, "bridge mode");
+    // A bad config value can be repaired with vmctl itself, and -r recovers from garbage.
+    std::fs::write(
+        home.path().join("config.plist"),
+        "<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>no_local</key><string>7</string></dict></plist>",
+    )
+    .unwrap();
+    home.refuses(&["list"], 1, "config.plist");
+    home.run(&["config", "no_local", "1"]).ok();
+    std::fs::write(home.path().join("config.plist"), "garbage").unwrap();
+    home.run(&["config", "-r"]).ok();
+    assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "0\n");
+    // Changing mac_prefix says that auto MACs move.
+    let run = home.run(&["config", "mac_prefix", "0a:12:34"]).ok();
+    assert!(run.stderr.contains("get a new MAC"), "{}", run.stderr);
+    // A config change that invalidates a static IP says so.
+    home.run(&["modify", "web", "network", "--ip", "192.168.64.20"])
+        .ok();
+    let run = home.run(&["config", "start_address", "192.168.64.20"]).ok();
+    assert!(
+        run.stderr.contains("VM 'web'") && run.stderr.contains("gateway"),
+        "{}",
+        run.stderr
+    );
+    // An unreadable profile is skipped by list (with a warning) and can be deleted.
+    std::fs::write(home.path().join("vms/bad.plist"), "garbage").unwrap();
+    let run = home.run(&["-j", "list"]).ok();
+    assert!(run.stderr.contains("bad.plist"), "{}", run.stderr);
+    assert_eq!(run.json()["body"].as_array().unwrap().len(), 2);
+    home.run(&["delete", "bad", "--yes"]).ok();
+    assert!(!home.path().join("vms/bad.plist").exists());
 }

@@ -36,6 +36,9 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
     if ctx.store.exists(&args.dst) {
         return Err(Error::VmExists(args.dst.clone()));
     }
+    if let Some(twin) = ctx.store.case_twin(&args.dst) {
+        return Err(Error::VmExists(twin));
+    }
     let mut clone = source.clone();
     clone.name.clone_from(&args.dst);
     clone.uuid = new_uuid();
@@ -67,7 +70,14 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
         ));
     }
     others.push(source);
-    let forwards = std::mem::take(&mut clone.network.port_forwarding_rules);
+    let mut forwards = std::mem::take(&mut clone.network.port_forwarding_rules);
+    if clone.network.mode.builtin_network().is_none() && !forwards.is_empty() {
+        ctx.out.note(&format!(
+            "{} mode: the port forwards are not copied",
+            clone.network.mode
+        ));
+        forwards.clear();
+    }
     for pf in forwards {
         let request = PortForwardRequest {
             name: pf.name.clone(),

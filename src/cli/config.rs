@@ -42,11 +42,15 @@ pub struct ConfigArgs {
 
 pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
     if args.reset {
-        return change(ctx, |values| {
-            let n = values.len();
-            values.clear();
-            Ok(format!("removed {n} key(s) from the config file"))
-        });
+        // Not read first: -r must also recover from a config file that cannot be parsed.
+        let lock = ctx.store.lock()?;
+        ctx.store
+            .save_config(&lock, &crate::settings::ConfigValues::new())?;
+        ctx.out.done(
+            &json!({}),
+            "removed every key from the config file: defaults apply",
+        );
+        return Ok(());
     }
     if let Some(name) = &args.unset {
         let key: Key = name.parse()?;
@@ -132,8 +136,13 @@ fn change(
     edit: impl FnOnce(&mut crate::settings::ConfigValues) -> Result<String, Error>,
 ) -> Result<(), Error> {
     let lock = ctx.store.lock()?;
-    let mut values = ctx.store.load_config()?;
+    let mut values = ctx.store.load_config_unchecked()?;
+    let old_prefix = values
+        .get(Key::MacPrefix.name())
+        .cloned()
+        .unwrap_or_default();
     let message = edit(&mut values)?;
+    let values = crate::settings::check_file_values(&values, &ctx.store.config_path())?;
     // Checked without the environment: the file must be valid on its own.
     let settings = Settings::resolve(&values, |_| None)?;
     ctx.store.save_config(&lock, &values)?;
@@ -147,10 +156,44 @@ fn change(
             ));
         }
     }
+    warn_about_stored_vms(ctx, &effective, &old_prefix);
     let body: Map<String, Value> = values
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
         .collect();
     ctx.out.done(&Value::Object(body), &message);
     Ok(())
+}
+
+/// After a change: say which stored VMs it affects (new auto MACs, static IPs now invalid).
+fn warn_about_stored_vms(ctx: &Ctx, settings: &Settings, old_prefix: &str) {
+    let Ok(profiles) = ctx.store.load_all() else {
+        return;
+    };
+    let new_prefix = settings.get(Key::MacPrefix).0;
+    let auto = profiles
+        .iter()
+        .filter(|p| !p.network.mac.is_static())
+        .count();
+    if new_prefix != old_prefix && auto > 0 {
+        ctx.out.warn(&format!(
+            "{auto} VM(s) with an auto MAC get a new MAC under the new mac_prefix (and a new DHCP lease)"
+        ));
+    }
+    for profile in &profiles {
+        let (Some(ip), Some(network)) =
+            (profile.network.ip, profile.network.mode.builtin_network())
+        else {
+            continue;
+        };
+        if let Some(Err(e)) = settings
+            .address_plan(network)
+            .map(|plan| plan.check_static_ip(ip, network))
+        {
+            ctx.out.warn(&format!(
+                "VM '{}': {e}; change it with `vmctl modify {} network --ip ...`",
+                profile.name, profile.name
+            ));
+        }
+    }
 }

@@ -30,6 +30,9 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     if ctx.store.exists(&args.vm) {
         return Err(Error::VmExists(args.vm.clone()));
     }
+    if let Some(twin) = ctx.store.case_twin(&args.vm) {
+        return Err(Error::VmExists(twin));
+    }
     let others = ctx.store.load_all()?;
     let warnings = apply_nic_change(&mut profile, &change, &settings, &others)?;
     ctx.store.save(&lock, &profile)?;

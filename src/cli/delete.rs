@@ -19,17 +19,25 @@ pub struct DeleteArgs {
 
 pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
     let lock = ctx.store.lock()?;
-    let profile = ctx.store.load(&args.vm)?;
-    if ctx.store.is_started(&profile.name) {
-        return Err(Error::VmStarted(profile.name));
+    // An unreadable profile can still be deleted: that is how a user gets rid of it.
+    let (name, uuid) = match ctx.store.load(&args.vm) {
+        Ok(profile) => (profile.name, profile.uuid),
+        Err(err @ Error::CorruptFile { .. }) => {
+            ctx.out.warn(&format!("{err}"));
+            (args.vm.clone(), "unreadable profile".to_owned())
+        }
+        Err(err) => return Err(err),
+    };
+    if ctx.store.is_started(&name) {
+        return Err(Error::VmStarted(name));
     }
     if !ctx.yes {
-        let what = format!("deleting VM '{}'", profile.name);
+        let what = format!("deleting VM '{name}'");
         if !std::io::stdin().is_terminal() {
             return Err(Error::NeedsConfirmation(what));
         }
         let yes = dialoguer::Confirm::new()
-            .with_prompt(format!("Delete VM '{}' ({})?", profile.name, profile.uuid))
+            .with_prompt(format!("Delete VM '{name}' ({uuid})?"))
             .default(false)
             .interact()
             .map_err(|_| Error::Cancelled)?;
@@ -37,10 +45,10 @@ pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
             return Err(Error::Cancelled);
         }
     }
-    ctx.store.remove(&lock, &profile.name)?;
+    ctx.store.remove(&lock, &name)?;
     ctx.out.done(
-        &serde_json::json!({"name": profile.name, "uuid": profile.uuid}),
-        &format!("deleted VM '{}'", profile.name),
+        &serde_json::json!({"name": name, "uuid": uuid}),
+        &format!("deleted VM '{name}'"),
     );
     Ok(())
 }

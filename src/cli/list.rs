@@ -30,7 +30,10 @@ pub struct ListArgs {
 
 pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    let profiles = ctx.store.load_all()?;
+    let (profiles, unreadable) = ctx.store.load_all_lenient()?;
+    for err in &unreadable {
+        ctx.out.warn(&format!("skipped: {err}"));
+    }
     let fields: Vec<&str> = if args.field.is_empty() {
         FIELDS.to_vec()
     } else {

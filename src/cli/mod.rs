@@ -45,7 +45,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "VMCTL_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
     /// Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)
-    #[arg(short = 'j', long, global = true, env = "VMCTL_JSON")]
+    #[arg(short = 'j', long, global = true)]
     json: bool,
     /// Answer yes to confirmations
     #[arg(short = 'y', long, global = true)]
@@ -101,7 +101,9 @@ pub fn command() -> clap::Command {
 
 /// Parse `args`, run the command, print, and return the exit code.
 pub fn run(args: &[OsString]) -> ExitCode {
-    let json_env = env_flag("ANKA_MACHINE_READABLE") || env_flag("VMCTL_JSON");
+    // VMCTL_JSON beats ANKA_MACHINE_READABLE, as every VMCTL_ variable beats its ANKA_ twin.
+    let json_env = env_flag("VMCTL_JSON")
+        .unwrap_or_else(|| env_flag("ANKA_MACHINE_READABLE").unwrap_or(false));
     let json_arg = args.iter().skip(1).any(|a| a == "-j" || a == "--json");
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -150,8 +152,13 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
     }
 }
 
-fn env_flag(var: &str) -> bool {
-    std::env::var(var).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no" | "off"))
+/// A boolean environment variable: unset or empty is `None`; 0/false/no/off is false.
+fn env_flag(var: &str) -> Option<bool> {
+    let value = std::env::var(var).ok().filter(|v| !v.is_empty())?;
+    Some(!matches!(
+        value.to_ascii_lowercase().as_str(),
+        "0" | "false" | "no" | "off"
+    ))
 }
 
 fn home_dir(flag: Option<PathBuf>) -> Result<PathBuf, Error> {
@@ -182,12 +189,15 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
         );
     }
     let rendered = err.render().to_string();
+    // clap's message runs until the blank line before "Usage:"; keep it on one line.
     let message = rendered
         .lines()
-        .next()
-        .unwrap_or("invalid command line")
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
         .trim_start_matches("error: ")
-        .to_owned();
+        .replace("  ", " ");
     let values = |kind| match err.get(kind) {
         Some(ContextValue::Strings(v)) => Some(v.join(", ")),
         Some(ContextValue::String(v)) => Some(v.clone()),
@@ -196,8 +206,8 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
     let usage = rendered
         .lines()
         .find_map(|l| l.trim().strip_prefix("Usage: "))
-        .map(str::to_owned);
-    let hint = if let Some(valid) = values(ContextKind::ValidValue) {
+        .map(|u| u.replace("--home <DIR> ", "").replace(" --home <DIR>", ""));
+    let hint = if let Some(valid) = values(ContextKind::ValidValue).filter(|v| !v.is_empty()) {
         format!("possible values: {valid}")
     } else if let Some(s) =
         values(ContextKind::SuggestedSubcommand).or_else(|| values(ContextKind::SuggestedArg))

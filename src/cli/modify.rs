@@ -119,7 +119,8 @@ impl CardIndex {
                 "network card index",
                 self.index.to_string(),
                 "a VM has one NIC, index 0",
-            ))
+            )
+            .with_hint("use index 0 or leave it out"))
         }
     }
 }

@@ -122,6 +122,16 @@ pub fn apply_nic_change(
         ));
     }
     check_static_ip(&nic, change.ip.is_some(), settings, others)?;
+    if nic.mode.builtin_network().is_none()
+        && !nic.port_forwarding_rules.is_empty()
+        && change.mode.is_some()
+    {
+        warnings.push(format!(
+            "its {} port forward(s) stay stored but do nothing in {} mode",
+            nic.port_forwarding_rules.len(),
+            nic.mode
+        ));
+    }
     if let Some(mac) = change.mac {
         nic.mac = mac;
         match mac {
@@ -214,6 +224,16 @@ pub fn add_port_forward(
     settings: &Settings,
     others: &[VmProfile],
 ) -> Result<PortForward, Error> {
+    if profile.network.mode.builtin_network().is_none() {
+        return Err(Error::conflict(format!(
+            "VM '{}' is in {} mode: port forwards need the shared or host network",
+            profile.name, profile.network.mode
+        ))
+        .with_hint(format!(
+            "switch it first: vmctl modify {} network -t shared",
+            profile.name
+        )));
+    }
     if profile
         .network
         .port_forwarding_rules

@@ -109,7 +109,8 @@ pub fn validate_rule_name(name: &str) -> Result<(), Error> {
             "port forward name",
             name,
             "use 1-32 letters, digits, '-', '_' or '.'",
-        ))
+        )
+        .with_hint("name it after the service, e.g. ssh or vnc"))
     }
 }
 

@@ -44,6 +44,7 @@ macro_rules! named_enum {
                 $ty::ALL.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
                     let names: Vec<&str> = $ty::ALL.iter().map(|v| v.name()).collect();
                     Error::invalid($what, s, format!("expected one of {}", names.join(", ")))
+                        .with_hint(format!("use one of: {}", names.join(", ")))
                 })
             }
         }
@@ -161,9 +162,12 @@ pub fn validate_vm_name(name: &str) -> Result<(), Error> {
         );
     }
     if !first_ok {
-        return Err(
-            Error::invalid("VM name", name, "it must start with a letter or digit").with_hint(hint),
-        );
+        return Err(Error::invalid(
+            "VM name",
+            name,
+            "it must start with an ASCII letter or digit",
+        )
+        .with_hint(hint));
     }
     if let Some(c) = name
         .chars()

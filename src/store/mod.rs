@@ -61,8 +61,14 @@ impl Store {
         StoreLock::acquire(&self.home.join("lock"), self.quiet)
     }
 
-    /// The values in `config.plist` (none when it does not exist).
+    /// The values in `config.plist` (none when it does not exist), each checked.
     pub fn load_config(&self) -> Result<ConfigValues, Error> {
+        check_file_values(&self.load_config_unchecked()?, &self.config_path())
+    }
+
+    /// The values in `config.plist` as strings, unchecked: `config --unset` and `config KEY
+    /// VALUE` must be able to repair a bad value.
+    pub fn load_config_unchecked(&self) -> Result<BTreeMap<String, String>, Error> {
         let path = self.config_path();
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(ConfigValues::new());
@@ -84,7 +90,7 @@ impl Store {
             };
             values.insert(key, text);
         }
-        check_file_values(&values, &path)
+        Ok(values)
     }
 
     pub fn save_config(&self, _lock: &StoreLock, values: &ConfigValues) -> Result<(), Error> {
@@ -162,6 +168,33 @@ impl Store {
             }
             Ok(all)
         })
+    }
+
+    /// Like `load_all`, but a profile that cannot be read is returned as an error beside the
+    /// others instead of failing the whole listing.
+    pub fn load_all_lenient(&self) -> Result<(Vec<VmProfile>, Vec<Error>), Error> {
+        match self.load_all() {
+            Ok(all) => Ok((all, Vec::new())),
+            Err(_) => {
+                let mut good = Vec::new();
+                let mut bad = Vec::new();
+                for name in self.names()? {
+                    match self.load(&name) {
+                        Ok(p) => good.push(p),
+                        Err(e) => bad.push(e),
+                    }
+                }
+                Ok((good, bad))
+            }
+        }
+    }
+
+    /// A stored name equal to `name` but for case (one file on a case-insensitive disk).
+    pub fn case_twin(&self, name: &str) -> Option<String> {
+        self.names()
+            .ok()?
+            .into_iter()
+            .find(|n| n != name && n.eq_ignore_ascii_case(name))
     }
 
     pub fn save(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
