@@ -39,14 +39,7 @@ pub struct HostsSyncArgs {
 
 pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    let profiles = if args.vms.is_empty() {
-        ctx.store.load_all()?
-    } else {
-        args.vms
-            .iter()
-            .map(|vm| ctx.store.load(vm))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let profiles = ctx.store.load_named(&args.vms)?;
     let path = &args.hosts_file;
     let old = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -31,14 +31,7 @@ pub struct PlanArgs {
 
 pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    let profiles = if args.vms.is_empty() {
-        ctx.store.load_all()?
-    } else {
-        args.vms
-            .iter()
-            .map(|vm| ctx.store.load(vm))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let profiles = ctx.store.load_named(&args.vms)?;
     let default_filter = load_default_filter(settings.net_filter.as_deref())?;
     let input = PlanInput::new(
         &profiles,

@@ -170,6 +170,15 @@ impl Store {
         })
     }
 
+    /// The named VMs, or every stored VM when `names` is empty.
+    pub fn load_named(&self, names: &[String]) -> Result<Vec<VmProfile>, Error> {
+        if names.is_empty() {
+            self.load_all()
+        } else {
+            names.iter().map(|name| self.load(name)).collect()
+        }
+    }
+
     /// Like `load_all`, but a profile that cannot be read is returned as an error beside the
     /// others instead of failing the whole listing.
     pub fn load_all_lenient(&self) -> Result<(Vec<VmProfile>, Vec<Error>), Error> {
