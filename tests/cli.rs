@@ -1068,3 +1068,36 @@ fn review_findings_stay_fixed() {
     home.run(&["delete", "bad", "--yes"]).ok();
     assert!(!home.path().join("vms/bad.plist").exists());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_started_vm_shows_its_leased_address() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip"]).ok().stdout,
+        "\n"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::fs::create_dir_all(home.path().join("networks/shared")).unwrap();
+    std::fs::write(
+        home.path().join("networks/shared/leases"),
+        format!("{} 52:54:00:12:34:56 192.168.64.50 web *\n", now + 600),
+    )
+    .unwrap();
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    std::fs::write(home.path().join("run/web.plist"), "").unwrap();
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip"]).ok().stdout,
+        "192.168.64.50\n"
+    );
+    assert_eq!(
+        home.run(&["ip", "web", "--source", "lease"]).ok().stdout,
+        "192.168.64.50\n"
+    );
+    home.refuses(&["delete", "web", "--yes"], 1, "is started");
+}

@@ -5,6 +5,7 @@ use clap::builder::PossibleValuesParser;
 use serde_json::{Value, json};
 
 use super::Ctx;
+use crate::discovery::AddressSource;
 use crate::error::Error;
 use crate::model::change::{effective_mac, effective_no_local};
 use crate::model::{Mac, Mode, VmProfile};
@@ -73,7 +74,20 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     if args.filter {
         return show_filter(ctx, &profile, &settings);
     }
-    let body = nic_json(&profile, &settings);
+    let mut body = nic_json(&profile, &settings);
+    if status == "started" && profile.network.ip.is_none() {
+        // A started VM shows the address `vmctl ip` would choose.
+        let found = super::ip::discover(
+            ctx,
+            &settings,
+            std::slice::from_ref(&profile),
+            AddressSource::Lease,
+            None,
+        )?;
+        if let Some((_, found)) = found.first() {
+            body["ip"] = Value::from(found.ip.to_string());
+        }
+    }
     match &args.field {
         Some(field) => {
             let value = &body[field.as_str()];
