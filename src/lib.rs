@@ -12,6 +12,8 @@ pub mod output;
 pub mod plan;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{Error, Result};
 

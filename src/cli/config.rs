@@ -137,11 +137,25 @@ fn change(
 ) -> Result<(), Error> {
     let lock = ctx.store.lock()?;
     let mut values = ctx.store.load_config_unchecked()?;
+    let before = values.clone();
     let old_prefix = values
         .get(Key::MacPrefix.name())
         .cloned()
         .unwrap_or_default();
     let message = edit(&mut values)?;
+    // Only these keys can move a stored VM's MAC or invalidate its static IP; reading every
+    // profile (10,000 on a big host) is skipped for the others.
+    let moves_vms = [
+        Key::MacPrefix,
+        Key::StartAddress,
+        Key::EndAddress,
+        Key::SubnetMask,
+        Key::HostStartAddress,
+        Key::HostEndAddress,
+        Key::HostSubnetMask,
+    ]
+    .iter()
+    .any(|k| before.get(k.name()) != values.get(k.name()));
     let values = crate::settings::check_file_values(&values, &ctx.store.config_path())?;
     // Checked without the environment: the file must be valid on its own.
     let settings = Settings::resolve(&values, |_| None)?;
@@ -156,7 +170,9 @@ fn change(
             ));
         }
     }
-    warn_about_stored_vms(ctx, &effective, &old_prefix);
+    if moves_vms {
+        warn_about_stored_vms(ctx, &effective, &old_prefix);
+    }
     let body: Map<String, Value> = values
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))

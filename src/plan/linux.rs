@@ -563,7 +563,7 @@ mod tests {
             plan.nft,
             plan.notes.join("\n")
         );
-        crate::plan::snapshot::assert_snapshot("linux_plan.txt", &text);
+        crate::test_support::assert_snapshot("linux_plan.txt", &text);
     }
 
     #[test]
@@ -596,7 +596,7 @@ mod tests {
     /// `nft -c` inside a private network namespace: the file must load as a whole.
     #[test]
     fn nft_accepts_the_plan() {
-        let Some(nft) = crate::plan::snapshot::nft_checker() else {
+        let Some(nft) = crate::test_support::nft_checker() else {
             return;
         };
         let plan = plan(&sample_input()).unwrap();

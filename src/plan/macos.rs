@@ -186,6 +186,6 @@ mod tests {
             plan.bootptab,
             plan.notes.join("\n")
         );
-        crate::plan::snapshot::assert_snapshot("macos_plan.txt", &text);
+        crate::test_support::assert_snapshot("macos_plan.txt", &text);
     }
 }

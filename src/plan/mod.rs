@@ -4,8 +4,6 @@
 
 pub mod linux;
 pub mod macos;
-#[cfg(test)]
-mod snapshot;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

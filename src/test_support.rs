@@ -1,4 +1,4 @@
-//! Test helpers: snapshot files under `src/plan/snapshots/` (bless with `VMCTL_BLESS=1`) and
+//! Test helpers shared by the unit tests: snapshot files under `src/plan/snapshots/` (bless with `VMCTL_BLESS=1`) and
 //! `nft -c` inside a private network namespace.
 
 use std::io::Write;
