@@ -25,6 +25,8 @@ pub mod code {
     pub const VM_STARTED: u32 = 9;
     /// Something looked for is not there yet (a VM's address).
     pub const NOT_AVAILABLE: u32 = 10;
+    /// The host lacks something or refused a change (privilege, tool, interface, daemon).
+    pub const HOST: u32 = 11;
     /// A VM with that name already exists (Anka's code).
     pub const NAME_EXISTS: u32 = 18;
 }
@@ -56,6 +58,9 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// The host lacks something or refused a change: what, and how to get it.
+    #[error("{message}")]
+    Host { message: String, hint: String },
     #[error("{path}: {reason}")]
     CorruptFile { path: PathBuf, reason: String },
     #[error("{action} {path}: {source}")]
@@ -132,6 +137,13 @@ impl Error {
         }
     }
 
+    pub fn host(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Host {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
     pub fn corrupt(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
         Error::CorruptFile {
             path: path.into(),
@@ -170,6 +182,7 @@ impl Error {
                 "stop the VM first; if it is not running, its stale runtime state is run/{name}.plist under the vmctl home"
             )),
             Error::Usage(_) => Some("see `vmctl help`".into()),
+            Error::Host { hint, .. } => Some(hint.clone()),
             Error::Io { .. } => Some("check the path and its permissions".into()),
             Error::Cancelled => None,
         }
@@ -188,6 +201,7 @@ impl Error {
             Error::NeedsConfirmation(_) | Error::Cancelled => code::NEEDS_CONFIRMATION,
             Error::VmStarted(_) => code::VM_STARTED,
             Error::Usage(_) => code::USAGE,
+            Error::Host { .. } => code::HOST,
         }
     }
 

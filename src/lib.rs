@@ -4,6 +4,7 @@
 //! Data flows one way: command line (`cli`) → resolved request → domain (`model`) → files
 //! (`store`) and, later, plan → backend.
 
+pub mod backend;
 pub mod cli;
 pub mod discovery;
 pub mod error;

@@ -5,15 +5,19 @@ mod clone;
 mod config;
 mod create;
 mod delete;
+mod doctor;
 mod generate;
 mod hosts_sync;
 mod ip;
+mod lease_event;
 mod leases;
 mod list;
 mod modify;
 mod network_flags;
 pub(crate) mod plan;
 mod show;
+mod start;
+mod stop;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -34,6 +38,8 @@ Examples:
   vmctl show web network                         the NIC as a table
   vmctl modify web network --ip 192.168.64.20    reserve a static IP
   vmctl modify web port ssh 22                   forward a free host port to the guest's 22
+  sudo vmctl start web                           a TAP on the shared network (bridge, DHCP, NAT)
+  vmctl ip web --wait 30s                        the address the VM got
   vmctl -j list                                  every VM as JSON
   ANKA_BRIDGE_NAME=en1 vmctl config bridge_name  env beats the config file";
 
@@ -73,6 +79,11 @@ enum Command {
     Ip(ip::IpArgs),
     Leases(leases::LeasesArgs),
     HostsSync(hosts_sync::HostsSyncArgs),
+    Start(start::StartArgs),
+    Stop(stop::StopArgs),
+    Doctor(doctor::DoctorArgs),
+    #[command(hide = true)]
+    LeaseEvent(lease_event::LeaseEventArgs),
     #[command(hide = true)]
     Completions(generate::CompletionsArgs),
     #[command(hide = true)]
@@ -144,6 +155,10 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::Ip(args) => ip::run(ctx, &args),
         Command::Leases(args) => leases::run(ctx, &args),
         Command::HostsSync(args) => hosts_sync::run(ctx, &args),
+        Command::Start(args) => start::run(ctx, &args),
+        Command::Stop(args) => stop::run(ctx, &args),
+        Command::Doctor(args) => doctor::run(ctx, &args),
+        Command::LeaseEvent(args) => lease_event::run(ctx, &args),
         Command::Completions(args) => {
             generate::completions(&args);
             Ok(())

@@ -6,83 +6,147 @@
 //! reached through a verdict map.
 
 use std::fmt::{self, Write};
+use std::path::PathBuf;
 
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
-use super::{LOCAL_RANGES, PlanInput, PlanVm, bridge_name, short_hash, vm_link_name};
+use super::{
+    Attach, LOCAL_RANGES, PlanInput, PlanVm, bridge_name, host_end_mac, short_hash, vm_link_name,
+};
 use crate::error::Error;
 use crate::model::filter::Direction;
 use crate::model::{Mac, Mode};
 
-/// A link the backend creates.
+/// A link the backend creates. The host end of a VM's link never carries the VM's MAC (see
+/// `host_end_mac`); the guest's MAC belongs to the hypervisor's NIC or the namespace's `eth0`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Link {
-    /// A network's bridge with the gateway address.
+    /// A network's bridge with the gateway address and a fixed MAC (a bridge otherwise takes
+    /// the lowest port MAC, which changes as VMs come and go).
     Bridge {
         name: String,
         network: String,
         address: String,
+        mac: String,
     },
-    /// A VM's TAP (or veth with `--attach netns:`) on its network's bridge.
+    /// A VM's TAP for a hypervisor; on its network's bridge, or on none when disconnected.
     Tap {
         name: String,
         vm: String,
-        mac: String,
-        master: String,
+        host_mac: String,
+        guest_mac: String,
+        master: Option<String>,
+        owner: Option<u32>,
     },
-    /// A bridge-mode VM's macvtap on a host interface (`None`: the default route's).
-    Macvtap {
+    /// A veth pair: the host end on the bridge (or none), `eth0` with the VM's MAC in `netns`.
+    Veth {
+        name: String,
+        vm: String,
+        host_mac: String,
+        guest_mac: String,
+        master: Option<String>,
+        netns: String,
+    },
+    /// A bridge-mode VM's macvtap (tap) or macvlan (`netns`: `eth0` inside it) on a host
+    /// interface (`None`: the default route's, chosen at start).
+    Macvlan {
         name: String,
         vm: String,
         mac: String,
         parent: Option<String>,
-        vlan: u16,
+        netns: Option<String>,
+        owner: Option<u32>,
     },
+}
+
+impl Link {
+    /// The VM a link belongs to (`None` for a bridge).
+    pub fn vm(&self) -> Option<&str> {
+        match self {
+            Link::Bridge { .. } => None,
+            Link::Tap { vm, .. } | Link::Veth { vm, .. } | Link::Macvlan { vm, .. } => Some(vm),
+        }
+    }
 }
 
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let master = |m: &Option<String>| match m {
+            Some(m) => format!(" master {m}"),
+            None => " nomaster".to_owned(),
+        };
+        let owner = |o: &Option<u32>| o.map(|o| format!(" user {o}")).unwrap_or_default();
         match self {
             Link::Bridge {
                 name,
                 network,
                 address,
-            } => write!(f, "bridge  {name} address {address}  # network {network}"),
+                mac,
+            } => write!(
+                f,
+                "bridge  {name} address {mac} addr {address} up  # network {network}"
+            ),
             Link::Tap {
                 name,
                 vm,
-                mac,
-                master,
-            } => write!(f, "tap     {name} mac {mac} master {master}  # vm {vm}"),
-            Link::Macvtap {
+                host_mac,
+                guest_mac,
+                master: m,
+                owner: o,
+            } => write!(
+                f,
+                "tap     {name} address {host_mac}{}{} up  # vm {vm}, guest mac {guest_mac}",
+                master(m),
+                owner(o)
+            ),
+            Link::Veth {
+                name,
+                vm,
+                host_mac,
+                guest_mac,
+                master: m,
+                netns,
+            } => write!(
+                f,
+                "veth    {name} address {host_mac}{} up peer eth0 address {guest_mac} netns {netns}  # vm {vm}",
+                master(m)
+            ),
+            Link::Macvlan {
                 name,
                 vm,
                 mac,
                 parent,
-                vlan,
+                netns,
+                owner: o,
             } => {
                 let parent = parent.as_deref().unwrap_or("<default route interface>");
-                let vlan = if *vlan == 0 {
-                    String::new()
-                } else {
-                    format!(" vlan {vlan}")
-                };
-                write!(
-                    f,
-                    "macvtap {name} mac {mac} link {parent}{vlan} mode bridge  # vm {vm}"
-                )
+                match netns {
+                    Some(netns) => write!(
+                        f,
+                        "macvlan eth0 address {mac} link {parent} mode bridge netns {netns}  # vm {vm}"
+                    ),
+                    None => write!(
+                        f,
+                        "macvtap {name} address {mac} link {parent} mode bridge{} up  # vm {vm}",
+                        owner(o)
+                    ),
+                }
             }
         }
     }
 }
 
-/// dnsmasq's files for one network.
+/// dnsmasq for one network: its folder, command line, configuration and reservations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsmasqNetwork {
     pub network: String,
-    /// `dnsmasq --conf-file` contents.
+    /// `VMCTL_HOME/networks/<network>`: configuration, hook, leases, pid file, `hosts/`.
+    pub dir: PathBuf,
+    /// The command that starts it (it daemonizes once it is serving).
+    pub command: Vec<String>,
+    /// `dnsmasq.conf` contents.
     pub conf: String,
     /// Files of `--dhcp-hostsdir`: (file name, contents), one per VM.
     pub hosts: Vec<(String, String)>,
@@ -92,6 +156,8 @@ pub struct DnsmasqNetwork {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinuxPlan {
     pub links: Vec<Link>,
+    /// Kernel settings the plan needs (`net.ipv4.ip_forward` for NAT).
+    pub sysctls: Vec<(String, String)>,
     pub dnsmasq: Vec<DnsmasqNetwork>,
     /// One `nft -f` file: both tables, deleted and recreated atomically.
     pub nft: String,
@@ -101,22 +167,33 @@ pub struct LinuxPlan {
 
 impl LinuxPlan {
     pub fn links_text(&self) -> String {
-        self.links.iter().fold(String::new(), |mut out, l| {
-            let _ = writeln!(out, "{l}");
-            out
-        })
+        let mut out = String::new();
+        for (key, value) in &self.sysctls {
+            let _ = writeln!(out, "sysctl  {key}={value}");
+        }
+        for link in &self.links {
+            let _ = writeln!(out, "{link}");
+        }
+        out
     }
 
     pub fn dnsmasq_text(&self) -> String {
         let mut out = String::new();
         for net in &self.dnsmasq {
-            let _ = writeln!(out, "# ==> networks/{}/dnsmasq.conf", net.network);
+            let dir = net.dir.display();
+            let _ = writeln!(out, "# $ {}", net.command.join(" "));
+            let _ = writeln!(out, "# ==> {dir}/dnsmasq.conf");
             out.push_str(&net.conf);
             for (file, line) in &net.hosts {
-                let _ = writeln!(out, "# ==> networks/{}/hosts/{file}\n{line}", net.network);
+                let _ = writeln!(out, "# ==> {dir}/hosts/{file}\n{line}");
             }
         }
         out
+    }
+
+    /// The dnsmasq part of one network.
+    pub fn dnsmasq_of(&self, network: &str) -> Option<&DnsmasqNetwork> {
+        self.dnsmasq.iter().find(|d| d.network == network)
     }
 }
 
@@ -125,12 +202,14 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
     input.validate()?;
     let mut notes = Vec::new();
     let mut links = Vec::new();
-    for network in input.networks() {
+    let networks = input.networks();
+    for network in &networks {
         let addr = input.address_plan(network);
         links.push(Link::Bridge {
             name: bridge_name(network),
-            network: network.into(),
+            network: (*network).into(),
             address: format!("{}/{}", addr.gateway(), addr.subnet().prefix()),
+            mac: Mac(bridge_mac(network)).to_string(),
         });
     }
     let mut seen = std::collections::BTreeMap::new();
@@ -143,63 +222,101 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
             ))
             .with_hint("rename one of them"));
         }
-        let mac = Mac(vm.mac).to_string();
-        match vm.mode {
-            Mode::Shared | Mode::Host => links.push(Link::Tap {
-                name,
-                vm: vm.name.clone(),
-                mac,
-                master: bridge_name(vm.mode.builtin_network().unwrap_or("shared")),
-            }),
-            Mode::Bridge => {
-                links.push(Link::Macvtap {
-                    name,
-                    vm: vm.name.clone(),
-                    mac,
-                    parent: vm.bridge.clone(),
-                    vlan: vm.vlan,
-                });
-                if vm.no_local || vm.filter.is_some() {
-                    notes.push(format!(
-                        "VM '{}': bridge mode bypasses the host firewall, so its no-local and filter rules are not applied",
-                        vm.name
-                    ));
-                }
-            }
-            Mode::Disconnected => {}
+        links.push(vm_link(vm, name));
+        if vm.mode == Mode::Bridge && (vm.no_local || vm.filter.is_some()) {
+            notes.push(format!(
+                "VM '{}': bridge mode bypasses the host firewall, so its no-local and filter rules are not applied",
+                vm.name
+            ));
         }
-        if matches!(vm.mode, Mode::Shared | Mode::Host) && vm.ip.is_none() {
-            if !vm.port_forwards.is_empty() {
-                notes.push(format!(
-                    "VM '{}': port forwards wait for its address (give it a static IP with --ip to fix it in the plan)",
-                    vm.name
-                ));
-            }
-            if vm.no_local {
-                notes.push(format!(
-                    "VM '{}': IPv4 anti-spoofing waits for its address (MAC and ARP-MAC checks apply now)",
-                    vm.name
-                ));
-            }
+        if vm.mode == Mode::Bridge && vm.vlan != 0 {
+            notes.push(format!(
+                "VM '{}': VLAN {} is not applied by the Linux backend (the macvtap is untagged)",
+                vm.name, vm.vlan
+            ));
+        }
+        if on_network(vm) && vm.ip.is_none() && (vm.no_local || !vm.port_forwards.is_empty()) {
+            notes.push(format!(
+                "VM '{}': its IPv4 anti-spoofing and port forwards take its address when DHCP hands it out",
+                vm.name
+            ));
         }
     }
-    let dnsmasq = input
-        .networks()
-        .into_iter()
-        .map(|n| dnsmasq(input, n))
-        .collect();
+    let sysctls = if networks.contains(&"shared") {
+        vec![("net.ipv4.ip_forward".to_owned(), "1".to_owned())]
+    } else {
+        Vec::new()
+    };
+    let dnsmasq = networks.iter().map(|n| dnsmasq(input, n)).collect();
     Ok(LinuxPlan {
         links,
+        sysctls,
         dnsmasq,
         nft: nft(input),
         notes,
     })
 }
 
+/// Does the VM join a network vmctl runs (a bridge, dnsmasq and the firewall)?
+fn on_network(vm: &PlanVm) -> bool {
+    vm.mode.builtin_network().is_some()
+}
+
+fn vm_link(vm: &PlanVm, name: String) -> Link {
+    let guest_mac = Mac(vm.mac).to_string();
+    let host_mac = Mac(host_end_mac(vm.mac)).to_string();
+    let master = vm.mode.builtin_network().map(bridge_name);
+    let owner = match vm.attach {
+        Attach::OwnedTap { owner } => Some(owner),
+        _ => None,
+    };
+    match (&vm.attach, vm.mode) {
+        (Attach::Netns { netns }, Mode::Bridge) => Link::Macvlan {
+            name,
+            vm: vm.name.clone(),
+            mac: guest_mac,
+            parent: vm.bridge.clone(),
+            netns: Some(netns.clone()),
+            owner: None,
+        },
+        (_, Mode::Bridge) => Link::Macvlan {
+            name,
+            vm: vm.name.clone(),
+            mac: guest_mac,
+            parent: vm.bridge.clone(),
+            netns: None,
+            owner,
+        },
+        (Attach::Netns { netns }, _) => Link::Veth {
+            name,
+            vm: vm.name.clone(),
+            host_mac,
+            guest_mac,
+            master,
+            netns: netns.clone(),
+        },
+        _ => Link::Tap {
+            name,
+            vm: vm.name.clone(),
+            host_mac,
+            guest_mac,
+            master,
+            owner,
+        },
+    }
+}
+
+/// A network's bridge MAC: locally administered, stable, derived from its name.
+pub fn bridge_mac(network: &str) -> macaddr::MacAddr6 {
+    let h = u32::from_str_radix(&short_hash(network), 16).unwrap_or(0);
+    let [a, b, c, d] = h.to_be_bytes();
+    macaddr::MacAddr6::new(0x02, 0x76, a, b, c, d)
+}
+
 fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     let addr = input.address_plan(network);
     let dir = input.networks_dir.join(network);
-    let dir = dir.display();
+    let shown = dir.display();
     let mut conf = String::new();
     let mut line = |text: String| {
         conf.push_str(&text);
@@ -232,29 +349,44 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     line("domain=vmctl.internal".into());
     line("local=/vmctl.internal/".into());
     line("expand-hosts".into());
+    // Upstream DNS: a shared VM resolves through the host's resolv.conf (it has a route out); a
+    // host-only VM has none, so it gets only the names of its network.
     if network == "host" {
         line("no-resolv".into());
     }
-    line(format!("dhcp-hostsdir={dir}/hosts"));
-    line(format!("dhcp-leasefile={dir}/leases"));
-    line(format!("pid-file={dir}/dnsmasq.pid"));
+    if let Some(user) = &input.dnsmasq_user {
+        line(format!("user={user}"));
+    }
+    line(format!("dhcp-hostsdir={shown}/hosts"));
+    line(format!("dhcp-leasefile={shown}/leases"));
+    line(format!("pid-file={shown}/dnsmasq.pid"));
+    line(format!("log-facility={shown}/dnsmasq.log"));
+    // Every lease change reaches the firewall through this hook (see backend::linux).
+    line(format!("dhcp-script={shown}/lease-hook"));
     let hosts = input
         .vms
         .iter()
         .filter(|vm| vm.mode.builtin_network() == Some(network))
-        .map(|vm| {
-            let mac = Mac(vm.mac);
-            let entry = match vm.ip.filter(|_| vm.static_ip) {
-                Some(ip) => format!("{mac},{ip},{}", vm.name),
-                None => format!("{mac},{}", vm.name),
-            };
-            (vm.name.clone(), entry)
-        })
+        .map(|vm| (vm.name.clone(), reservation(vm)))
         .collect();
     DnsmasqNetwork {
         network: network.into(),
+        command: vec![
+            "dnsmasq".into(),
+            format!("--conf-file={shown}/dnsmasq.conf"),
+        ],
+        dir,
         conf,
         hosts,
+    }
+}
+
+/// A VM's `--dhcp-hostsdir` line: its MAC and name, and its address when it is static.
+pub fn reservation(vm: &PlanVm) -> String {
+    let mac = Mac(vm.mac);
+    match vm.ip.filter(|_| vm.static_ip) {
+        Some(ip) => format!("{mac},{ip},{}\n", vm.name),
+        None => format!("{mac},{}\n", vm.name),
     }
 }
 
@@ -275,17 +407,40 @@ fn chain_name(vm: &PlanVm, dir: &str) -> String {
     format!("vm_{}_{dir}", short_hash(&vm.name))
 }
 
+/// Comments of the counted drop rules, which tests and `doctor` read the counters of.
+pub mod counters {
+    pub const FORGED_MAC: &str = "no-local: frame from a MAC not the VM's";
+    pub const IPV6: &str = "no-local: IPv6";
+    pub const ARP_MAC: &str = "no-local: ARP with a MAC not the VM's";
+    pub const ARP_EARLY: &str = "no-local: ARP before the VM has an address";
+    pub const ARP_IP: &str = "no-local: ARP for an address not the VM's";
+    pub const OTHER_ETHERTYPE: &str = "no-local: neither IPv4 nor ARP";
+    pub const IP_EARLY: &str = "no-local: IPv4 before the VM has an address";
+    pub const FORGED_IP: &str = "no-local: IPv4 from an address not the VM's";
+    pub const VM_TO_VM: &str = "no-local: VM to VM";
+    pub const ROUTED_TO_VM: &str = "no-local: routed from another VM";
+    pub const VM_TO_HOST: &str = "no-local: VM to host";
+    pub const VM_TO_VM_ROUTED: &str = "no-local: VM to another VM network";
+    pub const HOST_ONLY_OUT: &str = "host-only: no route out";
+    pub const HOST_ONLY_IN: &str = "host-only: no route in";
+}
+
 // A template: one line of code per line of nft, easier to review whole than split.
 #[allow(clippy::too_many_lines)]
 /// The nftables file: `table inet vmctl` and `table bridge vmctl`, each deleted and recreated in
 /// the same transaction (a bare flush would keep set elements).
+///
+/// Who sees what: once a VM's link is a bridge port, the inet hooks see only the bridge, so
+/// everything keyed on a VM's link lives in the bridge family: anti-spoofing and isolation in
+/// `prerouting` / `forward` / `output`, the VM's filter rules in `prerouting` (from the VM, to
+/// anywhere: other VMs, the host, the WAN) and `postrouting` (to the VM, from anywhere). The
+/// inet hooks need a VM's identity only for no-local VMs (VM to host, VM to another network):
+/// its MAC, which anti-spoofing pins. The ruleset is correct with `bridge-nf-call-iptables` on
+/// or off; with it off, hairpin port forwards work through the masquerade in `postrouting`.
 fn nft(input: &PlanInput) -> String {
+    use counters as c;
     let networks = input.networks();
-    let on_network: Vec<&PlanVm> = input
-        .vms
-        .iter()
-        .filter(|vm| matches!(vm.mode, Mode::Shared | Mode::Host))
-        .collect();
+    let on_net: Vec<&PlanVm> = input.vms.iter().filter(|vm| on_network(vm)).collect();
     let subnets: Vec<Ipv4Network> = networks
         .iter()
         .map(|n| input.address_plan(n).subnet())
@@ -316,46 +471,33 @@ fn nft(input: &PlanInput) -> String {
         .filter(|n| **n == "shared")
         .map(|n| input.address_plan(n).subnet().to_string())
         .collect();
-    let ports: Vec<String> = on_network
-        .iter()
-        .map(|vm| quoted(&vm_link_name(&vm.name)))
-        .collect();
-    let nolocal: Vec<&&PlanVm> = on_network.iter().filter(|vm| vm.no_local).collect();
-    let nolocal_ports: Vec<String> = nolocal
-        .iter()
-        .map(|vm| quoted(&vm_link_name(&vm.name)))
-        .collect();
+    let port = |vm: &PlanVm| quoted(&vm_link_name(&vm.name));
+    let ports: Vec<String> = on_net.iter().map(|vm| port(vm)).collect();
+    let nolocal: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.no_local).collect();
+    let nolocal_ports: Vec<String> = nolocal.iter().map(|vm| port(vm)).collect();
+    let nolocal_macs: Vec<String> = nolocal.iter().map(|vm| Mac(vm.mac).to_string()).collect();
     let own_mac: Vec<String> = nolocal
         .iter()
-        .map(|vm| format!("{} . {}", quoted(&vm_link_name(&vm.name)), Mac(vm.mac)))
+        .map(|vm| format!("{} . {}", port(vm), Mac(vm.mac)))
         .collect();
     let own_ip: Vec<String> = nolocal
         .iter()
-        .filter_map(|vm| {
-            vm.ip
-                .map(|ip| format!("{} . {ip}", quoted(&vm_link_name(&vm.name))))
-        })
+        .filter_map(|vm| vm.ip.map(|ip| format!("{} . {ip}", port(vm))))
         .collect();
     let ip_known: Vec<String> = nolocal
         .iter()
         .filter(|vm| vm.ip.is_some())
-        .map(|vm| quoted(&vm_link_name(&vm.name)))
+        .map(|vm| port(vm))
         .collect();
-    let filtered: Vec<&&PlanVm> = on_network.iter().filter(|vm| vm.filter.is_some()).collect();
+    let filtered: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.filter.is_some()).collect();
     let jumps = |dir: &str| -> Vec<String> {
         filtered
             .iter()
-            .map(|vm| {
-                format!(
-                    "{} : jump {}",
-                    quoted(&vm_link_name(&vm.name)),
-                    chain_name(vm, dir)
-                )
-            })
+            .map(|vm| format!("{} : jump {}", port(vm), chain_name(vm, dir)))
             .collect()
     };
     let (mut fwd_any, mut fwd_addr) = (Vec::new(), Vec::new());
-    for vm in &on_network {
+    for vm in &on_net {
         let Some(ip) = vm.ip else { continue };
         for pf in &vm.port_forwards {
             let target = format!("{ip} . {}", pf.guest_port);
@@ -375,6 +517,16 @@ fn nft(input: &PlanInput) -> String {
             }
         }
     }
+    let set = |name: &str, ty: &str, items: &[String]| {
+        format!("\tset {name} {{ type {ty};{} }}", elements(items))
+    };
+    let interval = |name: &str, items: &[String]| {
+        format!(
+            "\tset {name} {{ type ipv4_addr; flags interval;{} }}",
+            elements(items)
+        )
+    };
+    let drop = |why: &str| format!("counter drop comment \"{why}\"");
 
     let mut out = String::new();
     let mut w = |text: &str| {
@@ -386,42 +538,12 @@ fn nft(input: &PlanInput) -> String {
     w("table inet vmctl");
     w("delete table inet vmctl");
     w("table inet vmctl {");
-    w(&format!(
-        "\tset local_nets {{ type ipv4_addr; flags interval;{} }}",
-        elements(&local)
-    ));
-    w(&format!(
-        "\tset vm_nets {{ type ipv4_addr; flags interval;{} }}",
-        elements(&vm_nets)
-    ));
-    w(&format!(
-        "\tset nat_nets {{ type ipv4_addr; flags interval;{} }}",
-        elements(&nat_nets)
-    ));
-    w(&format!(
-        "\tset gateways {{ type ipv4_addr;{} }}",
-        elements(&gateways)
-    ));
-    w(&format!(
-        "\tset vm_bridges {{ type ifname;{} }}",
-        elements(&bridges)
-    ));
-    w(&format!(
-        "\tset host_only {{ type ifname;{} }}",
-        elements(&host_only)
-    ));
-    w(&format!(
-        "\tset nolocal {{ type ifname;{} }}",
-        elements(&nolocal_ports)
-    ));
-    w(&format!(
-        "\tmap filter_out {{ type ifname : verdict;{} }}",
-        elements(&jumps("out"))
-    ));
-    w(&format!(
-        "\tmap filter_in {{ type ifname : verdict;{} }}",
-        elements(&jumps("in"))
-    ));
+    w(&interval("vm_nets", &vm_nets));
+    w(&interval("nat_nets", &nat_nets));
+    w(&set("gateways", "ipv4_addr", &gateways));
+    w(&set("vm_bridges", "ifname", &bridges));
+    w(&set("host_only", "ifname", &host_only));
+    w(&set("nolocal_macs", "ether_addr", &nolocal_macs));
     w(&format!(
         "\tmap fwd_any {{ type inet_proto . inet_service : ipv4_addr . inet_service;{} }}",
         elements(&fwd_any)
@@ -447,57 +569,46 @@ fn nft(input: &PlanInput) -> String {
     w("\tchain postrouting {");
     w("\t\ttype nat hook postrouting priority srcnat; policy accept;");
     w("\t\tip saddr @nat_nets oifname != @vm_bridges masquerade");
+    w("\t\t# A VM reaching another VM's port forward: the reply must come back through the host.");
+    w("\t\tct status dnat ip saddr @vm_nets oifname @vm_bridges masquerade");
     w("\t}");
     w("\tchain input {");
     w("\t\ttype filter hook input priority filter; policy accept;");
-    w("\t\tiifname @nolocal ct state established,related accept");
-    w("\t\tiifname @nolocal udp sport 68 udp dport 67 accept");
-    w("\t\tiifname @nolocal ip daddr @gateways meta l4proto { tcp, udp } th dport 53 accept");
-    w("\t\tiifname @nolocal drop");
-    w("\t\tiifname vmap @filter_out");
+    w("\t\tether saddr @nolocal_macs jump nolocal_to_host");
+    w("\t}");
+    w("\tchain nolocal_to_host {");
+    w("\t\tct state established,related accept");
+    w("\t\tudp sport 68 udp dport 67 accept");
+    w("\t\tip daddr @gateways meta l4proto { tcp, udp } th dport 53 accept");
+    w(&format!("\t\t{}", drop(c::VM_TO_HOST)));
     w("\t}");
     w("\tchain forward {");
     w("\t\ttype filter hook forward priority filter; policy accept;");
-    w("\t\tiifname @host_only oifname != @host_only drop");
-    w("\t\toifname @host_only iifname != @host_only drop");
-    w("\t\tiifname @nolocal ip daddr @vm_nets drop");
-    w("\t\toifname @nolocal ip saddr @vm_nets drop");
-    w("\t\tiifname vmap @filter_out");
-    w("\t\toifname vmap @filter_in");
+    w(&format!(
+        "\t\tiifname @host_only oifname != @host_only {}",
+        drop(c::HOST_ONLY_OUT)
+    ));
+    w(&format!(
+        "\t\toifname @host_only iifname != @host_only {}",
+        drop(c::HOST_ONLY_IN)
+    ));
+    w(&format!(
+        "\t\tether saddr @nolocal_macs ip daddr @vm_nets {}",
+        drop(c::VM_TO_VM_ROUTED)
+    ));
     w("\t}");
-    w("\tchain output {");
-    w("\t\ttype filter hook output priority filter; policy accept;");
-    w("\t\toifname vmap @filter_in");
-    w("\t}");
-    write_filter_chains(&mut w, &filtered);
     w("}");
     w("table bridge vmctl");
     w("delete table bridge vmctl");
     w("table bridge vmctl {");
-    w(&format!(
-        "\tset local_nets {{ type ipv4_addr; flags interval;{} }}",
-        elements(&local)
-    ));
-    w(&format!(
-        "\tset vm_ports {{ type ifname;{} }}",
-        elements(&ports)
-    ));
-    w(&format!(
-        "\tset nolocal {{ type ifname;{} }}",
-        elements(&nolocal_ports)
-    ));
-    w(&format!(
-        "\tset own_mac {{ type ifname . ether_addr;{} }}",
-        elements(&own_mac)
-    ));
-    w(&format!(
-        "\tset own_ip {{ type ifname . ipv4_addr;{} }}",
-        elements(&own_ip)
-    ));
-    w(&format!(
-        "\tset ip_known {{ type ifname;{} }}",
-        elements(&ip_known)
-    ));
+    w(&interval("local_nets", &local));
+    w(&interval("vm_nets", &vm_nets));
+    w(&set("gateways", "ipv4_addr", &gateways));
+    w(&set("vm_ports", "ifname", &ports));
+    w(&set("nolocal", "ifname", &nolocal_ports));
+    w(&set("own_mac", "ifname . ether_addr", &own_mac));
+    w(&set("own_ip", "ifname . ipv4_addr", &own_ip));
+    w(&set("ip_known", "ifname", &ip_known));
     w(&format!(
         "\tmap filter_out {{ type ifname : verdict;{} }}",
         elements(&jumps("out"))
@@ -508,21 +619,58 @@ fn nft(input: &PlanInput) -> String {
     ));
     w("\tchain prerouting {");
     w("\t\ttype filter hook prerouting priority filter; policy accept;");
-    w("\t\tiifname @nolocal iifname . ether saddr != @own_mac drop");
-    w("\t\tiifname @nolocal ether type ip6 drop");
-    w("\t\tiifname @nolocal ether type arp iifname . arp saddr ether != @own_mac drop");
-    w(
-        "\t\tiifname @ip_known ether type arp arp saddr ip != 0.0.0.0 iifname . arp saddr ip != @own_ip drop",
-    );
-    w("\t\tiifname @nolocal ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept");
-    w("\t\tiifname @ip_known ether type ip iifname . ip saddr != @own_ip drop");
+    w("\t\tiifname @nolocal jump nolocal_guard");
+    w("\t\tether type { ip, ip6 } iifname vmap @filter_out");
+    w("\t}");
+    w("\tchain nolocal_guard {");
+    w(&format!(
+        "\t\tiifname . ether saddr != @own_mac {}",
+        drop(c::FORGED_MAC)
+    ));
+    w(&format!("\t\tether type ip6 {}", drop(c::IPV6)));
+    w(&format!(
+        "\t\tether type arp iifname . arp saddr ether != @own_mac {}",
+        drop(c::ARP_MAC)
+    ));
+    w("\t\tether type arp arp saddr ip 0.0.0.0 return");
+    w(&format!(
+        "\t\tether type arp iifname != @ip_known {}",
+        drop(c::ARP_EARLY)
+    ));
+    w(&format!(
+        "\t\tether type arp iifname . arp saddr ip != @own_ip {}",
+        drop(c::ARP_IP)
+    ));
+    w("\t\tether type arp return");
+    w(&format!("\t\tether type != ip {}", drop(c::OTHER_ETHERTYPE)));
+    w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
+    w(&format!("\t\tiifname != @ip_known {}", drop(c::IP_EARLY)));
+    w(&format!(
+        "\t\tiifname . ip saddr != @own_ip {}",
+        drop(c::FORGED_IP)
+    ));
     w("\t}");
     w("\tchain forward {");
     w("\t\ttype filter hook forward priority filter; policy accept;");
-    w("\t\tiifname @nolocal oifname @vm_ports drop");
-    w("\t\toifname @nolocal iifname @vm_ports drop");
-    w("\t\tiifname vmap @filter_out");
-    w("\t\toifname vmap @filter_in");
+    w(&format!(
+        "\t\tiifname @nolocal oifname @vm_ports {}",
+        drop(c::VM_TO_VM)
+    ));
+    w(&format!(
+        "\t\toifname @nolocal iifname @vm_ports {}",
+        drop(c::VM_TO_VM)
+    ));
+    w("\t}");
+    w("\tchain output {");
+    w("\t\ttype filter hook output priority filter; policy accept;");
+    w(&format!(
+        "\t\toifname @nolocal ip saddr @vm_nets ip saddr != @gateways {}",
+        drop(c::ROUTED_TO_VM)
+    ));
+    w("\t}");
+    w("\tchain postrouting {");
+    w("\t\ttype filter hook postrouting priority filter; policy accept;");
+    w("\t\tether type { ip, ip6 } oifname vmap @filter_in");
     w("\t}");
     write_filter_chains(&mut w, &filtered);
     w("}");

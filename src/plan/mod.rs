@@ -6,10 +6,12 @@ pub mod linux;
 pub mod macos;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use macaddr::MacAddr6;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::change::{effective_mac, effective_no_local};
@@ -34,6 +36,61 @@ pub struct PlanVm {
     pub vlan: u16,
     pub filter: Option<FilterRules>,
     pub port_forwards: Vec<PortForward>,
+    /// How the NIC reaches the VM: a TAP for a hypervisor, or a veth into a network namespace.
+    pub attach: Attach,
+}
+
+/// How a started VM's NIC reaches it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Attach {
+    /// A TAP (macvtap in bridge mode) that a hypervisor opens; `owner` is the uid allowed to.
+    #[default]
+    Tap,
+    /// A TAP owned by a user, so an unprivileged hypervisor can open it.
+    OwnedTap { owner: u32 },
+    /// A link named `eth0` with the VM's MAC inside the network namespace `/run/netns/<netns>`.
+    Netns { netns: String },
+}
+
+impl fmt::Display for Attach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Attach::Tap => f.write_str("tap"),
+            Attach::OwnedTap { owner } => write!(f, "tap (owner uid {owner})"),
+            Attach::Netns { netns } => write!(f, "netns:{netns}"),
+        }
+    }
+}
+
+impl Attach {
+    /// `tap` or `netns:NAME`, as `vmctl start --attach` takes it.
+    pub fn parse(text: &str) -> Result<Attach, Error> {
+        if text == "tap" {
+            return Ok(Attach::Tap);
+        }
+        let Some(netns) = text.strip_prefix("netns:") else {
+            return Err(Error::invalid("attachment", text, "expected tap or netns:NAME")
+                .with_hint("--attach tap (for a hypervisor) or --attach netns:NAME (an existing `ip netns` namespace)"));
+        };
+        let valid = !netns.is_empty()
+            && netns.len() <= 64
+            && !netns.starts_with(['.', '-'])
+            && netns
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(Error::invalid(
+                "network namespace",
+                netns,
+                "names are 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
+            )
+            .with_hint("`ip netns list` shows the namespaces"));
+        }
+        Ok(Attach::Netns {
+            netns: netns.to_owned(),
+        })
+    }
 }
 
 /// Everything a plan is computed from.
@@ -45,6 +102,8 @@ pub struct PlanInput {
     pub dhcp_lease_time: u32,
     /// `VMCTL_HOME/networks`: where the Linux backend keeps dnsmasq's files.
     pub networks_dir: PathBuf,
+    /// The user dnsmasq runs as when the default (`nobody`) cannot read `networks_dir`.
+    pub dnsmasq_user: Option<String>,
 }
 
 impl PlanInput {
@@ -80,15 +139,22 @@ impl PlanInput {
                 vlan: nic.vlan,
                 filter: filter.filter(|f| !f.is_empty()),
                 port_forwards: nic.port_forwarding_rules.clone(),
+                attach: Attach::Tap,
             });
         }
-        Ok(PlanInput {
+        Ok(PlanInput::from_vms(vms, settings, networks_dir))
+    }
+
+    /// A plan input for VMs already resolved (the backend's started VMs).
+    pub fn from_vms(vms: Vec<PlanVm>, settings: &Settings, networks_dir: PathBuf) -> PlanInput {
+        PlanInput {
             vms,
             shared: settings.shared,
             host: settings.host,
             dhcp_lease_time: settings.dhcp_lease_time,
+            dnsmasq_user: dnsmasq_user(&networks_dir),
             networks_dir,
-        })
+        }
     }
 
     /// Refuse anything that could not be written safely into nft, pf or dnsmasq text.
@@ -105,12 +171,12 @@ impl PlanInput {
         let dir = self.networks_dir.to_string_lossy();
         if dir
             .chars()
-            .any(|c| c.is_control() || c == '"' || c == ',' || c == '\\')
+            .any(|c| c.is_control() || c.is_whitespace() || "\"',\\#".contains(c))
         {
             return Err(Error::invalid(
                 "home folder",
                 dir.into_owned(),
-                "dnsmasq cannot be given a path with control characters, quotes, commas or backslashes",
+                "dnsmasq cannot be given a path with spaces, control characters, quotes, commas, '#' or backslashes",
             )
             .with_hint("point --home / VMCTL_HOME at a plain path"));
         }
@@ -137,6 +203,26 @@ impl PlanInput {
             })
             .collect()
     }
+}
+
+/// dnsmasq drops to `nobody` and then rereads its reservations on every change: when `nobody`
+/// cannot reach `dir` (a home under `/root`, say), it has to stay root.
+fn dnsmasq_user(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let traversable = dir
+        .ancestors()
+        .filter_map(|d| std::fs::metadata(d).ok())
+        .all(|m| m.permissions().mode() & 0o001 != 0);
+    (!traversable).then(|| "root".to_owned())
+}
+
+/// The MAC of the host end of a VM's link: never the VM's own (the bridge would learn the
+/// guest's MAC as its own port address), but `fe:` and the guest MAC's last five bytes, like
+/// libvirt (`fa:` when the guest's MAC itself starts with `fe`).
+pub fn host_end_mac(guest: MacAddr6) -> MacAddr6 {
+    let mut b = guest.into_array();
+    b[0] = if b[0] == 0xfe { 0xfa } else { 0xfe };
+    MacAddr6::from(b)
 }
 
 /// A stable short hash of a name, for interface and chain names (15-character limit).
@@ -196,6 +282,7 @@ pub(crate) mod tests {
             vlan: 0,
             filter: None,
             port_forwards: vec![],
+            attach: Attach::Tap,
         };
         let mut web = vm("web", Mode::Shared, 1);
         web.ip = Some(ip(192, 168, 64, 20));
@@ -253,6 +340,7 @@ pub(crate) mod tests {
             .unwrap(),
             dhcp_lease_time: 86400,
             networks_dir: PathBuf::from("/var/lib/vmctl/networks"),
+            dnsmasq_user: None,
         }
     }
 

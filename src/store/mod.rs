@@ -2,7 +2,8 @@
 //!
 //! - `config.plist`: host settings (a dict of key -> string), written by `vmctl config`.
 //! - `vms/<name>.plist`: one XML plist per VM (`VmProfile`, with `schema_version`).
-//! - `run/<name>.plist`: present while the VM is started (written by the backends).
+//! - `run/<name>.plist`: present while the VM is started (`backend::state::RunState`).
+//! - `networks/<net>/`: the Linux backend's dnsmasq files for a network (see `backend::linux`).
 //! - `lock`: the exclusive lock every read-modify-write holds.
 //!
 //! Every write is atomic (`atomic::write_atomic`); a file that cannot be parsed is an error that
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use atomic::write_atomic;
 pub use lock::StoreLock;
 
+use crate::backend::state::RunState;
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::model::profile::{SCHEMA_VERSION, validate_vm_name};
@@ -221,7 +223,73 @@ impl Store {
 
     /// Is the VM started (its runtime state present)?
     pub fn is_started(&self, name: &str) -> bool {
-        self.run_dir().join(format!("{name}.plist")).exists()
+        self.run_path(name).exists()
+    }
+
+    pub fn run_path(&self, name: &str) -> PathBuf {
+        self.run_dir().join(format!("{name}.plist"))
+    }
+
+    pub fn networks_dir(&self) -> PathBuf {
+        self.home.join("networks")
+    }
+
+    /// A started VM's runtime state, if it is started.
+    pub fn load_run(&self, name: &str) -> Result<Option<RunState>, Error> {
+        let path = self.run_path(name);
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(None);
+        };
+        let state: RunState = plist::from_bytes(&bytes)
+            .map_err(|e| Error::corrupt(&path, format!("not a vmctl runtime state: {e}")))?;
+        if state.vm != name {
+            return Err(Error::corrupt(
+                &path,
+                format!("it holds VM '{}' but is named for '{name}'", state.vm),
+            ));
+        }
+        Ok(Some(state))
+    }
+
+    /// Every started VM's runtime state, sorted by name.
+    pub fn load_runs(&self) -> Result<Vec<RunState>, Error> {
+        let dir = self.run_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("reading", dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let vm = name.strip_suffix(".plist")?;
+                (!vm.starts_with('.')).then(|| vm.to_owned())
+            })
+            .collect();
+        names.sort_unstable();
+        let mut states = Vec::with_capacity(names.len());
+        for name in names {
+            states.extend(self.load_run(&name)?);
+        }
+        Ok(states)
+    }
+
+    pub fn save_run(&self, _lock: &StoreLock, state: &RunState) -> Result<(), Error> {
+        let path = self.run_path(&state.vm);
+        let mut bytes = Vec::new();
+        plist::to_writer_xml(&mut bytes, state).map_err(|e| Error::corrupt(&path, e))?;
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes)
+    }
+
+    pub fn remove_run(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {
+        let path = self.run_path(name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("removing", path, e)),
+        }
     }
 
     fn not_found(&self, name: &str) -> Error {

@@ -1,0 +1,806 @@
+//! The Linux backend: a bridge per vmctl network with the gateway address, dnsmasq for DHCP and
+//! DNS, a TAP (for a hypervisor) or a veth into a network namespace per VM, macvtap / macvlan
+//! for bridge mode, and the plan's nftables file loaded whole on every change.
+//!
+//! The plan is computed from `run/` (every started VM, with the address DHCP gave it) each
+//! time, so the firewall never drifts from the state files: `start`, `stop` and every lease
+//! event reload both tables atomically.
+//!
+//! Leases reach the firewall through dnsmasq's `--dhcp-script` (`lease-hook`, which calls
+//! `vmctl lease-event`): dnsmasq runs it as soon as it has committed a lease, in order, with
+//! the event's action, so no process of vmctl has to stay running to watch a file.
+
+pub mod dnsmasq;
+pub mod netlink;
+pub mod nft;
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use netlink::{Netlink, NetlinkError};
+
+use super::state::RunState;
+use super::{Backend, Finding, LeaseEvent, Started};
+use crate::error::Error;
+use crate::model::change::effective_mac;
+use crate::model::mac::parse_mac;
+use crate::model::{Mac, Mode, VmProfile};
+use crate::plan::linux::{Link, LinuxPlan};
+use crate::plan::{Attach, PlanInput, bridge_name};
+use crate::settings::Settings;
+use crate::store::{Store, StoreLock};
+
+pub struct Linux<'a> {
+    store: &'a Store,
+    settings: &'a Settings,
+}
+
+/// What one `start` made, undone in reverse order when a later step fails.
+#[derive(Default)]
+struct Undo {
+    made: Vec<Made>,
+}
+
+enum Made {
+    Link(String),
+    NetnsLink { netns: String, name: String },
+    Daemon(PathBuf),
+}
+
+impl Undo {
+    fn rollback(self, nl: &mut Netlink) {
+        for made in self.made.into_iter().rev() {
+            match made {
+                Made::Link(name) => {
+                    if let Ok(Some(index)) = nl.link_index(&name) {
+                        let _ = nl.delete_link(index);
+                    }
+                }
+                Made::NetnsLink { netns, name } => {
+                    let _ = delete_in_netns(&netns, &name);
+                }
+                Made::Daemon(dir) => {
+                    let _ = dnsmasq::stop(&dir);
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Linux<'a> {
+    pub fn new(store: &'a Store, settings: &'a Settings) -> Linux<'a> {
+        Linux { store, settings }
+    }
+
+    /// The host plan for these started VMs.
+    fn plan_for(&self, runs: &[RunState]) -> Result<LinuxPlan, Error> {
+        let vms = runs
+            .iter()
+            .map(|r| r.plan_vm(&self.store.run_path(&r.vm)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = PlanInput::from_vms(vms, self.settings, self.store.networks_dir());
+        crate::plan::linux::plan(&input)
+    }
+
+    /// Load the plan's rules, or remove vmctl's tables when no VM is on a vmctl network.
+    fn apply_rules(plan: &LinuxPlan) -> Result<(), Error> {
+        if plan.links.iter().any(|l| matches!(l, Link::Bridge { .. })) {
+            nft::load(&plan.nft)
+        } else {
+            nft::remove()
+        }
+    }
+
+    fn reload(&self, runs: &[RunState]) -> Result<(), Error> {
+        Self::apply_rules(&self.plan_for(runs)?)
+    }
+
+    /// The filter rules a start puts in force: the VM's own, else `net_filter`'s.
+    fn filter_text(&self, profile: &VmProfile) -> Result<Option<String>, Error> {
+        if let Some(text) = &profile.network.filter {
+            return Ok(Some(text.clone()));
+        }
+        let Some(path) = &self.settings.net_filter else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("reading net_filter", path, e))?;
+        text.parse::<crate::model::filter::FilterRules>()
+            .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))?;
+        Ok(Some(text))
+    }
+
+    /// The host interface of a bridge-mode VM: its own, `bridge_name`, else the default route's.
+    fn bridge_parent(&self, nl: &mut Netlink, profile: &VmProfile) -> Result<String, Error> {
+        let chosen = profile
+            .network
+            .bridge
+            .clone()
+            .or_else(|| self.settings.bridge_name.clone());
+        let Some(parent) = chosen.map_or_else(|| nl.default_route_interface().map_err(host_err), |p| Ok(Some(p)))? else {
+            return Err(Error::host(
+                format!("VM '{}' is bridged, but no host interface is named and there is no default route", profile.name),
+                format!("name one: vmctl modify {} network -b IF, or vmctl config bridge_name IF (ANKA_BRIDGE_NAME=IF)", profile.name),
+            ));
+        };
+        if nl.link_index(&parent).map_err(host_err)?.is_none() {
+            return Err(Error::host(
+                format!("host interface '{parent}' (bridge mode of VM '{}') does not exist", profile.name),
+                format!("`ip link` lists the interfaces; choose one with vmctl modify {} network -b IF or ANKA_BRIDGE_NAME=IF", profile.name),
+            ));
+        }
+        Ok(parent)
+    }
+
+    /// Bring the network `net` up as far as it is not: bridge, address, sysctls, dnsmasq.
+    fn network_up(
+        &self,
+        nl: &mut Netlink,
+        plan: &LinuxPlan,
+        net: &str,
+        undo: &mut Undo,
+        warnings: &mut Vec<String>,
+    ) -> Result<u32, Error> {
+        let Some(Link::Bridge {
+            name, address, mac, ..
+        }) = plan
+            .links
+            .iter()
+            .find(|l| matches!(l, Link::Bridge { network, .. } if network == net))
+        else {
+            unreachable!("the plan has a bridge for every network a VM joins");
+        };
+        let created = nl.link_index(name).map_err(host_err)?.is_none();
+        let index = if created {
+            let index = nl
+                .add_bridge(name, Some(mac_bytes(mac)?))
+                .map_err(host_err)?;
+            undo.made.push(Made::Link(name.clone()));
+            index
+        } else {
+            nl.link_index(name).map_err(host_err)?.unwrap_or_default()
+        };
+        let (ip, prefix) = address
+            .split_once('/')
+            .and_then(|(ip, p)| Some((ip.parse::<Ipv4Addr>().ok()?, p.parse::<u8>().ok()?)))
+            .expect("the plan writes address/prefix");
+        nl.add_address(index, ip, prefix).map_err(host_err)?;
+        nl.set_up(index).map_err(host_err)?;
+        for (key, value) in &plan.sysctls {
+            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+            if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == value) {
+                continue;
+            }
+            std::fs::write(&path, value).map_err(|e| {
+                Error::host(
+                    format!("setting {key}={value}: {e}"),
+                    "run vmctl as root (it needs CAP_NET_ADMIN and a writable /proc/sys)",
+                )
+            })?;
+        }
+        let dns = plan
+            .dnsmasq_of(net)
+            .expect("the plan has dnsmasq for every network a VM joins");
+        dnsmasq::write_files(dns, self.store.home())?;
+        if dnsmasq::running(&dns.dir).is_none() {
+            if !created {
+                warnings.push(format!(
+                    "network {net}: its dnsmasq was not running; started it again"
+                ));
+            }
+            dnsmasq::start(dns)?;
+            undo.made.push(Made::Daemon(dns.dir.clone()));
+        }
+        Ok(index)
+    }
+
+    /// Take the network `net` down: dnsmasq, then the bridge. Its leases stay on disk, so VMs
+    /// get their addresses back when it comes up again.
+    fn network_down(&self, nl: &mut Netlink, net: &str) -> Result<(), Error> {
+        dnsmasq::stop(&self.store.networks_dir().join(net))?;
+        if let Some(index) = nl.link_index(&bridge_name(net)).map_err(host_err)? {
+            nl.delete_link(index).map_err(host_err)?;
+        }
+        Ok(())
+    }
+
+    /// Make a VM's link from the plan.
+    fn make_link(&self, nl: &mut Netlink, link: &Link, undo: &mut Undo) -> Result<(), Error> {
+        let master = |nl: &mut Netlink, master: &Option<String>| -> Result<Option<u32>, Error> {
+            match master {
+                Some(m) => Ok(Some(nl.link_index(m).map_err(host_err)?.ok_or_else(|| {
+                    Error::host(format!("bridge {m} vanished"), "run `vmctl doctor --fix`")
+                })?)),
+                None => Ok(None),
+            }
+        };
+        match link {
+            Link::Bridge { .. } => unreachable!("bridges are made by network_up"),
+            Link::Tap {
+                name,
+                host_mac,
+                master: m,
+                owner,
+                ..
+            } => {
+                remove_stale(nl, name)?;
+                create_tap(name, mac_bytes(host_mac)?, *owner)?;
+                undo.made.push(Made::Link(name.clone()));
+                let index = nl.link_index(name).map_err(host_err)?.unwrap_or_default();
+                if let Some(bridge) = master(nl, m)? {
+                    nl.set_master(index, bridge).map_err(host_err)?;
+                }
+                nl.set_up(index).map_err(host_err)
+            }
+            Link::Veth {
+                name,
+                host_mac,
+                guest_mac,
+                master: m,
+                netns,
+                ..
+            } => {
+                remove_stale(nl, name)?;
+                let ns = open_netns(netns)?;
+                let index = nl
+                    .add_veth(name, mac_bytes(host_mac)?, "eth0", mac_bytes(guest_mac)?, &ns)
+                    .map_err(|e| netns_err(e, netns))?;
+                undo.made.push(Made::Link(name.clone()));
+                if let Some(bridge) = master(nl, m)? {
+                    nl.set_master(index, bridge).map_err(host_err)?;
+                }
+                nl.set_up(index).map_err(host_err)
+            }
+            Link::Macvlan {
+                name,
+                mac,
+                parent,
+                netns,
+                owner,
+                ..
+            } => {
+                let parent = parent.as_deref().expect("start resolves the parent first");
+                let parent_index = nl.link_index(parent).map_err(host_err)?.ok_or_else(|| {
+                    Error::host(format!("host interface '{parent}' does not exist"), "`ip link` lists the interfaces")
+                })?;
+                if let Some(netns) = netns {
+                    let ns = open_netns(netns)?;
+                    nl.add_macvlan("eth0", parent_index, mac_bytes(mac)?, false, Some(&ns))
+                        .map_err(|e| netns_err(e, netns))?;
+                    undo.made.push(Made::NetnsLink {
+                        netns: netns.clone(),
+                        name: "eth0".into(),
+                    });
+                    return Ok(());
+                }
+                remove_stale(nl, name)?;
+                let index = nl
+                    .add_macvlan(name, parent_index, mac_bytes(mac)?, true, None)
+                    .map_err(host_err)?
+                    .unwrap_or_default();
+                undo.made.push(Made::Link(name.clone()));
+                if let Some(uid) = owner {
+                    chown_macvtap(index, *uid)?;
+                }
+                nl.set_up(index).map_err(host_err)
+            }
+        }
+    }
+
+    /// Is a started VM's link still there?
+    fn link_present(nl: &mut Netlink, state: &RunState) -> Result<bool, Error> {
+        match (&state.attach, state.mode) {
+            (Attach::Netns { netns }, Mode::Bridge) => {
+                let Ok(ns) = open_netns(netns) else {
+                    return Ok(false);
+                };
+                Ok(netlink_in(&ns)?.link_index("eth0").map_err(host_err)?.is_some())
+            }
+            _ => Ok(nl.link_index(&state.link).map_err(host_err)?.is_some()),
+        }
+    }
+
+    /// Delete a started VM's link (absent is fine).
+    fn remove_vm_link(nl: &mut Netlink, state: &RunState) -> Result<(), Error> {
+        match (&state.attach, state.mode) {
+            (Attach::Netns { netns }, Mode::Bridge) => delete_in_netns(netns, "eth0"),
+            _ => remove_stale(nl, &state.link),
+        }
+    }
+
+    /// Under 10% of a network's pool free: say so, and how to widen it.
+    fn pool_warning(&self, net: &str) -> Option<String> {
+        let plan = self.settings.address_plan(net)?;
+        let size = u32::from(plan.pool_last()) - u32::from(plan.pool_first()) + 1;
+        let leases =
+            crate::discovery::read_leases(&self.store.networks_dir().join(net).join("leases"))
+                .ok()?;
+        let now = crate::discovery::now();
+        let used: std::collections::BTreeSet<Ipv4Addr> = leases
+            .iter()
+            .filter(|l| !l.is_expired(now))
+            .map(|l| l.ip)
+            .collect();
+        let free = size.saturating_sub(u32::try_from(used.len()).unwrap_or(u32::MAX));
+        (free * 10 < size).then(|| {
+            let (start, end) = if net == "host" {
+                ("host_start_address", "host_end_address")
+            } else {
+                ("start_address", "end_address")
+            };
+            format!(
+                "network {net}: only {free} of its {size} addresses are free; widen the pool with `vmctl config {start} ...` / `{end} ...` (and the subnet mask), or delete VMs you no longer use"
+            )
+        })
+    }
+}
+
+impl Backend for Linux<'_> {
+    fn start(
+        &self,
+        lock: &StoreLock,
+        profile: &VmProfile,
+        attach: Attach,
+    ) -> Result<Started, Error> {
+        require_net_admin("start")?;
+        let mut warnings = Vec::new();
+        let nl = &mut open_netlink()?;
+        if let Some(state) = self.store.load_run(&profile.name)? {
+            if Self::link_present(nl, &state)? {
+                return Ok(Started {
+                    state,
+                    already: true,
+                    warnings,
+                });
+            }
+            warnings.push(format!(
+                "VM '{}' was recorded as started but its link {} is gone: starting it afresh",
+                profile.name, state.link
+            ));
+            Self::remove_vm_link(nl, &state)?;
+            self.store.remove_run(lock, &profile.name)?;
+        }
+        let network = profile.network.mode.builtin_network();
+        if network.is_some() {
+            require_tool("nft", "nftables")?;
+            require_tool("dnsmasq", "dnsmasq-base")?;
+        }
+        let others = self.store.load_runs()?;
+        let mac = Mac(effective_mac(profile, self.settings)).to_string();
+        if let Some(other) = others.iter().find(|r| r.mac == mac) {
+            return Err(Error::conflict(format!(
+                "VM '{}' has MAC {mac}, which started VM '{}' uses",
+                profile.name, other.vm
+            ))
+            .with_hint(format!(
+                "stop '{}' first, or give '{}' its own MAC: vmctl modify {} network --mac auto",
+                other.vm, profile.name, profile.name
+            )));
+        }
+        if let Attach::Netns { netns } = &attach {
+            open_netns(netns)?;
+        }
+        let parent = match profile.network.mode {
+            Mode::Bridge => Some(self.bridge_parent(nl, profile)?),
+            _ => None,
+        };
+        let state = RunState::new(
+            profile,
+            self.settings,
+            self.filter_text(profile)?,
+            attach,
+            parent,
+        );
+        let mut runs = others.clone();
+        runs.push(state.clone());
+        let plan = self.plan_for(&runs)?;
+        let mut undo = Undo::default();
+        let result = (|| {
+            if let Some(net) = network {
+                self.network_up(nl, &plan, net, &mut undo, &mut warnings)?;
+            }
+            let link = plan
+                .links
+                .iter()
+                .find(|l| l.vm() == Some(state.vm.as_str()))
+                .expect("the plan has a link for every VM");
+            self.make_link(nl, link, &mut undo)?;
+            Self::apply_rules(&plan)?;
+            self.store.save_run(lock, &state)
+        })();
+        if let Err(err) = result {
+            undo.rollback(nl);
+            // The VMs that stay get their rules back as they were.
+            let _ = self.reload(&others);
+            return Err(err);
+        }
+        warnings.extend(network.and_then(|n| self.pool_warning(n)));
+        Ok(Started {
+            state,
+            already: false,
+            warnings,
+        })
+    }
+
+    fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error> {
+        require_net_admin("stop")?;
+        let nl = &mut open_netlink()?;
+        let remaining: Vec<RunState> = self
+            .store
+            .load_runs()?
+            .into_iter()
+            .filter(|r| r.vm != state.vm)
+            .collect();
+        // Teardown goes on past a failed step, so as much as possible is gone; the first
+        // failure is reported.
+        let mut errors = Vec::new();
+        if let Err(e) = Self::remove_vm_link(nl, state) {
+            errors.push(e);
+        }
+        if let Err(e) = self.reload(&remaining) {
+            errors.push(e);
+        }
+        if let Some(net) = &state.network {
+            if !remaining.iter().any(|r| r.network == state.network) {
+                if let Err(e) = self.network_down(nl, net) {
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.is_empty() || !Self::link_present(nl, state).unwrap_or(true) {
+            self.store.remove_run(lock, &state.vm)?;
+        }
+        match errors.into_iter().next() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn lease_event(
+        &self,
+        lock: &StoreLock,
+        network: &str,
+        event: LeaseEvent,
+    ) -> Result<(), Error> {
+        let mut runs = self.store.load_runs()?;
+        let (mac, ip, bound) = match event {
+            LeaseEvent::Bound { mac, ip } => (mac, ip, true),
+            LeaseEvent::Released { mac, ip } => (mac, ip, false),
+        };
+        let mac = Mac(mac).to_string();
+        let Some(run) = runs
+            .iter_mut()
+            .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)
+        else {
+            return Ok(());
+        };
+        let ip = if bound {
+            Some(ip)
+        } else if run.ip == Some(ip) {
+            run.static_ip
+        } else {
+            return Ok(());
+        };
+        if run.ip == ip {
+            return Ok(());
+        }
+        run.ip = ip;
+        self.store.save_run(lock, run)?;
+        self.reload(&runs)
+    }
+
+    fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
+        let mac = effective_mac(profile, self.settings);
+        let runs = self.store.load_runs()?;
+        for net in ["shared", "host"] {
+            let dir = self.store.networks_dir().join(net);
+            if !dir.exists() {
+                continue;
+            }
+            dnsmasq::remove_reservation(&dir, &profile.name)?;
+            let leased = crate::discovery::read_leases(&dir.join("leases"))
+                .unwrap_or_default()
+                .iter()
+                .any(|l| l.mac == Some(mac));
+            if !leased {
+                continue;
+            }
+            // dnsmasq keeps its leases in memory: the file changes only while it is stopped.
+            let was_running = dnsmasq::running(&dir).is_some();
+            if was_running {
+                require_net_admin("delete (it restarts dnsmasq to release the VM's lease)")?;
+                dnsmasq::stop(&dir)?;
+            }
+            let removed = dnsmasq::remove_leases(&dir, mac);
+            if was_running {
+                let plan = self.plan_for(&runs)?;
+                if let Some(dns) = plan.dnsmasq_of(net) {
+                    dnsmasq::start(dns)?;
+                }
+            }
+            removed?;
+        }
+        Ok(())
+    }
+
+    fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
+        let mut findings = Vec::new();
+        let mut note = |problem: String, fix_text: &str, fixed: bool| {
+            findings.push(Finding {
+                problem,
+                fix: fix_text.to_owned(),
+                fixed,
+            });
+        };
+        for (tool, package) in [("nft", "nftables"), ("dnsmasq", "dnsmasq-base")] {
+            if require_tool(tool, package).is_err() {
+                note(
+                    format!("`{tool}` is not installed"),
+                    &format!("install it: apt-get install {package}"),
+                    false,
+                );
+            }
+        }
+        if require_net_admin("doctor").is_err() {
+            note(
+                "this process lacks CAP_NET_ADMIN: vmctl can neither inspect nor change the host's links and rules".into(),
+                "run vmctl as root",
+                false,
+            );
+            return Ok(findings);
+        }
+        let nl = &mut open_netlink()?;
+        let mut runs = Vec::new();
+        for run in self.store.load_runs()? {
+            if Self::link_present(nl, &run)? {
+                runs.push(run);
+                continue;
+            }
+            let problem = format!(
+                "VM '{}' is recorded as started, but its link {} is gone (its hypervisor or namespace went away?)",
+                run.vm, run.link
+            );
+            if fix {
+                self.store.remove_run(lock, &run.vm)?;
+            } else {
+                runs.push(run);
+            }
+            note(problem, "stop it: forget its runtime state and rules", fix);
+        }
+        let plan = self.plan_for(&runs)?;
+        let networks: Vec<&str> = plan
+            .links
+            .iter()
+            .filter_map(|l| match l {
+                Link::Bridge { network, .. } => Some(network.as_str()),
+                _ => None,
+            })
+            .collect();
+        for net in &networks {
+            let dns = plan.dnsmasq_of(net).expect("a network has its dnsmasq");
+            let bridge = bridge_name(net);
+            let bridge_gone = nl.link_index(&bridge).map_err(host_err)?.is_none();
+            let daemon_gone = dnsmasq::running(&dns.dir).is_none();
+            if !bridge_gone && !daemon_gone {
+                continue;
+            }
+            let problem = if bridge_gone {
+                format!("network {net}: its bridge {bridge} is gone")
+            } else {
+                format!(
+                    "network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)"
+                )
+            };
+            let mut fixed = false;
+            if fix {
+                let mut undo = Undo::default();
+                let mut warnings = Vec::new();
+                let index = self.network_up(nl, &plan, net, &mut undo, &mut warnings)?;
+                for run in runs.iter().filter(|r| r.network.as_deref() == Some(*net)) {
+                    if let Some(link) = nl.link_index(&run.link).map_err(host_err)? {
+                        nl.set_master(link, index).map_err(host_err)?;
+                    }
+                }
+                fixed = true;
+            }
+            note(problem, "bring the network up again and reattach its VMs", fixed);
+        }
+        let tables = nft::tables()?;
+        let want_tables = !networks.is_empty();
+        if want_tables && tables.len() < 2 || !want_tables && !tables.is_empty() || fix {
+            let problem = if want_tables {
+                (tables.len() < 2).then(|| "vmctl's nftables tables are missing: no isolation, NAT or port forwards".to_owned())
+            } else {
+                (!tables.is_empty()).then(|| format!("nftables tables {} are left over: no VM is on a vmctl network", tables.join(", ")))
+            };
+            if fix {
+                Self::apply_rules(&plan)?;
+            }
+            if let Some(problem) = problem {
+                note(problem, "reload the rules from run/", fix);
+            }
+        }
+        let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
+        known.extend(runs.iter().map(|r| r.link.clone()));
+        for link in nl.links().map_err(host_err)? {
+            let ours = link.name.starts_with("vmt-") || link.name.starts_with("vmctl-");
+            if !ours || known.contains(&link.name) {
+                continue;
+            }
+            if fix {
+                nl.delete_link(link.index).map_err(host_err)?;
+            }
+            note(
+                format!("link {} is left over: no started VM or network owns it", link.name),
+                "delete it",
+                fix,
+            );
+        }
+        for net in ["shared", "host"] {
+            let dir = self.store.networks_dir().join(net);
+            if networks.contains(&net) || dnsmasq::running(&dir).is_none() {
+                continue;
+            }
+            if fix {
+                dnsmasq::stop(&dir)?;
+            }
+            note(
+                format!("network {net}: its dnsmasq runs, but no started VM is on it"),
+                "stop it",
+                fix,
+            );
+        }
+        Ok(findings)
+    }
+}
+
+fn open_netlink() -> Result<Netlink, Error> {
+    Netlink::open().map_err(host_err)
+}
+
+/// A netlink socket inside the namespace `ns` (a thread enters it; sockets keep their
+/// namespace for life, so the socket works from here after the thread is gone).
+fn netlink_in(ns: &File) -> Result<Netlink, Error> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+                    Error::host(
+                        format!("entering a network namespace: {e}"),
+                        "run vmctl as root (it needs CAP_SYS_ADMIN to reach a namespace)",
+                    )
+                })?;
+                open_netlink()
+            })
+            .join()
+            .expect("the netns thread does not panic")
+    })
+}
+
+/// Delete `name` inside the namespace `netns` (absent namespace or link is fine).
+fn delete_in_netns(netns: &str, name: &str) -> Result<(), Error> {
+    let Ok(ns) = open_netns(netns) else {
+        return Ok(());
+    };
+    let mut nl = netlink_in(&ns)?;
+    if let Some(index) = nl.link_index(name).map_err(host_err)? {
+        nl.delete_link(index).map_err(host_err)?;
+    }
+    Ok(())
+}
+
+fn open_netns(name: &str) -> Result<File, Error> {
+    let path = Path::new("/run/netns").join(name);
+    File::open(&path).map_err(|_| {
+        Error::host(
+            format!("network namespace '{name}' does not exist ({} is missing)", path.display()),
+            format!("create it first: ip netns add {name}"),
+        )
+    })
+}
+
+/// A link left by a crash under a name this VM needs: delete it.
+fn remove_stale(nl: &mut Netlink, name: &str) -> Result<(), Error> {
+    if let Some(index) = nl.link_index(name).map_err(host_err)? {
+        nl.delete_link(index).map_err(host_err)?;
+    }
+    Ok(())
+}
+
+/// A persistent TAP, down, with the host end's MAC, usable by `owner` when given.
+fn create_tap(name: &str, mac: [u8; 6], owner: Option<u32>) -> Result<(), Error> {
+    let failed = |e: std::io::Error| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "creating a TAP needs CAP_NET_ADMIN: run vmctl as root"
+        } else {
+            "is /dev/net/tun there? (modprobe tun)"
+        };
+        Error::host(format!("creating TAP {name}: {e}"), hint)
+    };
+    let device = tun_rs::DeviceBuilder::new()
+        .name(name)
+        .layer(tun_rs::Layer::L2)
+        .mac_addr(mac)
+        .enable(false)
+        .build_sync()
+        .map_err(failed)?;
+    device.persist().map_err(failed)?;
+    if let Some(uid) = owner {
+        device
+            .user(i32::try_from(uid).unwrap_or(i32::MAX))
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Let `uid` open a macvtap's character device `/dev/tap<index>`.
+fn chown_macvtap(index: u32, uid: u32) -> Result<(), Error> {
+    let path = PathBuf::from(format!("/dev/tap{index}"));
+    std::os::unix::fs::chown(&path, Some(uid), None).map_err(|e| {
+        Error::host(
+            format!("giving {} to uid {uid}: {e}", path.display()),
+            "udev creates /dev/tapN for a macvtap; without udev, create it from /sys/class/net/<link>/macvtap",
+        )
+    })
+}
+
+fn mac_bytes(text: &str) -> Result<[u8; 6], Error> {
+    Ok(parse_mac(text)?.into_array())
+}
+
+/// A netlink failure as the user should read it.
+fn host_err(err: NetlinkError) -> Error {
+    let hint = if err.is_permission() {
+        "changing links needs CAP_NET_ADMIN: run vmctl as root"
+    } else {
+        "`vmctl doctor` shows what the host has; `vmctl doctor --fix` repairs what vmctl left"
+    };
+    Error::host(err.to_string(), hint)
+}
+
+fn netns_err(err: NetlinkError, netns: &str) -> Error {
+    if err.errno() == Some(17) {
+        return Error::host(
+            format!("network namespace '{netns}' already has an eth0"),
+            format!("give each VM its own namespace, or delete that link: ip -n {netns} link del eth0"),
+        );
+    }
+    host_err(err)
+}
+
+/// Changing links and rules needs CAP_NET_ADMIN: say so before touching anything.
+fn require_net_admin(what: &str) -> Result<(), Error> {
+    const CAP_NET_ADMIN: u32 = 12;
+    let caps = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0);
+    if caps & (1 << CAP_NET_ADMIN) != 0 {
+        return Ok(());
+    }
+    Err(Error::host(
+        format!("vmctl {what} needs CAP_NET_ADMIN (links, nftables and dnsmasq are the host's)"),
+        "run it as root, e.g. sudo vmctl ...",
+    ))
+}
+
+/// A tool vmctl runs must be on PATH: say which package has it before anything is made.
+fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(nft::missing_tool(
+            tool,
+            package,
+            &std::io::Error::from(std::io::ErrorKind::NotFound),
+        ))
+    }
+}
