@@ -31,6 +31,9 @@ _vmctl() {
             vmctl,delete)
                 cmd="vmctl__subcmd__delete"
                 ;;
+            vmctl,doctor)
+                cmd="vmctl__subcmd__doctor"
+                ;;
             vmctl,help)
                 cmd="vmctl__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _vmctl() {
                 ;;
             vmctl,ip)
                 cmd="vmctl__subcmd__ip"
+                ;;
+            vmctl,lease-event)
+                cmd="vmctl__subcmd__lease__subcmd__event"
                 ;;
             vmctl,leases)
                 cmd="vmctl__subcmd__leases"
@@ -58,6 +64,12 @@ _vmctl() {
             vmctl,show)
                 cmd="vmctl__subcmd__show"
                 ;;
+            vmctl,start)
+                cmd="vmctl__subcmd__start"
+                ;;
+            vmctl,stop)
+                cmd="vmctl__subcmd__stop"
+                ;;
             vmctl__subcmd__help,clone)
                 cmd="vmctl__subcmd__help__subcmd__clone"
                 ;;
@@ -73,6 +85,9 @@ _vmctl() {
             vmctl__subcmd__help,delete)
                 cmd="vmctl__subcmd__help__subcmd__delete"
                 ;;
+            vmctl__subcmd__help,doctor)
+                cmd="vmctl__subcmd__help__subcmd__doctor"
+                ;;
             vmctl__subcmd__help,help)
                 cmd="vmctl__subcmd__help__subcmd__help"
                 ;;
@@ -81,6 +96,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,ip)
                 cmd="vmctl__subcmd__help__subcmd__ip"
+                ;;
+            vmctl__subcmd__help,lease-event)
+                cmd="vmctl__subcmd__help__subcmd__lease__subcmd__event"
                 ;;
             vmctl__subcmd__help,leases)
                 cmd="vmctl__subcmd__help__subcmd__leases"
@@ -99,6 +117,12 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,show)
                 cmd="vmctl__subcmd__help__subcmd__show"
+                ;;
+            vmctl__subcmd__help,start)
+                cmd="vmctl__subcmd__help__subcmd__start"
+                ;;
+            vmctl__subcmd__help,stop)
+                cmd="vmctl__subcmd__help__subcmd__stop"
                 ;;
             vmctl__subcmd__help__subcmd__modify,delete)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete"
@@ -185,7 +209,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync completions man help"
+            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop doctor lease-event completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,8 +376,26 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__doctor)
+            opts="-j -y -q -h -V --fix --home --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__help)
-            opts="create list show modify clone delete config plan ip leases hosts-sync completions man help"
+            opts="create list show modify clone delete config plan ip leases hosts-sync start stop doctor lease-event completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +478,20 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -465,6 +521,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__ip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__lease__subcmd__event)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -646,6 +716,34 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__help__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__hosts__subcmd__sync)
             opts="-j -y -q -h -V --apply --hosts-file --leases-file --home --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -691,6 +789,24 @@ _vmctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__lease__subcmd__event)
+            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1205,7 +1321,51 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__show)
-            opts="-f -j -y -q -h -V --filter --home --json --yes --quiet --verbose --help --version network mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules"
+            opts="-f -j -y -q -h -V --filter --home --json --yes --quiet --verbose --help --version network mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__start)
+            opts="-j -y -q -h -V --attach --owner --home --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --owner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__stop)
+            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

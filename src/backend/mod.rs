@@ -61,8 +61,7 @@ pub trait Backend {
     /// Take a started VM's NIC down (and its network after its last VM).
     fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error>;
     /// Record a lease change of `network` and reload the rules that depend on it.
-    fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent)
-    -> Result<(), Error>;
+    fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error>;
     /// Forget a deleted VM: its DHCP reservation and lease, so its address returns to the pool.
     fn forget(&self, lock: &StoreLock, profile: &VmProfile) -> Result<(), Error>;
     /// Compare the host with `run/`; with `fix`, repair what differs.

@@ -45,6 +45,11 @@ pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
             return Err(Error::Cancelled);
         }
     }
+    if let Ok(profile) = ctx.store.load(&name) {
+        // Its reservation and lease go too, so deleting VMs never exhausts the pool.
+        let settings = ctx.settings()?;
+        crate::backend::host(&ctx.store, &settings).forget(&lock, &profile)?;
+    }
     ctx.store.remove(&lock, &name)?;
     ctx.out.done(
         &serde_json::json!({"name": name, "uuid": uuid}),

@@ -30,7 +30,8 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<(), Error> {
     if ctx.out.json {
         ctx.out.data(&body, String::new);
     } else if findings.is_empty() {
-        ctx.out.note("all good: the host has what vmctl recorded, and nothing more");
+        ctx.out
+            .note("all good: the host has what vmctl recorded, and nothing more");
     } else {
         ctx.out.data(&body, || {
             grid(

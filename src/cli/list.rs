@@ -45,6 +45,16 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         if args.running && status != "started" {
             continue;
         }
+        // A started VM shows the address it has now (a DHCP lease reaches run/ at once).
+        let live_ip = if status == "started" {
+            ctx.store
+                .load_run(&profile.name)
+                .ok()
+                .flatten()
+                .and_then(|r| r.ip)
+        } else {
+            None
+        };
         let mut row = Map::new();
         for &field in &fields {
             let value = match field {
@@ -52,9 +62,8 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
                 "uuid" => Value::from(profile.uuid.as_str()),
                 "mode" => Value::from(profile.network.mode.name()),
                 "mac" => Value::from(Mac(effective_mac(profile, &settings)).to_string()),
-                "ip" => profile
-                    .network
-                    .ip
+                "ip" => live_ip
+                    .or(profile.network.ip)
                     .map_or(Value::Null, |ip| Value::from(ip.to_string())),
                 _ => Value::from(status),
             };

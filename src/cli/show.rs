@@ -34,7 +34,7 @@ pub struct ShowArgs {
 }
 
 /// The fields of `show VM network`, in table order.
-pub const NIC_FIELDS: [&str; 11] = [
+pub const NIC_FIELDS: [&str; 12] = [
     "mode",
     "controller",
     "mac",
@@ -46,6 +46,7 @@ pub const NIC_FIELDS: [&str; 11] = [
     "vlan",
     "filter",
     "port_forwarding_rules",
+    "status",
 ];
 
 pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
@@ -75,7 +76,19 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
         return show_filter(ctx, &profile, &settings);
     }
     let mut body = nic_json(&profile, &settings);
-    if status == "started" && profile.network.ip.is_none() {
+    let run = ctx.store.load_run(&profile.name)?;
+    body["status"] = Value::from(status);
+    if let Some(run) = &run {
+        body["started"] = Value::from(run.started);
+        body["link"] = Value::from(run.link.as_str());
+        body["attach"] = Value::from(run.attach.to_string());
+        // The MAC in use is the one recorded at start (a later modify waits for a restart).
+        body["mac"] = Value::from(run.mac.as_str());
+        if let Some(ip) = run.ip {
+            body["ip"] = Value::from(ip.to_string());
+        }
+    }
+    if status == "started" && body["ip"].is_null() {
         // A started VM shows the address `vmctl ip` would choose.
         let found = super::ip::discover(
             ctx,
@@ -193,6 +206,12 @@ fn table_value(field: &str, body: &Value) -> String {
             }
         ),
         ("ip", Value::Null) => "dhcp".into(),
+        ("status", Value::String(s)) if s == "started" => format!(
+            "started since {} ({} {})",
+            format_time(body["started"].as_u64().unwrap_or(0)),
+            body["attach"].as_str().unwrap_or(""),
+            body["link"].as_str().unwrap_or("")
+        ),
         ("bridge" | "network" | "filter", Value::Null) => "-".into(),
         ("filter", Value::String(s)) if s == "vm" => "rules of its own (show -f)".into(),
         ("filter", Value::String(_)) => "the host's net_filter (show -f)".into(),

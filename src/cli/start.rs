@@ -59,7 +59,8 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
         "already_started": started.already,
     });
     if started.already {
-        ctx.out.note(&format!("VM '{}' is already started", state.vm));
+        ctx.out
+            .note(&format!("VM '{}' is already started", state.vm));
     }
     ctx.out.data(&body, || {
         field_table([
@@ -77,9 +78,10 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
             ),
             (
                 "ip",
-                state
-                    .ip
-                    .map_or_else(|| "from DHCP (vmctl ip VM --wait)".into(), |ip| ip.to_string()),
+                state.ip.map_or_else(
+                    || "from DHCP (vmctl ip VM --wait)".into(),
+                    |ip| ip.to_string(),
+                ),
             ),
         ])
     });

@@ -642,7 +642,10 @@ fn nft(input: &PlanInput) -> String {
         drop(c::ARP_IP)
     ));
     w("\t\tether type arp return");
-    w(&format!("\t\tether type != ip {}", drop(c::OTHER_ETHERTYPE)));
+    w(&format!(
+        "\t\tether type != ip {}",
+        drop(c::OTHER_ETHERTYPE)
+    ));
     w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
     w(&format!("\t\tiifname != @ip_known {}", drop(c::IP_EARLY)));
     w(&format!(

@@ -51,8 +51,12 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// The script dnsmasq runs as `lease-hook add|old|del MAC IP [HOSTNAME]`.
 fn lease_hook(network: &str, home: &Path) -> Result<String, Error> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::host(format!("finding vmctl's own path: {e}"), "run vmctl by its full path"))?;
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::host(
+            format!("finding vmctl's own path: {e}"),
+            "run vmctl by its full path",
+        )
+    })?;
     let (exe, home) = (exe.display().to_string(), home.display().to_string());
     if exe.contains('\'') || home.contains('\'') {
         return Err(Error::host(
@@ -75,16 +79,18 @@ pub fn running(dir: &Path) -> Option<u32> {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let conf = dir.join("dnsmasq.conf");
     let ours = String::from_utf8_lossy(&cmdline).contains(&*conf.to_string_lossy());
-    let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
+    let zombie = fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+    });
     (ours && !zombie).then_some(pid)
 }
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).
 pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
     let errors = net.dir.join("dnsmasq.err");
-    let err_file =
-        fs::File::create(&errors).map_err(|e| Error::io("creating", &errors, e))?;
+    let err_file = fs::File::create(&errors).map_err(|e| Error::io("creating", &errors, e))?;
     let status = Command::new(&net.command[0])
         .args(&net.command[1..])
         .stdin(Stdio::null())
@@ -148,7 +154,11 @@ pub fn remove_leases(dir: &Path, mac: MacAddr6) -> Result<bool, Error> {
     let mac = Mac(mac).to_string();
     let kept: String = text
         .lines()
-        .filter(|l| !l.split_whitespace().nth(1).is_some_and(|m| m.eq_ignore_ascii_case(&mac)))
+        .filter(|l| {
+            !l.split_whitespace()
+                .nth(1)
+                .is_some_and(|m| m.eq_ignore_ascii_case(&mac))
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     if kept.len() == text.len() {

@@ -104,8 +104,8 @@ impl<'a> Linux<'a> {
         let Some(path) = &self.settings.net_filter else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("reading net_filter", path, e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?;
         text.parse::<crate::model::filter::FilterRules>()
             .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))?;
         Ok(Some(text))
@@ -118,16 +118,32 @@ impl<'a> Linux<'a> {
             .bridge
             .clone()
             .or_else(|| self.settings.bridge_name.clone());
-        let Some(parent) = chosen.map_or_else(|| nl.default_route_interface().map_err(host_err), |p| Ok(Some(p)))? else {
+        let Some(parent) = chosen.map_or_else(
+            || nl.default_route_interface().map_err(host_err),
+            |p| Ok(Some(p)),
+        )?
+        else {
             return Err(Error::host(
-                format!("VM '{}' is bridged, but no host interface is named and there is no default route", profile.name),
-                format!("name one: vmctl modify {} network -b IF, or vmctl config bridge_name IF (ANKA_BRIDGE_NAME=IF)", profile.name),
+                format!(
+                    "VM '{}' is bridged, but no host interface is named and there is no default route",
+                    profile.name
+                ),
+                format!(
+                    "name one: vmctl modify {} network -b IF, or vmctl config bridge_name IF (ANKA_BRIDGE_NAME=IF)",
+                    profile.name
+                ),
             ));
         };
         if nl.link_index(&parent).map_err(host_err)?.is_none() {
             return Err(Error::host(
-                format!("host interface '{parent}' (bridge mode of VM '{}') does not exist", profile.name),
-                format!("`ip link` lists the interfaces; choose one with vmctl modify {} network -b IF or ANKA_BRIDGE_NAME=IF", profile.name),
+                format!(
+                    "host interface '{parent}' (bridge mode of VM '{}') does not exist",
+                    profile.name
+                ),
+                format!(
+                    "`ip link` lists the interfaces; choose one with vmctl modify {} network -b IF or ANKA_BRIDGE_NAME=IF",
+                    profile.name
+                ),
             ));
         }
         Ok(parent)
@@ -209,9 +225,9 @@ impl<'a> Linux<'a> {
     fn make_link(&self, nl: &mut Netlink, link: &Link, undo: &mut Undo) -> Result<(), Error> {
         let master = |nl: &mut Netlink, master: &Option<String>| -> Result<Option<u32>, Error> {
             match master {
-                Some(m) => Ok(Some(nl.link_index(m).map_err(host_err)?.ok_or_else(|| {
-                    Error::host(format!("bridge {m} vanished"), "run `vmctl doctor --fix`")
-                })?)),
+                Some(m) => Ok(Some(nl.link_index(m).map_err(host_err)?.ok_or_else(
+                    || Error::host(format!("bridge {m} vanished"), "run `vmctl doctor --fix`"),
+                )?)),
                 None => Ok(None),
             }
         };
@@ -244,7 +260,13 @@ impl<'a> Linux<'a> {
                 remove_stale(nl, name)?;
                 let ns = open_netns(netns)?;
                 let index = nl
-                    .add_veth(name, mac_bytes(host_mac)?, "eth0", mac_bytes(guest_mac)?, &ns)
+                    .add_veth(
+                        name,
+                        mac_bytes(host_mac)?,
+                        "eth0",
+                        mac_bytes(guest_mac)?,
+                        &ns,
+                    )
                     .map_err(|e| netns_err(e, netns))?;
                 undo.made.push(Made::Link(name.clone()));
                 if let Some(bridge) = master(nl, m)? {
@@ -262,7 +284,10 @@ impl<'a> Linux<'a> {
             } => {
                 let parent = parent.as_deref().expect("start resolves the parent first");
                 let parent_index = nl.link_index(parent).map_err(host_err)?.ok_or_else(|| {
-                    Error::host(format!("host interface '{parent}' does not exist"), "`ip link` lists the interfaces")
+                    Error::host(
+                        format!("host interface '{parent}' does not exist"),
+                        "`ip link` lists the interfaces",
+                    )
                 })?;
                 if let Some(netns) = netns {
                     let ns = open_netns(netns)?;
@@ -295,7 +320,10 @@ impl<'a> Linux<'a> {
                 let Ok(ns) = open_netns(netns) else {
                     return Ok(false);
                 };
-                Ok(netlink_in(&ns)?.link_index("eth0").map_err(host_err)?.is_some())
+                Ok(netlink_in(&ns)?
+                    .link_index("eth0")
+                    .map_err(host_err)?
+                    .is_some())
             }
             _ => Ok(nl.link_index(&state.link).map_err(host_err)?.is_some()),
         }
@@ -457,12 +485,7 @@ impl Backend for Linux<'_> {
         }
     }
 
-    fn lease_event(
-        &self,
-        lock: &StoreLock,
-        network: &str,
-        event: LeaseEvent,
-    ) -> Result<(), Error> {
+    fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error> {
         let mut runs = self.store.load_runs()?;
         let (mac, ip, bound) = match event {
             LeaseEvent::Bound { mac, ip } => (mac, ip, true),
@@ -588,9 +611,7 @@ impl Backend for Linux<'_> {
             let problem = if bridge_gone {
                 format!("network {net}: its bridge {bridge} is gone")
             } else {
-                format!(
-                    "network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)"
-                )
+                format!("network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)")
             };
             let mut fixed = false;
             if fix {
@@ -604,15 +625,27 @@ impl Backend for Linux<'_> {
                 }
                 fixed = true;
             }
-            note(problem, "bring the network up again and reattach its VMs", fixed);
+            note(
+                problem,
+                "bring the network up again and reattach its VMs",
+                fixed,
+            );
         }
         let tables = nft::tables()?;
         let want_tables = !networks.is_empty();
         if want_tables && tables.len() < 2 || !want_tables && !tables.is_empty() || fix {
             let problem = if want_tables {
-                (tables.len() < 2).then(|| "vmctl's nftables tables are missing: no isolation, NAT or port forwards".to_owned())
+                (tables.len() < 2).then(|| {
+                    "vmctl's nftables tables are missing: no isolation, NAT or port forwards"
+                        .to_owned()
+                })
             } else {
-                (!tables.is_empty()).then(|| format!("nftables tables {} are left over: no VM is on a vmctl network", tables.join(", ")))
+                (!tables.is_empty()).then(|| {
+                    format!(
+                        "nftables tables {} are left over: no VM is on a vmctl network",
+                        tables.join(", ")
+                    )
+                })
             };
             if fix {
                 Self::apply_rules(&plan)?;
@@ -632,7 +665,10 @@ impl Backend for Linux<'_> {
                 nl.delete_link(link.index).map_err(host_err)?;
             }
             note(
-                format!("link {} is left over: no started VM or network owns it", link.name),
+                format!(
+                    "link {} is left over: no started VM or network owns it",
+                    link.name
+                ),
                 "delete it",
                 fix,
             );
@@ -694,7 +730,10 @@ fn open_netns(name: &str) -> Result<File, Error> {
     let path = Path::new("/run/netns").join(name);
     File::open(&path).map_err(|_| {
         Error::host(
-            format!("network namespace '{name}' does not exist ({} is missing)", path.display()),
+            format!(
+                "network namespace '{name}' does not exist ({} is missing)",
+                path.display()
+            ),
             format!("create it first: ip netns add {name}"),
         )
     })
@@ -763,7 +802,9 @@ fn netns_err(err: NetlinkError, netns: &str) -> Error {
     if err.errno() == Some(17) {
         return Error::host(
             format!("network namespace '{netns}' already has an eth0"),
-            format!("give each VM its own namespace, or delete that link: ip -n {netns} link del eth0"),
+            format!(
+                "give each VM its own namespace, or delete that link: ip -n {netns} link del eth0"
+            ),
         );
     }
     host_err(err)
@@ -791,9 +832,8 @@ fn require_net_admin(what: &str) -> Result<(), Error> {
 
 /// A tool vmctl runs must be on PATH: say which package has it before anything is made.
 fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
     if found {
         Ok(())
     } else {

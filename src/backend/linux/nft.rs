@@ -31,12 +31,17 @@ pub fn load(text: &str) -> Result<(), Error> {
     } else {
         "this is a bug in vmctl's plan: `vmctl plan --part nft` prints the file; please report it"
     };
-    Err(Error::host(format!("nft refused the ruleset: {first}"), hint))
+    Err(Error::host(
+        format!("nft refused the ruleset: {first}"),
+        hint,
+    ))
 }
 
 /// Remove vmctl's tables (the last VM stopped). Absent tables are fine.
 pub fn remove() -> Result<(), Error> {
-    load("table inet vmctl\ndelete table inet vmctl\ntable bridge vmctl\ndelete table bridge vmctl\n")
+    load(
+        "table inet vmctl\ndelete table inet vmctl\ntable bridge vmctl\ndelete table bridge vmctl\n",
+    )
 }
 
 /// vmctl's tables that exist now: any of `inet vmctl`, `bridge vmctl`.
@@ -80,6 +85,9 @@ pub fn missing_tool(tool: &str, package: &str, err: &std::io::Error) -> Error {
             format!("install it: apt-get install {package} (or your distribution's {package})"),
         )
     } else {
-        Error::host(format!("running `{tool}`: {err}"), "check that it runs as this user")
+        Error::host(
+            format!("running `{tool}`: {err}"),
+            "check that it runs as this user",
+        )
     }
 }

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# vmctl's Linux end-to-end suite. Run it inside a fresh namespace that plays the host:
+#
+#   unshare -n -m --propagation private bash tests/e2e/linux.sh
+#
+# with VMCTL pointing at the binary (tests/e2e.rs does this). Every VM is a network namespace on
+# `vmctl start --attach netns:NAME` running busybox udhcpc; one more namespace, `wan`, plays the
+# internet. Nothing here touches the machine's own network: the links, rules and daemons live
+# in the namespace this script was started in, and die with it.
+set -uo pipefail
+V=${VMCTL:?set VMCTL to the vmctl binary}
+here=$(cd "$(dirname "$0")" && pwd)
+[ "$(ip -o link | wc -l)" = 1 ] || { echo "refusing to run: this is not a fresh network namespace"; exit 2; }
+
+mount -t tmpfs tmpfs /run && mkdir -p /run/netns
+ip link set lo up
+home=$(mktemp -d /tmp/vmctl-e2e.XXXXXX)
+chmod 755 "$home"
+export VMCTL_HOME=$home
+unset VMCTL_NO_LOCAL ANKA_NO_LOCAL VMCTL_JSON ANKA_MACHINE_READABLE
+pids=()
+cleanup() {
+  for vm in $("$V" list --running --field name -j 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
+    "$V" stop "$vm" >/dev/null 2>&1
+  done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pidfile in "$home"/networks/*/dnsmasq.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+  done
+  rm -rf "$home"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+# expect WHAT CMD...: CMD must succeed; expect_not WHAT CMD...: CMD must fail.
+expect() {
+  local what=$1; shift
+  if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; fi
+}
+expect_not() {
+  local what=$1; shift
+  if out=$("$@" 2>&1); then bad "$what (it succeeded)"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; else ok "$what"; fi
+}
+same() { # same WHAT EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: expected '$2', got '$3'"; fi
+}
+# The packet count of vmctl's counted rule with this comment.
+counter() {
+  nft list table "$1" vmctl 2>/dev/null | grep -F "comment \"$2\"" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'
+}
+grew() { # grew WHAT TABLE COMMENT BEFORE
+  local now; now=$(counter "$2" "$3")
+  if [ "$now" -gt "$4" ]; then ok "$1 (rule '$3': +$((now - $4)))"; else bad "$1: rule '$3' counted nothing"; fi
+}
+
+# vm NAME [create flags...]: a VM as a namespace with eth0 from vmctl, up.
+vm() {
+  local name=$1; shift
+  "$V" create "$name" "$@" >/dev/null || { bad "create $name"; return 1; }
+  ip netns add "$name"
+  "$V" start "$name" --attach "netns:$name" >/dev/null || { bad "start $name"; return 1; }
+  ip -n "$name" link set lo up
+  ip -n "$name" link set eth0 up
+}
+lease() { ip netns exec "$1" busybox udhcpc -i eth0 -s "$here/udhcpc.script" -q -n -t 6 -T 1 >/dev/null 2>&1; }
+addr() { ip -n "$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1 | head -1; }
+in_vm() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2"; }
+# http NS HOST[:PORT]: GET / and print the body; fails when nothing answers.
+http() {
+  local target=${2#http://}; target=${target%/}
+  local host=${target%%:*} port=80
+  [ "$host" != "$target" ] && port=${target##*:}
+  local body
+  body=$(printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "$1" busybox nc -w 2 "$host" "$port" 2>/dev/null | tail -n 1)
+  [ -n "$body" ] && printf '%s\n' "$body"
+}
+serve() { # serve NS ADDR:PORT TEXT: a web server answering TEXT
+  local dir; dir=$(mktemp -d "$home/www.XXXXXX"); echo "$3" >"$dir/index.html"
+  ip netns exec "$1" busybox httpd -f -p "$2" -h "$dir" & pids+=($!)
+}
+in_range() { # in_range IP FIRST LAST (same /24)
+  local n=${1##*.} f=${2##*.} l=${3##*.}
+  [ "${1%.*}" = "${2%.*}" ] && [ "$n" -ge "$f" ] && [ "$n" -le "$l" ]
+}
+wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
+  local end=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
+}
+
+# --- the WAN: 203.0.113.2 and 198.51.100.2, reached through the host's default route ---
+ip netns add wan
+ip link add wan0 type veth peer name eth0 netns wan
+ip addr add 203.0.113.1/24 dev wan0 && ip link set wan0 up
+ip -n wan addr add 203.0.113.2/24 dev eth0 && ip -n wan link set eth0 up && ip -n wan link set lo up
+ip -n wan addr add 198.51.100.2/32 dev lo
+ip route add default via 203.0.113.2
+serve wan 0.0.0.0:80 wan80
+serve wan 0.0.0.0:8080 wan8080
+dir=$(mktemp -d "$home/www.XXXXXX"); echo host8000 >"$dir/index.html"
+busybox httpd -f -p 0.0.0.0:8000 -h "$dir" & pids+=($!)
+sleep 0.2
+
+echo "# 1. a shared VM: lease in the range, NAT to the WAN, vmctl ip agrees"
+vm web
+expect "web gets a lease" lease web
+ip_web=$(addr web)
+expect "web's address $ip_web is in the shared range" in_range "$ip_web" 192.168.64.2 192.168.64.254
+same "vmctl ip web" "$ip_web" "$("$V" ip web --wait 5s)"
+same "show web network ip" "$ip_web" "$("$V" show web network ip)"
+expect "web reaches the WAN through NAT" http web http://203.0.113.2/
+same "show web network status" started "$("$V" -j show web network | grep -o '"status":"[a-z]*"' | tail -1 | cut -d'"' -f4)"
+
+echo "# 2. a host-mode VM: lease in the host range, no route out"
+vm hostvm -t host
+expect "hostvm gets a lease" lease hostvm
+ip_host=$(addr hostvm)
+expect "hostvm's address $ip_host is in the host range" in_range "$ip_host" 192.168.128.2 192.168.128.254
+# The host network hands out no router; a VM that sets one anyway must still not get out.
+ip -n hostvm route replace default via 192.168.128.1
+before=$(counter inet "host-only: no route out")
+expect_not "hostvm cannot reach the WAN" http hostvm http://203.0.113.2/
+grew "hostvm's packets to the WAN were dropped" inet "host-only: no route out" "$before"
+
+echo "# 3. a static-IP VM gets exactly its reserved address"
+vm db --ip 192.168.64.50
+expect "db gets a lease" lease db
+same "db's address" 192.168.64.50 "$(addr db)"
+
+echo "# 4. VMs reach each other by default; no-local cuts VM-to-VM and VM-to-host"
+expect "web pings db" ping1 web 192.168.64.50
+expect "db pings web" ping1 db "$ip_web"
+vm iso --no-local
+expect "no-local iso gets a lease (DHCP to the host stays open)" lease iso
+ip_iso=$(addr iso)
+expect "iso's DHCP address reaches the firewall within a second" wait_for 1 sh -c "nft list set bridge vmctl own_ip | grep -q '$ip_iso'"
+expect "iso resolves web.vmctl.internal at the gateway (DNS stays open)" in_vm iso busybox nslookup web.vmctl.internal 192.168.64.1
+before=$(counter bridge "no-local: VM to VM")
+expect_not "web cannot ping no-local iso" ping1 web "$ip_iso"
+expect_not "no-local iso cannot ping web" ping1 iso "$ip_web"
+grew "VM-to-VM frames of iso were dropped" bridge "no-local: VM to VM" "$before"
+before=$(counter inet "no-local: VM to host")
+expect_not "iso cannot reach the host at its gateway address" http iso http://192.168.64.1:8000/
+expect_not "iso cannot reach the host at its WAN address" http iso http://203.0.113.1:8000/
+grew "iso's packets to the host were dropped" inet "no-local: VM to host" "$before"
+expect "web (not no-local) reaches the host" http web http://192.168.64.1:8000/
+expect "iso still reaches the WAN" http iso http://203.0.113.2/
+
+echo "# 5. no-local anti-spoofing: a source IP, a MAC or an ARP reply it was not given"
+in_vm iso ip addr add 192.168.64.201/24 dev eth0
+before=$(counter bridge "no-local: IPv4 from an address not the VM's")
+expect_not "iso with a forged source IP gets nothing through" in_vm iso busybox ping -c 1 -W 1 -I 192.168.64.201 203.0.113.2
+grew "forged source IP dropped" bridge "no-local: IPv4 from an address not the VM's" "$before"
+in_vm iso ip addr del 192.168.64.201/24 dev eth0
+before=$(counter bridge "no-local: ARP for an address not the VM's")
+in_vm iso ip addr add 192.168.64.50/32 dev eth0
+in_vm iso busybox arping -c 2 -w 1 -U -s 192.168.64.50 -I eth0 192.168.64.1 >/dev/null 2>&1
+in_vm iso ip addr del 192.168.64.50/32 dev eth0
+grew "ARP claiming db's address dropped" bridge "no-local: ARP for an address not the VM's" "$before"
+same "the host still maps 192.168.64.50 to db" "$("$V" show db network mac)" "$(ip neigh show 192.168.64.50 | awk '{print $5}')"
+mac_iso=$(ip -n iso link show eth0 | awk '/ether/ {print $2}')
+ip -n iso link set eth0 address 02:00:00:00:00:99
+before=$(counter bridge "no-local: frame from a MAC not the VM's")
+expect_not "iso with a forged MAC gets nothing through" http iso http://203.0.113.2/
+grew "frames from a forged MAC dropped" bridge "no-local: frame from a MAC not the VM's" "$before"
+ip -n iso link set eth0 address "$mac_iso"
+expect "iso works again with its own MAC" http iso http://203.0.113.2/
+
+echo "# 6. filter rules: block out to ADDR port N stops exactly that; block local stops the LAN only"
+printf 'block out to 198.51.100.2 port 80\n' >"$home/filt.rules"
+"$V" create filt >/dev/null && "$V" modify filt network -f "$home/filt.rules" >/dev/null
+ip netns add filt && "$V" start filt --attach netns:filt >/dev/null && ip -n filt link set eth0 up && ip -n filt link set lo up
+expect "filt gets a lease" lease filt
+expect_not "filt cannot reach 198.51.100.2:80" http filt http://198.51.100.2/
+expect "filt reaches 198.51.100.2:8080" http filt http://198.51.100.2:8080/
+expect "filt reaches 203.0.113.2:80" http filt http://203.0.113.2/
+expect "web (no rules) reaches 198.51.100.2:80" http web http://198.51.100.2/
+printf 'pass out proto udp to any port 67\npass in proto udp from any port 67\nblock local\n' >"$home/loc.rules"
+"$V" create loc >/dev/null && "$V" modify loc network -f "$home/loc.rules" >/dev/null
+ip netns add loc && "$V" start loc --attach netns:loc >/dev/null && ip -n loc link set eth0 up && ip -n loc link set lo up
+expect "loc gets a lease (DHCP passed before block local)" lease loc
+expect_not "loc cannot reach web on the LAN" ping1 loc "$ip_web"
+expect_not "web cannot reach loc" ping1 web "$(addr loc)"
+expect "loc reaches the WAN" http loc http://203.0.113.2/
+
+echo "# 7. a port forward from the WAN to a DHCP VM (and from another VM: hairpin)"
+"$V" create srv >/dev/null && "$V" modify srv port http 80:18080 >/dev/null
+ip netns add srv && "$V" start srv --attach netns:srv >/dev/null && ip -n srv link set eth0 up && ip -n srv link set lo up
+expect "srv gets a lease" lease srv
+serve srv 0.0.0.0:80 srv80
+sleep 0.2
+same "WAN -> 203.0.113.1:18080 reaches srv:80" srv80 "$(http wan http://203.0.113.1:18080/ 2>&1)"
+same "web -> 192.168.64.1:18080 reaches srv:80 (hairpin)" srv80 "$(http web http://192.168.64.1:18080/ 2>&1)"
+
+echo "# 8. auto MACs and their addresses survive stop/start; a started VM's MAC is refused to another"
+mac_web=$("$V" show web network mac)
+"$V" stop web >/dev/null
+expect_not "web's link is gone after stop" ip -n web link show eth0
+"$V" start web --attach netns:web >/dev/null && ip -n web link set eth0 up
+expect "web gets a lease again" lease web
+same "web's MAC after restart" "$mac_web" "$(ip -n web link show eth0 | awk '/ether/ {print $2}')"
+same "web's address after restart" "$ip_web" "$(addr web)"
+"$V" create twin --mac "$mac_web" >/dev/null 2>&1
+ip netns add twin
+out=$("$V" start twin --attach netns:twin 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "'web'"; then ok "starting twin with web's MAC is refused, naming web"; else bad "twin with web's MAC: rc=$rc: $out"; fi
+expect_not "twin left nothing behind (no eth0 in its namespace)" ip -n twin link show eth0
+same "twin is not started" stopped "$("$V" -j show twin | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)"
+
+echo "# 9. dnsmasq killed: doctor says so, --fix recovers, a new VM gets a lease"
+kill -9 "$(cat "$home/networks/shared/dnsmasq.pid")"
+sleep 0.1
+expect_not "doctor exits non-zero" "$V" doctor
+expect "doctor names dnsmasq" sh -c "'$V' doctor 2>&1 | grep -q dnsmasq"
+expect "doctor --fix repairs it" "$V" doctor --fix
+expect "doctor is happy afterwards" "$V" doctor
+vm late
+expect "a new VM gets a lease" lease late
+mac_late=$("$V" show late network mac)
+"$V" stop late >/dev/null && "$V" delete late --yes >/dev/null
+expect_not "deleting late released its lease" grep -qi "$mac_late" "$home/networks/shared/leases"
+
+echo "# 10. after the last stop nothing of vmctl remains"
+for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
+  "$V" stop "$name" >/dev/null || bad "stop $name"
+done
+same "links left" "" "$(ip -o link | awk -F': ' '{print $2}' | grep -E '^(vmt-|vmctl-)' | tr '\n' ' ')"
+same "nft tables left" "" "$(nft list tables | grep vmctl)"
+left=""
+for pidfile in "$home"/networks/*/dnsmasq.pid; do
+  [ -f "$pidfile" ] && [ -d "/proc/$(cat "$pidfile")" ] && ! grep -q '^State:.*Z' "/proc/$(cat "$pidfile")/status" && left="$left $pidfile"
+done
+same "dnsmasq left running" "" "$left"
+expect "doctor is happy with an empty host" "$V" doctor
+
+echo "# $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
