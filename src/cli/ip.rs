@@ -113,7 +113,8 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
         _ => AddressSource::Any,
     };
     let mac = Mac(effective_mac(&profile, &settings));
-    let deadline = args.wait.map(|d| Instant::now() + d);
+    let started = Instant::now();
+    let deadline = args.wait.map(|d| started + d);
     let spinner =
         (deadline.is_some() && std::io::stderr().is_terminal() && !ctx.out.quiet && !ctx.out.json)
             .then(|| {
@@ -138,7 +139,9 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
         }
         match deadline {
             Some(deadline) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(500).min(deadline - Instant::now()));
+                // Quick at first (a DHCP client takes tens of milliseconds), then gentler.
+                let poll = if started.elapsed() < Duration::from_secs(5) { 50 } else { 500 };
+                std::thread::sleep(Duration::from_millis(poll).min(deadline - Instant::now()));
             }
             _ => break None,
         }

@@ -471,52 +471,27 @@ fn nft(input: &PlanInput) -> String {
         .filter(|n| **n == "shared")
         .map(|n| input.address_plan(n).subnet().to_string())
         .collect();
-    let port = |vm: &PlanVm| quoted(&vm_link_name(&vm.name));
-    let ports: Vec<String> = on_net.iter().map(|vm| port(vm)).collect();
-    let nolocal: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.no_local).collect();
-    let nolocal_ports: Vec<String> = nolocal.iter().map(|vm| port(vm)).collect();
-    let nolocal_macs: Vec<String> = nolocal.iter().map(|vm| Mac(vm.mac).to_string()).collect();
-    let own_mac: Vec<String> = nolocal
-        .iter()
-        .map(|vm| format!("{} . {}", port(vm), Mac(vm.mac)))
-        .collect();
-    let own_ip: Vec<String> = nolocal
-        .iter()
-        .filter_map(|vm| vm.ip.map(|ip| format!("{} . {ip}", port(vm))))
-        .collect();
-    let ip_known: Vec<String> = nolocal
-        .iter()
-        .filter(|vm| vm.ip.is_some())
-        .map(|vm| port(vm))
-        .collect();
     let filtered: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.filter.is_some()).collect();
-    let jumps = |dir: &str| -> Vec<String> {
-        filtered
+    let per_vm: Vec<Element> = on_net.iter().flat_map(|vm| vm_elements(vm)).collect();
+    let of = |family: &str, set: &str| -> Vec<String> {
+        per_vm
             .iter()
-            .map(|vm| format!("{} : jump {}", port(vm), chain_name(vm, dir)))
+            .filter(|e| e.family == family && e.set == set)
+            .map(|e| e.value.clone())
             .collect()
     };
-    let (mut fwd_any, mut fwd_addr) = (Vec::new(), Vec::new());
-    for vm in &on_net {
-        let Some(ip) = vm.ip else { continue };
-        for pf in &vm.port_forwards {
-            let target = format!("{ip} . {}", pf.guest_port);
-            if pf.host_ip.is_unspecified() {
-                fwd_any.push(format!(
-                    "{} . {} : {target}",
-                    pf.protocol.name(),
-                    pf.host_port
-                ));
-            } else {
-                fwd_addr.push(format!(
-                    "{} . {} . {} : {target}",
-                    pf.host_ip,
-                    pf.protocol.name(),
-                    pf.host_port
-                ));
-            }
-        }
-    }
+    let (ports, nolocal_ports, own_mac, own_ip, ip_known) = (
+        of("bridge", "vm_ports"),
+        of("bridge", "nolocal"),
+        of("bridge", "own_mac"),
+        of("bridge", "own_ip"),
+        of("bridge", "ip_known"),
+    );
+    let (nolocal_macs, fwd_any, fwd_addr) = (
+        of("inet", "nolocal_macs"),
+        of("inet", "fwd_any"),
+        of("inet", "fwd_addr"),
+    );
     let set = |name: &str, ty: &str, items: &[String]| {
         format!("\tset {name} {{ type {ty};{} }}", elements(items))
     };
@@ -611,11 +586,11 @@ fn nft(input: &PlanInput) -> String {
     w(&set("ip_known", "ifname", &ip_known));
     w(&format!(
         "\tmap filter_out {{ type ifname : verdict;{} }}",
-        elements(&jumps("out"))
+        elements(&of("bridge", "filter_out"))
     ));
     w(&format!(
         "\tmap filter_in {{ type ifname : verdict;{} }}",
-        elements(&jumps("in"))
+        elements(&of("bridge", "filter_in"))
     ));
     w("\tchain prerouting {");
     w("\t\ttype filter hook prerouting priority filter; policy accept;");
@@ -678,6 +653,104 @@ fn nft(input: &PlanInput) -> String {
     write_filter_chains(&mut w, &filtered);
     w("}");
     out
+}
+
+/// One element of a set or map of vmctl's tables that exists because of one VM.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Element {
+    /// `inet` or `bridge` (the table is `vmctl` in both).
+    pub family: &'static str,
+    pub set: &'static str,
+    pub value: String,
+}
+
+/// Every set and map element a VM on a vmctl network puts in the ruleset. The full file and
+/// the incremental update (`update`) both come from here, so they cannot disagree.
+pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
+    let mut out = Vec::new();
+    let mut add = |family, set, value: String| out.push(Element { family, set, value });
+    let port = quoted(&vm_link_name(&vm.name));
+    add("bridge", "vm_ports", port.clone());
+    if vm.no_local {
+        add("bridge", "nolocal", port.clone());
+        add("bridge", "own_mac", format!("{port} . {}", Mac(vm.mac)));
+        add("inet", "nolocal_macs", Mac(vm.mac).to_string());
+        if let Some(ip) = vm.ip {
+            add("bridge", "own_ip", format!("{port} . {ip}"));
+            add("bridge", "ip_known", port.clone());
+        }
+    }
+    if vm.filter.is_some() {
+        add("bridge", "filter_out", format!("{port} : jump {}", chain_name(vm, "out")));
+        add("bridge", "filter_in", format!("{port} : jump {}", chain_name(vm, "in")));
+    }
+    if let Some(ip) = vm.ip {
+        for pf in &vm.port_forwards {
+            let (proto, target) = (pf.protocol.name(), format!("{ip} . {}", pf.guest_port));
+            if pf.host_ip.is_unspecified() {
+                add("inet", "fwd_any", format!("{proto} . {} : {target}", pf.host_port));
+            } else {
+                add(
+                    "inet",
+                    "fwd_addr",
+                    format!("{} . {proto} . {} : {target}", pf.host_ip, pf.host_port),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The nft commands that turn the ruleset of `old` into that of `new` element by element, or
+/// `None` when more than elements differ (a network comes or goes, a VM's filter chains, the
+/// address plan): then the whole file is reloaded. Adding an element costs a fraction of a
+/// reload, whose table deletion waits for the kernel's RCU grace period.
+pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
+    let fixed = |input: &PlanInput| {
+        let networks: Vec<_> = input
+            .networks()
+            .into_iter()
+            .map(|n| (n, *input.address_plan(n)))
+            .collect();
+        let chains: Vec<_> = input
+            .vms
+            .iter()
+            .filter(|vm| on_network(vm) && vm.filter.is_some())
+            .map(|vm| (vm.name.clone(), vm.filter.clone()))
+            .collect();
+        (networks, chains)
+    };
+    if fixed(old) != fixed(new) {
+        return None;
+    }
+    let all = |input: &PlanInput| -> std::collections::BTreeSet<Element> {
+        input
+            .vms
+            .iter()
+            .filter(|vm| on_network(vm))
+            .flat_map(vm_elements)
+            .collect()
+    };
+    let (before, after) = (all(old), all(new));
+    let mut text = String::new();
+    for (verb, elements) in [
+        ("delete", before.difference(&after)),
+        ("add", after.difference(&before)),
+    ] {
+        for e in elements {
+            // A map element is deleted by its key alone.
+            let value = match (verb, e.value.split_once(" : ")) {
+                ("delete", Some((key, _))) => key,
+                _ => e.value.as_str(),
+            };
+            let _ = writeln!(
+                text,
+                "{verb} element {} vmctl {} {{ {value} }}",
+                e.family, e.set
+            );
+        }
+    }
+    Some(text)
 }
 
 /// Each filtered VM's rules, in rule order, as two chains: from the VM and to it.
