@@ -145,31 +145,7 @@ impl Store {
 
     /// Load every stored profile, sorted by name (read in parallel: `list` on 10,000 VMs).
     pub fn load_all(&self) -> Result<Vec<VmProfile>, Error> {
-        let names = self.names()?;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .min(8);
-        if names.len() < 64 || threads == 1 {
-            return names.iter().map(|n| self.load(n)).collect();
-        }
-        let chunk = names.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = names
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|n| self.load(n))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                })
-                .collect();
-            let mut all = Vec::with_capacity(names.len());
-            for worker in workers {
-                all.extend(worker.join().expect("profile loader panicked")?);
-            }
-            Ok(all)
-        })
+        in_parallel(&self.names()?, |n| self.load(n))
     }
 
     /// The named VMs, or every stored VM when `names` is empty.
@@ -268,11 +244,8 @@ impl Store {
             })
             .collect();
         names.sort_unstable();
-        let mut states = Vec::with_capacity(names.len());
-        for name in names {
-            states.extend(self.load_run(&name)?);
-        }
-        Ok(states)
+        let states = in_parallel(&names, |n| self.load_run(n))?;
+        Ok(states.into_iter().flatten().collect())
     }
 
     pub fn save_run(&self, _lock: &StoreLock, state: &RunState) -> Result<(), Error> {
@@ -299,6 +272,34 @@ impl Store {
             suggestion,
         }
     }
+}
+
+/// `load` applied to every name, in order, spread over the cores when there are many.
+fn in_parallel<T: Send>(
+    names: &[String],
+    load: impl Fn(&str) -> Result<T, Error> + Sync,
+) -> Result<Vec<T>, Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(8);
+    if names.len() < 64 || threads == 1 {
+        return names.iter().map(|n| load(n)).collect();
+    }
+    let chunk = names.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = names
+            .chunks(chunk)
+            .map(|part| {
+                let load = &load;
+                scope.spawn(move || part.iter().map(|n| load(n)).collect::<Result<Vec<_>, _>>())
+            })
+            .collect();
+        let mut all = Vec::with_capacity(names.len());
+        for worker in workers {
+            all.extend(worker.join().expect("loader thread panicked")?);
+        }
+        Ok(all)
+    })
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {

@@ -22,8 +22,9 @@ use crate::model::Mac;
 use crate::plan::linux::DnsmasqNetwork;
 use crate::store::write_atomic;
 
-/// Write the network's files: configuration, lease hook, reservations.
-pub fn write_files(net: &DnsmasqNetwork, home: &Path) -> Result<(), Error> {
+/// Write the network's files: configuration, lease hook, and the reservations of the VMs named
+/// in `vms` (all of the plan's when `None`).
+pub fn write_files(net: &DnsmasqNetwork, home: &Path, vms: Option<&[&str]>) -> Result<(), Error> {
     let hosts = net.dir.join("hosts");
     for dir in [&net.dir, &hosts] {
         fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
@@ -36,7 +37,9 @@ pub fn write_files(net: &DnsmasqNetwork, home: &Path) -> Result<(), Error> {
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("making executable", &hook, e))?;
     for (vm, line) in &net.hosts {
-        write_if_changed(&hosts.join(vm), line.as_bytes())?;
+        if vms.is_none_or(|names| names.contains(&vm.as_str())) {
+            write_if_changed(&hosts.join(vm), line.as_bytes())?;
+        }
     }
     Ok(())
 }
@@ -79,12 +82,14 @@ pub fn running(dir: &Path) -> Option<u32> {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let conf = dir.join("dnsmasq.conf");
     let ours = String::from_utf8_lossy(&cmdline).contains(&*conf.to_string_lossy());
-    let zombie = fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z'))
-    });
-    (ours && !zombie).then_some(pid)
+    (ours && alive(pid)).then_some(pid)
+}
+
+/// Is the process there and not yet a zombie? (An exiting process keeps its sockets until it
+/// is a zombie, and its cmdline is empty by then.)
+fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
 }
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).
@@ -101,7 +106,11 @@ pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
     let message = fs::read_to_string(&errors).unwrap_or_default();
     let _ = fs::remove_file(&errors);
     if !status.success() {
-        let first = message.lines().next().unwrap_or("no message");
+        let first = message
+            .lines()
+            .map(|l| l.trim_start_matches("dnsmasq: ").trim())
+            .find(|l| !l.is_empty())
+            .unwrap_or("no message");
         let hint = if message.contains("Address already in use") {
             "another DNS or DHCP server listens on this network's gateway: stop it, or move the network with `vmctl config start_address ...`"
         } else {
@@ -125,13 +134,13 @@ pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
 
 /// Stop the network's dnsmasq, if it runs; waits until it is gone.
 pub fn stop(dir: &Path) -> Result<(), Error> {
-    let Some(pid) = running(dir) else {
+    let Some(number) = running(dir) else {
         return Ok(());
     };
-    let pid = Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+    let pid = Pid::from_raw(i32::try_from(number).unwrap_or(i32::MAX));
     let _ = kill(pid, Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(3);
-    while running(dir).is_some() {
+    while alive(number) {
         if Instant::now() > deadline {
             let _ = kill(pid, Signal::SIGKILL);
             std::thread::sleep(Duration::from_millis(50));

@@ -175,6 +175,7 @@ impl<'a> Linux<'a> {
         nl: &mut Netlink,
         plan: &LinuxPlan,
         net: &str,
+        vm: Option<&str>,
         undo: &mut Undo,
         warnings: &mut Vec<String>,
     ) -> Result<u32, Error> {
@@ -218,7 +219,10 @@ impl<'a> Linux<'a> {
         let dns = plan
             .dnsmasq_of(net)
             .expect("the plan has dnsmasq for every network a VM joins");
-        dnsmasq::write_files(dns, self.store.home())?;
+        // A network coming up gets every reservation; an up one only the starting VM's.
+        let only = vm.map(|vm| [vm]);
+        let only = only.as_ref().map(|one| &one[..]).filter(|_| !created);
+        dnsmasq::write_files(dns, self.store.home(), only)?;
         if dnsmasq::running(&dns.dir).is_none() {
             if !created {
                 warnings.push(format!(
@@ -446,7 +450,7 @@ impl Backend for Linux<'_> {
         let mut undo = Undo::default();
         let result = (|| {
             if let Some(net) = network {
-                self.network_up(nl, &plan, net, &mut undo, &mut warnings)?;
+                self.network_up(nl, &plan, net, Some(&state.vm), &mut undo, &mut warnings)?;
             }
             let link = plan
                 .links
@@ -634,7 +638,7 @@ impl Backend for Linux<'_> {
             if fix {
                 let mut undo = Undo::default();
                 let mut warnings = Vec::new();
-                let index = self.network_up(nl, &plan, net, &mut undo, &mut warnings)?;
+                let index = self.network_up(nl, &plan, net, None, &mut undo, &mut warnings)?;
                 for run in runs.iter().filter(|r| r.network.as_deref() == Some(*net)) {
                     if let Some(link) = nl.link_index(&run.link).map_err(host_err)? {
                         nl.set_master(link, index).map_err(host_err)?;
