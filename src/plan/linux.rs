@@ -433,7 +433,8 @@ pub mod counters {
 /// Who sees what: once a VM's link is a bridge port, the inet hooks see only the bridge, so
 /// everything keyed on a VM's link lives in the bridge family: anti-spoofing and isolation in
 /// `prerouting` / `forward` / `output`, the VM's filter rules in `prerouting` (from the VM, to
-/// anywhere: other VMs, the host, the WAN) and `postrouting` (to the VM, from anywhere). The
+/// anywhere: other VMs, the host, the WAN) and `forward` + `output` (to the VM, from another
+/// VM or from the host and beyond). The
 /// inet hooks need a VM's identity only for no-local VMs (VM to host, VM to another network):
 /// its MAC, which anti-spoofing pins. The ruleset is correct with `bridge-nf-call-iptables` on
 /// or off; with it off, hairpin port forwards work through the masquerade in `postrouting`.
@@ -472,6 +473,7 @@ fn nft(input: &PlanInput) -> String {
         .map(|n| input.address_plan(n).subnet().to_string())
         .collect();
     let filtered: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.filter.is_some()).collect();
+    let (any_nolocal, any_filtered) = (on_net.iter().any(|vm| vm.no_local), !filtered.is_empty());
     let per_vm: Vec<Element> = on_net.iter().flat_map(|vm| vm_elements(vm)).collect();
     let of = |family: &str, set: &str| -> Vec<String> {
         per_vm
@@ -547,31 +549,43 @@ fn nft(input: &PlanInput) -> String {
     w("\t\t# A VM reaching another VM's port forward: the reply must come back through the host.");
     w("\t\tct status dnat ip saddr @vm_nets oifname @vm_bridges masquerade");
     w("\t}");
-    w("\tchain input {");
-    w("\t\ttype filter hook input priority filter; policy accept;");
-    w("\t\tether saddr @nolocal_macs jump nolocal_to_host");
-    w("\t}");
-    w("\tchain nolocal_to_host {");
-    w("\t\tct state established,related accept");
-    w("\t\tudp sport 68 udp dport 67 accept");
-    w("\t\tip daddr @gateways meta l4proto { tcp, udp } th dport 53 accept");
-    w(&format!("\t\t{}", drop(c::VM_TO_HOST)));
-    w("\t}");
-    w("\tchain forward {");
-    w("\t\ttype filter hook forward priority filter; policy accept;");
-    w(&format!(
-        "\t\tiifname @host_only oifname != @host_only {}",
-        drop(c::HOST_ONLY_OUT)
-    ));
-    w(&format!(
-        "\t\toifname @host_only iifname != @host_only {}",
-        drop(c::HOST_ONLY_IN)
-    ));
-    w(&format!(
-        "\t\tether saddr @nolocal_macs ip daddr @vm_nets {}",
-        drop(c::VM_TO_VM_ROUTED)
-    ));
-    w("\t}");
+    // Base chains cost every packet that passes their hook, so a hook gets one only when some
+    // started VM needs it: VMs without no-local or filter rules (and without the host
+    // network) are not slowed down at all.
+    let host_net = networks.contains(&"host");
+    if any_nolocal {
+        w("\tchain input {");
+        w("\t\ttype filter hook input priority filter; policy accept;");
+        w("\t\tether saddr @nolocal_macs jump nolocal_to_host");
+        w("\t}");
+        w("\tchain nolocal_to_host {");
+        w("\t\tct state established,related accept");
+        w("\t\tudp sport 68 udp dport 67 accept");
+        w("\t\tip daddr @gateways meta l4proto { tcp, udp } th dport 53 accept");
+        w(&format!("\t\t{}", drop(c::VM_TO_HOST)));
+        w("\t}");
+    }
+    if host_net || any_nolocal {
+        w("\tchain forward {");
+        w("\t\ttype filter hook forward priority filter; policy accept;");
+        if host_net {
+            w(&format!(
+                "\t\tiifname @host_only oifname != @host_only {}",
+                drop(c::HOST_ONLY_OUT)
+            ));
+            w(&format!(
+                "\t\toifname @host_only iifname != @host_only {}",
+                drop(c::HOST_ONLY_IN)
+            ));
+        }
+        if any_nolocal {
+            w(&format!(
+                "\t\tether saddr @nolocal_macs ip daddr @vm_nets {}",
+                drop(c::VM_TO_VM_ROUTED)
+            ));
+        }
+        w("\t}");
+    }
     w("}");
     w("table bridge vmctl");
     w("delete table bridge vmctl");
@@ -584,72 +598,84 @@ fn nft(input: &PlanInput) -> String {
     w(&set("own_mac", "ifname . ether_addr", &own_mac));
     w(&set("own_ip", "ifname . ipv4_addr", &own_ip));
     w(&set("ip_known", "ifname", &ip_known));
+    // One verdict-map lookup per hook sends a no-local or filtered VM's frames to its chains.
     w(&format!(
-        "\tmap filter_out {{ type ifname : verdict;{} }}",
-        elements(&of("bridge", "filter_out"))
+        "\tmap from_vm {{ type ifname : verdict;{} }}",
+        elements(&of("bridge", "from_vm"))
+    ));
+    w(&format!(
+        "\tmap to_vm {{ type ifname : verdict;{} }}",
+        elements(&of("bridge", "to_vm"))
     ));
     w(&format!(
         "\tmap filter_in {{ type ifname : verdict;{} }}",
         elements(&of("bridge", "filter_in"))
     ));
-    w("\tchain prerouting {");
-    w("\t\ttype filter hook prerouting priority filter; policy accept;");
-    w("\t\tiifname @nolocal jump nolocal_guard");
-    w("\t\tether type { ip, ip6 } iifname vmap @filter_out");
-    w("\t}");
-    w("\tchain nolocal_guard {");
-    w(&format!(
-        "\t\tiifname . ether saddr != @own_mac {}",
-        drop(c::FORGED_MAC)
-    ));
-    w(&format!("\t\tether type ip6 {}", drop(c::IPV6)));
-    w(&format!(
-        "\t\tether type arp iifname . arp saddr ether != @own_mac {}",
-        drop(c::ARP_MAC)
-    ));
-    w("\t\tether type arp arp saddr ip 0.0.0.0 return");
-    w(&format!(
-        "\t\tether type arp iifname != @ip_known {}",
-        drop(c::ARP_EARLY)
-    ));
-    w(&format!(
-        "\t\tether type arp iifname . arp saddr ip != @own_ip {}",
-        drop(c::ARP_IP)
-    ));
-    w("\t\tether type arp return");
-    w(&format!(
-        "\t\tether type != ip {}",
-        drop(c::OTHER_ETHERTYPE)
-    ));
-    w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
-    w(&format!("\t\tiifname != @ip_known {}", drop(c::IP_EARLY)));
-    w(&format!(
-        "\t\tiifname . ip saddr != @own_ip {}",
-        drop(c::FORGED_IP)
-    ));
-    w("\t}");
-    w("\tchain forward {");
-    w("\t\ttype filter hook forward priority filter; policy accept;");
-    w(&format!(
-        "\t\tiifname @nolocal oifname @vm_ports {}",
-        drop(c::VM_TO_VM)
-    ));
-    w(&format!(
-        "\t\toifname @nolocal iifname @vm_ports {}",
-        drop(c::VM_TO_VM)
-    ));
-    w("\t}");
-    w("\tchain output {");
-    w("\t\ttype filter hook output priority filter; policy accept;");
-    w(&format!(
-        "\t\toifname @nolocal ip saddr @vm_nets ip saddr != @gateways {}",
-        drop(c::ROUTED_TO_VM)
-    ));
-    w("\t}");
-    w("\tchain postrouting {");
-    w("\t\ttype filter hook postrouting priority filter; policy accept;");
-    w("\t\tether type { ip, ip6 } oifname vmap @filter_in");
-    w("\t}");
+    if any_nolocal || any_filtered {
+        w("\tchain prerouting {");
+        w("\t\ttype filter hook prerouting priority filter; policy accept;");
+        w("\t\tiifname vmap @from_vm");
+        w("\t}");
+        // To a VM: frames bridged from another port pass `forward` (every port is a VM's),
+        // frames from the host (its own or routed) pass `output`.
+        w("\tchain forward {");
+        w("\t\ttype filter hook forward priority filter; policy accept;");
+        if any_nolocal {
+            w(&format!("\t\tiifname @nolocal {}", drop(c::VM_TO_VM)));
+        }
+        w("\t\toifname vmap @to_vm");
+        w("\t}");
+        w("\tchain output {");
+        w("\t\ttype filter hook output priority filter; policy accept;");
+        if any_nolocal {
+            w(&format!(
+                "\t\toifname @nolocal ip saddr @vm_nets ip saddr != @gateways {}",
+                drop(c::ROUTED_TO_VM)
+            ));
+        }
+        if any_filtered {
+            w("\t\toifname vmap @filter_in");
+        }
+        w("\t}");
+    }
+    if any_nolocal {
+        w("\tchain nolocal_isolated {");
+        w(&format!("\t\t{}", drop(c::VM_TO_VM)));
+        w("\t}");
+    }
+    if any_nolocal {
+        w("\tchain nolocal_guard {");
+        w(&format!(
+            "\t\tiifname . ether saddr != @own_mac {}",
+            drop(c::FORGED_MAC)
+        ));
+        w(&format!("\t\tether type ip6 {}", drop(c::IPV6)));
+        w(&format!(
+            "\t\tether type arp iifname . arp saddr ether != @own_mac {}",
+            drop(c::ARP_MAC)
+        ));
+        w("\t\tether type arp arp saddr ip 0.0.0.0 return");
+        w(&format!(
+            "\t\tether type arp iifname != @ip_known {}",
+            drop(c::ARP_EARLY)
+        ));
+        w(&format!(
+            "\t\tether type arp iifname . arp saddr ip != @own_ip {}",
+            drop(c::ARP_IP)
+        ));
+        w("\t\tether type arp return");
+        w(&format!(
+            "\t\tether type != ip {}",
+            drop(c::OTHER_ETHERTYPE)
+        ));
+        w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
+        w(&format!("\t\tiifname != @ip_known {}", drop(c::IP_EARLY)));
+        w(&format!(
+            "\t\tiifname . ip saddr != @own_ip {}",
+            drop(c::FORGED_IP)
+        ));
+        w("\t}");
+    }
     write_filter_chains(&mut w, &filtered);
     w("}");
     out
@@ -680,9 +706,20 @@ pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
             add("bridge", "ip_known", port.clone());
         }
     }
-    if vm.filter.is_some() {
-        add("bridge", "filter_out", format!("{port} : jump {}", chain_name(vm, "out")));
-        add("bridge", "filter_in", format!("{port} : jump {}", chain_name(vm, "in")));
+    let (out_chain, in_chain) = (chain_name(vm, "out"), chain_name(vm, "in"));
+    match (vm.no_local, vm.filter.is_some()) {
+        (false, false) => {}
+        (true, false) => {
+            add("bridge", "from_vm", format!("{port} : jump nolocal_guard"));
+            add("bridge", "to_vm", format!("{port} : jump nolocal_isolated"));
+        }
+        (no_local, true) => {
+            // The VM's own chain runs the no-local guard first (see `write_filter_chains`).
+            add("bridge", "from_vm", format!("{port} : jump {out_chain}"));
+            let to = if no_local { "nolocal_isolated" } else { &in_chain };
+            add("bridge", "to_vm", format!("{port} : jump {to}"));
+            add("bridge", "filter_in", format!("{port} : jump {in_chain}"));
+        }
     }
     if let Some(ip) = vm.ip {
         for pf in &vm.port_forwards {
@@ -703,7 +740,7 @@ pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
 
 /// The nft commands that turn the ruleset of `old` into that of `new` element by element, or
 /// `None` when more than elements differ (a network comes or goes, a VM's filter chains, the
-/// address plan): then the whole file is reloaded. Adding an element costs a fraction of a
+/// first no-local VM, the address plan): then the whole file is reloaded. Adding an element costs a fraction of a
 /// reload, whose table deletion waits for the kernel's RCU grace period.
 pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
     let fixed = |input: &PlanInput| {
@@ -716,9 +753,10 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
             .vms
             .iter()
             .filter(|vm| on_network(vm) && vm.filter.is_some())
-            .map(|vm| (vm.name.clone(), vm.filter.clone()))
+            .map(|vm| (vm.name.clone(), vm.filter.clone(), vm.no_local))
             .collect();
-        (networks, chains)
+        let nolocal = input.vms.iter().any(|vm| on_network(vm) && vm.no_local);
+        (networks, chains, nolocal)
     };
     if fixed(old) != fixed(new) {
         return None;
@@ -764,8 +802,18 @@ fn write_filter_chains(w: &mut impl FnMut(&str), vms: &[&&PlanVm]) {
                 vm.name,
                 if dir == "out" { "from" } else { "to" }
             ));
+            if dir == "out" && vm.no_local {
+                w("\t\tjump nolocal_guard");
+            }
+            // Filter rules speak IP: ARP and the like pass.
+            w("\t\tether type != { ip, ip6 } return");
             for rule in rules.render_nft(direction, "local_nets") {
-                w(&format!("\t\t{rule}"));
+                // Counted, so `nft list table bridge vmctl` shows which rule did it.
+                let counted = match rule.rsplit_once(' ') {
+                    Some((matches, verdict)) => format!("{matches} counter {verdict}"),
+                    None => format!("counter {rule}"),
+                };
+                w(&format!("\t\t{counted}"));
             }
             w("\t}");
         }
@@ -825,9 +873,18 @@ mod tests {
         };
         let plan = plan(&sample_input()).unwrap();
         nft(&plan.nft);
-        // And an empty host: every set empty.
+        // And an empty host: every set empty; and VMs without no-local or filters, which get
+        // no filter hooks at all.
         let mut input = sample_input();
         input.vms.clear();
         nft(&super::plan(&input).unwrap().nft);
+        let mut input = sample_input();
+        for vm in &mut input.vms {
+            vm.no_local = false;
+            vm.filter = None;
+        }
+        let plain = super::plan(&input).unwrap().nft;
+        assert!(!plain.contains("hook input") && !plain.contains("type filter hook prerouting"));
+        nft(&plain);
     }
 }

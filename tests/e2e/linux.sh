@@ -174,6 +174,8 @@ printf 'block out to 198.51.100.2 port 80\n' >"$home/filt.rules"
 ip netns add filt && "$V" start filt --attach netns:filt >/dev/null && ip -n filt link set eth0 up && ip -n filt link set lo up
 expect "filt gets a lease" lease filt
 expect_not "filt cannot reach 198.51.100.2:80" http filt http://198.51.100.2/
+hits=$(nft list table bridge vmctl | grep -F 'ip daddr 198.51.100.2 ' | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+if [ "${hits:-0}" -gt 0 ]; then ok "filt's own rule counted the drops ($hits)"; else bad "filt's rule counted nothing"; fi
 expect "filt reaches 198.51.100.2:8080" http filt http://198.51.100.2:8080/
 expect "filt reaches 203.0.113.2:80" http filt http://203.0.113.2/
 expect "web (no rules) reaches 198.51.100.2:80" http web http://198.51.100.2/
