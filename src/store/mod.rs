@@ -303,7 +303,14 @@ fn in_parallel<T: Send>(
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match fs::read(path) {
+    // Not `fs::read`: its size hint costs a stat per file, and `list` and `start` read many
+    // small files.
+    let read = |path: &Path| -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(4096);
+        std::io::Read::read_to_end(&mut fs::File::open(path)?, &mut bytes)?;
+        Ok(bytes)
+    };
+    match read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("reading", path, e)),
