@@ -140,7 +140,11 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
         match deadline {
             Some(deadline) if Instant::now() < deadline => {
                 // Quick at first (a DHCP client takes tens of milliseconds), then gentler.
-                let poll = if started.elapsed() < Duration::from_secs(5) { 50 } else { 500 };
+                let poll = if started.elapsed() < Duration::from_secs(5) {
+                    50
+                } else {
+                    500
+                };
                 std::thread::sleep(Duration::from_millis(poll).min(deadline - Instant::now()));
             }
             _ => break None,

@@ -308,9 +308,9 @@ fn vm_link(vm: &PlanVm, name: String) -> Link {
 
 /// A network's bridge MAC: locally administered, stable, derived from its name.
 pub fn bridge_mac(network: &str) -> macaddr::MacAddr6 {
-    let h = u32::from_str_radix(&short_hash(network), 16).unwrap_or(0);
-    let [a, b, c, d] = h.to_be_bytes();
-    macaddr::MacAddr6::new(0x02, 0x76, a, b, c, d)
+    let hash = u32::from_str_radix(&short_hash(network), 16).unwrap_or(0);
+    let [b2, b3, b4, b5] = hash.to_be_bytes();
+    macaddr::MacAddr6::new(0x02, 0x76, b2, b3, b4, b5)
 }
 
 fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
@@ -716,7 +716,11 @@ pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
         (no_local, true) => {
             // The VM's own chain runs the no-local guard first (see `write_filter_chains`).
             add("bridge", "from_vm", format!("{port} : jump {out_chain}"));
-            let to = if no_local { "nolocal_isolated" } else { &in_chain };
+            let to = if no_local {
+                "nolocal_isolated"
+            } else {
+                &in_chain
+            };
             add("bridge", "to_vm", format!("{port} : jump {to}"));
             add("bridge", "filter_in", format!("{port} : jump {in_chain}"));
         }
@@ -725,7 +729,11 @@ pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
         for pf in &vm.port_forwards {
             let (proto, target) = (pf.protocol.name(), format!("{ip} . {}", pf.guest_port));
             if pf.host_ip.is_unspecified() {
-                add("inet", "fwd_any", format!("{proto} . {} : {target}", pf.host_port));
+                add(
+                    "inet",
+                    "fwd_any",
+                    format!("{proto} . {} : {target}", pf.host_port),
+                );
             } else {
                 add(
                     "inet",
@@ -883,8 +891,10 @@ mod tests {
             vm.no_local = false;
             vm.filter = None;
         }
-        let plain = super::plan(&input).unwrap().nft;
-        assert!(!plain.contains("hook input") && !plain.contains("type filter hook prerouting"));
-        nft(&plain);
+        let hookless = super::plan(&input).unwrap().nft;
+        assert!(
+            !hookless.contains("hook input") && !hookless.contains("type filter hook prerouting")
+        );
+        nft(&hookless);
     }
 }

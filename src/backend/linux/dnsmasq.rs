@@ -88,13 +88,18 @@ pub fn running(dir: &Path) -> Option<u32> {
 /// Is the process there and not yet a zombie? (An exiting process keeps its sockets until it
 /// is a zombie, and its cmdline is empty by then.)
 fn alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
 }
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).
 pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
     let errors = net.dir.join("dnsmasq.err");
+    // dnsmasq's stderr, read back below: a scratch file, not state, so no atomic write.
+    #[allow(clippy::disallowed_methods)]
     let err_file = fs::File::create(&errors).map_err(|e| Error::io("creating", &errors, e))?;
     let status = Command::new(&net.command[0])
         .args(&net.command[1..])
@@ -161,15 +166,14 @@ pub fn remove_leases(dir: &Path, mac: MacAddr6) -> Result<bool, Error> {
         Err(e) => return Err(Error::io("reading", path, e)),
     };
     let mac = Mac(mac).to_string();
-    let kept: String = text
-        .lines()
-        .filter(|l| {
-            !l.split_whitespace()
-                .nth(1)
-                .is_some_and(|m| m.eq_ignore_ascii_case(&mac))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let mut kept = String::with_capacity(text.len());
+    for line in text.lines() {
+        let lease_mac = line.split_whitespace().nth(1);
+        if !lease_mac.is_some_and(|m| m.eq_ignore_ascii_case(&mac)) {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
     if kept.len() == text.len() {
         return Ok(false);
     }

@@ -11,6 +11,7 @@
 //! the event's action, so no process of vmctl has to stay running to watch a file.
 
 pub mod dnsmasq;
+mod doctor;
 pub mod netlink;
 pub mod nft;
 
@@ -38,7 +39,7 @@ pub struct Linux<'a> {
 
 /// What one `start` made, undone in reverse order when a later step fails.
 #[derive(Default)]
-struct Undo {
+pub(super) struct Undo {
     made: Vec<Made>,
 }
 
@@ -86,12 +87,12 @@ impl<'a> Linux<'a> {
     }
 
     /// The host plan for these started VMs.
-    fn plan_for(&self, runs: &[RunState]) -> Result<LinuxPlan, Error> {
+    pub(super) fn plan_for(&self, runs: &[RunState]) -> Result<LinuxPlan, Error> {
         crate::plan::linux::plan(&self.plan_input(runs)?)
     }
 
     /// Load the plan's rules, or remove vmctl's tables when no VM is on a vmctl network.
-    fn apply_rules(plan: &LinuxPlan) -> Result<(), Error> {
+    pub(super) fn apply_rules(plan: &LinuxPlan) -> Result<(), Error> {
         if plan.links.iter().any(|l| matches!(l, Link::Bridge { .. })) {
             nft::load(&plan.nft)
         } else {
@@ -108,10 +109,10 @@ impl<'a> Linux<'a> {
     /// out not to match `old`) by reloading the whole file.
     fn change_rules(&self, old: &[RunState], new: &[RunState]) -> Result<(), Error> {
         let (before, after) = (self.plan_input(old)?, self.plan_input(new)?);
-        if let Some(text) = crate::plan::linux::update(&before, &after) {
-            if text.is_empty() || nft::load(&text).is_ok() {
-                return Ok(());
-            }
+        if let Some(text) = crate::plan::linux::update(&before, &after)
+            && (text.is_empty() || nft::load(&text).is_ok())
+        {
+            return Ok(());
         }
         Self::apply_rules(&crate::plan::linux::plan(&after)?)
     }
@@ -170,7 +171,7 @@ impl<'a> Linux<'a> {
     }
 
     /// Bring the network `net` up as far as it is not: bridge, address, sysctls, dnsmasq.
-    fn network_up(
+    pub(super) fn network_up(
         &self,
         nl: &mut Netlink,
         plan: &LinuxPlan,
@@ -209,6 +210,8 @@ impl<'a> Linux<'a> {
             if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == value) {
                 continue;
             }
+            // A kernel setting, not a state file: written in place.
+            #[allow(clippy::disallowed_methods)]
             std::fs::write(&path, value).map_err(|e| {
                 Error::host(
                     format!("setting {key}={value}: {e}"),
@@ -246,7 +249,7 @@ impl<'a> Linux<'a> {
     }
 
     /// Make a VM's link from the plan.
-    fn make_link(&self, nl: &mut Netlink, link: &Link, undo: &mut Undo) -> Result<(), Error> {
+    fn make_link(nl: &mut Netlink, link: &Link, undo: &mut Undo) -> Result<(), Error> {
         let master = |nl: &mut Netlink, master: &Option<String>| -> Result<Option<u32>, Error> {
             match master {
                 Some(m) => Ok(Some(nl.link_index(m).map_err(host_err)?.ok_or_else(
@@ -338,7 +341,7 @@ impl<'a> Linux<'a> {
     }
 
     /// Is a started VM's link still there?
-    fn link_present(nl: &mut Netlink, state: &RunState) -> Result<bool, Error> {
+    pub(super) fn link_present(nl: &mut Netlink, state: &RunState) -> Result<bool, Error> {
         match (&state.attach, state.mode) {
             (Attach::Netns { netns }, Mode::Bridge) => {
                 let Ok(ns) = open_netns(netns) else {
@@ -457,7 +460,7 @@ impl Backend for Linux<'_> {
                 .iter()
                 .find(|l| l.vm() == Some(state.vm.as_str()))
                 .expect("the plan has a link for every VM");
-            self.make_link(nl, link, &mut undo)?;
+            Self::make_link(nl, link, &mut undo)?;
             self.change_rules(&others, &runs)?;
             self.store.save_run(lock, &state)
         })();
@@ -489,12 +492,11 @@ impl Backend for Linux<'_> {
         if let Err(e) = self.change_rules(&runs, &remaining) {
             errors.push(e);
         }
-        if let Some(net) = &state.network {
-            if !remaining.iter().any(|r| r.network == state.network) {
-                if let Err(e) = self.network_down(nl, net) {
-                    errors.push(e);
-                }
-            }
+        if let Some(net) = &state.network
+            && !remaining.iter().any(|r| r.network == state.network)
+            && let Err(e) = self.network_down(nl, net)
+        {
+            errors.push(e);
         }
         if errors.is_empty() || !Self::link_present(nl, state).unwrap_or(true) {
             self.store.remove_run(lock, &state.vm)?;
@@ -569,150 +571,11 @@ impl Backend for Linux<'_> {
     }
 
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
-        let mut findings = Vec::new();
-        let mut note = |problem: String, fix_text: &str, fixed: bool| {
-            findings.push(Finding {
-                problem,
-                fix: fix_text.to_owned(),
-                fixed,
-            });
-        };
-        for (tool, package) in [("nft", "nftables"), ("dnsmasq", "dnsmasq-base")] {
-            if require_tool(tool, package).is_err() {
-                note(
-                    format!("`{tool}` is not installed"),
-                    &format!("install it: apt-get install {package}"),
-                    false,
-                );
-            }
-        }
-        if require_net_admin("doctor").is_err() {
-            note(
-                "this process lacks CAP_NET_ADMIN: vmctl can neither inspect nor change the host's links and rules".into(),
-                "run vmctl as root",
-                false,
-            );
-            return Ok(findings);
-        }
-        let nl = &mut open_netlink()?;
-        let mut runs = Vec::new();
-        for run in self.store.load_runs()? {
-            if Self::link_present(nl, &run)? {
-                runs.push(run);
-                continue;
-            }
-            let problem = format!(
-                "VM '{}' is recorded as started, but its link {} is gone (its hypervisor or namespace went away?)",
-                run.vm, run.link
-            );
-            if fix {
-                self.store.remove_run(lock, &run.vm)?;
-            } else {
-                runs.push(run);
-            }
-            note(problem, "stop it: forget its runtime state and rules", fix);
-        }
-        let plan = self.plan_for(&runs)?;
-        let networks: Vec<&str> = plan
-            .links
-            .iter()
-            .filter_map(|l| match l {
-                Link::Bridge { network, .. } => Some(network.as_str()),
-                _ => None,
-            })
-            .collect();
-        for net in &networks {
-            let dns = plan.dnsmasq_of(net).expect("a network has its dnsmasq");
-            let bridge = bridge_name(net);
-            let bridge_gone = nl.link_index(&bridge).map_err(host_err)?.is_none();
-            let daemon_gone = dnsmasq::running(&dns.dir).is_none();
-            if !bridge_gone && !daemon_gone {
-                continue;
-            }
-            let problem = if bridge_gone {
-                format!("network {net}: its bridge {bridge} is gone")
-            } else {
-                format!("network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)")
-            };
-            let mut fixed = false;
-            if fix {
-                let mut undo = Undo::default();
-                let mut warnings = Vec::new();
-                let index = self.network_up(nl, &plan, net, None, &mut undo, &mut warnings)?;
-                for run in runs.iter().filter(|r| r.network.as_deref() == Some(*net)) {
-                    if let Some(link) = nl.link_index(&run.link).map_err(host_err)? {
-                        nl.set_master(link, index).map_err(host_err)?;
-                    }
-                }
-                fixed = true;
-            }
-            note(
-                problem,
-                "bring the network up again and reattach its VMs",
-                fixed,
-            );
-        }
-        let tables = nft::tables()?;
-        let want_tables = !networks.is_empty();
-        if want_tables && tables.len() < 2 || !want_tables && !tables.is_empty() || fix {
-            let problem = if want_tables {
-                (tables.len() < 2).then(|| {
-                    "vmctl's nftables tables are missing: no isolation, NAT or port forwards"
-                        .to_owned()
-                })
-            } else {
-                (!tables.is_empty()).then(|| {
-                    format!(
-                        "nftables tables {} are left over: no VM is on a vmctl network",
-                        tables.join(", ")
-                    )
-                })
-            };
-            if fix {
-                Self::apply_rules(&plan)?;
-            }
-            if let Some(problem) = problem {
-                note(problem, "reload the rules from run/", fix);
-            }
-        }
-        let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
-        known.extend(runs.iter().map(|r| r.link.clone()));
-        for link in nl.links().map_err(host_err)? {
-            let ours = link.name.starts_with("vmt-") || link.name.starts_with("vmctl-");
-            if !ours || known.contains(&link.name) {
-                continue;
-            }
-            if fix {
-                nl.delete_link(link.index).map_err(host_err)?;
-            }
-            note(
-                format!(
-                    "link {} is left over: no started VM or network owns it",
-                    link.name
-                ),
-                "delete it",
-                fix,
-            );
-        }
-        for net in ["shared", "host"] {
-            let dir = self.store.networks_dir().join(net);
-            if networks.contains(&net) || dnsmasq::running(&dir).is_none() {
-                continue;
-            }
-            if fix {
-                dnsmasq::stop(&dir)?;
-            }
-            note(
-                format!("network {net}: its dnsmasq runs, but no started VM is on it"),
-                "stop it",
-                fix,
-            );
-        }
-        Ok(findings)
+        doctor::Checkup::new(self, lock, fix).run()
     }
 }
 
-fn open_netlink() -> Result<Netlink, Error> {
+pub(super) fn open_netlink() -> Result<Netlink, Error> {
     Netlink::open().map_err(host_err)
 }
 
@@ -809,8 +672,9 @@ fn mac_bytes(text: &str) -> Result<[u8; 6], Error> {
     Ok(parse_mac(text)?.into_array())
 }
 
-/// A netlink failure as the user should read it.
-fn host_err(err: NetlinkError) -> Error {
+/// A netlink failure as the user should read it (by value: it is `map_err`'s argument).
+#[allow(clippy::needless_pass_by_value)]
+pub(super) fn host_err(err: NetlinkError) -> Error {
     let hint = if err.is_permission() {
         "changing links needs CAP_NET_ADMIN: run vmctl as root"
     } else {
@@ -832,7 +696,7 @@ fn netns_err(err: NetlinkError, netns: &str) -> Error {
 }
 
 /// Changing links and rules needs CAP_NET_ADMIN: say so before touching anything.
-fn require_net_admin(what: &str) -> Result<(), Error> {
+pub(super) fn require_net_admin(what: &str) -> Result<(), Error> {
     const CAP_NET_ADMIN: u32 = 12;
     let caps = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -852,7 +716,7 @@ fn require_net_admin(what: &str) -> Result<(), Error> {
 }
 
 /// A tool vmctl runs must be on PATH: say which package has it before anything is made.
-fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
+pub(super) fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
     let found = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
     if found {

@@ -1,0 +1,211 @@
+//! `vmctl doctor [--fix]` on Linux: what `run/` says against what the host has. Each step
+//! notes what it finds and, with `--fix`, repairs it; a step that cannot look (no privilege)
+//! says so instead of guessing.
+
+use super::netlink::Netlink;
+use super::{Linux, Undo, dnsmasq, host_err, nft, open_netlink, require_net_admin, require_tool};
+use crate::backend::Finding;
+use crate::backend::state::RunState;
+use crate::error::Error;
+use crate::plan::bridge_name;
+use crate::plan::linux::{Link, LinuxPlan};
+use crate::store::StoreLock;
+
+pub(super) struct Checkup<'b, 'a> {
+    backend: &'b Linux<'a>,
+    lock: &'b StoreLock,
+    fix: bool,
+    findings: Vec<Finding>,
+}
+
+impl<'b, 'a> Checkup<'b, 'a> {
+    pub(super) fn new(backend: &'b Linux<'a>, lock: &'b StoreLock, fix: bool) -> Self {
+        Checkup {
+            backend,
+            lock,
+            fix,
+            findings: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, problem: String, fix: &str, fixed: bool) {
+        self.findings.push(Finding {
+            problem,
+            fix: fix.to_owned(),
+            fixed,
+        });
+    }
+
+    pub(super) fn run(mut self) -> Result<Vec<Finding>, Error> {
+        for (tool, package) in [("nft", "nftables"), ("dnsmasq", "dnsmasq-base")] {
+            if require_tool(tool, package).is_err() {
+                let fix = format!("install it: apt-get install {package}");
+                self.note(format!("`{tool}` is not installed"), &fix, false);
+            }
+        }
+        if require_net_admin("doctor").is_err() {
+            self.note(
+                "this process lacks CAP_NET_ADMIN: vmctl can neither inspect nor change the host's links and rules".into(),
+                "run vmctl as root",
+                false,
+            );
+            return Ok(self.findings);
+        }
+        let nl = &mut open_netlink()?;
+        let runs = self.vms(nl)?;
+        let plan = self.backend.plan_for(&runs)?;
+        let networks: Vec<String> = plan
+            .links
+            .iter()
+            .filter_map(|l| match l {
+                Link::Bridge { network, .. } => Some(network.clone()),
+                _ => None,
+            })
+            .collect();
+        self.networks(nl, &plan, &networks, &runs)?;
+        self.rules(&plan, !networks.is_empty())?;
+        self.leftovers(nl, &networks, &runs)?;
+        Ok(self.findings)
+    }
+
+    /// Started VMs whose link is gone; returns the ones that count as started from here on.
+    fn vms(&mut self, nl: &mut Netlink) -> Result<Vec<RunState>, Error> {
+        let mut runs = Vec::new();
+        for run in self.backend.store.load_runs()? {
+            if Linux::link_present(nl, &run)? {
+                runs.push(run);
+                continue;
+            }
+            let problem = format!(
+                "VM '{}' is recorded as started, but its link {} is gone (its hypervisor or namespace went away?)",
+                run.vm, run.link
+            );
+            if self.fix {
+                self.backend.store.remove_run(self.lock, &run.vm)?;
+            } else {
+                runs.push(run);
+            }
+            let fixed = self.fix;
+            self.note(
+                problem,
+                "stop it: forget its runtime state and rules",
+                fixed,
+            );
+        }
+        Ok(runs)
+    }
+
+    /// Networks with started VMs whose bridge or dnsmasq is gone.
+    fn networks(
+        &mut self,
+        nl: &mut Netlink,
+        plan: &LinuxPlan,
+        networks: &[String],
+        runs: &[RunState],
+    ) -> Result<(), Error> {
+        for net in networks {
+            let dns = plan.dnsmasq_of(net).expect("a network has its dnsmasq");
+            let bridge = bridge_name(net);
+            let bridge_gone = nl.link_index(&bridge).map_err(host_err)?.is_none();
+            if !bridge_gone && dnsmasq::running(&dns.dir).is_some() {
+                continue;
+            }
+            let problem = if bridge_gone {
+                format!("network {net}: its bridge {bridge} is gone")
+            } else {
+                format!("network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)")
+            };
+            if self.fix {
+                let (mut undo, mut warnings) = (Undo::default(), Vec::new());
+                let index =
+                    self.backend
+                        .network_up(nl, plan, net, None, &mut undo, &mut warnings)?;
+                for run in runs.iter().filter(|r| r.network.as_ref() == Some(net)) {
+                    if let Some(link) = nl.link_index(&run.link).map_err(host_err)? {
+                        nl.set_master(link, index).map_err(host_err)?;
+                    }
+                }
+            }
+            let fixed = self.fix;
+            self.note(
+                problem,
+                "bring the network up again and reattach its VMs",
+                fixed,
+            );
+        }
+        Ok(())
+    }
+
+    /// vmctl's tables: present exactly when some VM is on a vmctl network. `--fix` reloads
+    /// them from `run/` in any case (cheap, and it repairs edited sets too).
+    fn rules(&mut self, plan: &LinuxPlan, wanted: bool) -> Result<(), Error> {
+        let tables = nft::tables()?;
+        let problem = if wanted && tables.len() < 2 {
+            Some(
+                "vmctl's nftables tables are missing: no isolation, NAT or port forwards"
+                    .to_owned(),
+            )
+        } else if !wanted && !tables.is_empty() {
+            Some(format!(
+                "nftables tables {} are left over: no VM is on a vmctl network",
+                tables.join(", ")
+            ))
+        } else {
+            None
+        };
+        if self.fix {
+            Linux::apply_rules(plan)?;
+        }
+        if let Some(problem) = problem {
+            let fixed = self.fix;
+            self.note(problem, "reload the rules from run/", fixed);
+        }
+        Ok(())
+    }
+
+    /// Links named like vmctl's that no started VM or network owns, and dnsmasq daemons of
+    /// networks without VMs.
+    fn leftovers(
+        &mut self,
+        nl: &mut Netlink,
+        networks: &[String],
+        runs: &[RunState],
+    ) -> Result<(), Error> {
+        let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
+        known.extend(runs.iter().map(|r| r.link.clone()));
+        for link in nl.links().map_err(host_err)? {
+            let ours = link.name.starts_with("vmt-") || link.name.starts_with("vmctl-");
+            if !ours || known.contains(&link.name) {
+                continue;
+            }
+            if self.fix {
+                nl.delete_link(link.index).map_err(host_err)?;
+            }
+            let fixed = self.fix;
+            self.note(
+                format!(
+                    "link {} is left over: no started VM or network owns it",
+                    link.name
+                ),
+                "delete it",
+                fixed,
+            );
+        }
+        for net in ["shared", "host"] {
+            let dir = self.backend.store.networks_dir().join(net);
+            if networks.iter().any(|n| n == net) || dnsmasq::running(&dir).is_none() {
+                continue;
+            }
+            if self.fix {
+                dnsmasq::stop(&dir)?;
+            }
+            let fixed = self.fix;
+            self.note(
+                format!("network {net}: its dnsmasq runs, but no started VM is on it"),
+                "stop it",
+                fixed,
+            );
+        }
+        Ok(())
+    }
+}
