@@ -100,8 +100,49 @@ impl Home {
     /// Run a command that must fail with `code`, print `error:` and `hint:`, and change no file.
     #[track_caller]
     fn refuses(&self, args: &[&str], code: i32, message: &str) -> Run {
+        self.refuses_in(&[], &[], args, code, message)
+    }
+
+    /// `refuses`, with vmctl run under `wrapper` (e.g. `unshare -n`) and with `env` set.
+    #[track_caller]
+    fn refuses_in(
+        &self,
+        wrapper: &[&str],
+        env: &[(&str, &str)],
+        args: &[&str],
+        code: i32,
+        message: &str,
+    ) -> Run {
         let before = self.files();
-        let run = self.run(args);
+        let run = if wrapper.is_empty() {
+            self.run_env(args, env)
+        } else {
+            let inner = self.cmd(args);
+            // Found on this process's PATH: `env` may give vmctl another one.
+            let program = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(wrapper[0]))
+                .find(|p| p.is_file())
+                .unwrap_or_else(|| PathBuf::from(wrapper[0]));
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(&wrapper[1..])
+                .arg(inner.get_program())
+                .args(inner.get_args())
+                .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                .envs(env.iter().copied())
+                .stdin(std::process::Stdio::null());
+            for (var, _) in std::env::vars() {
+                if var.starts_with("VMCTL_") || var.starts_with("ANKA_") {
+                    cmd.env_remove(&var);
+                }
+            }
+            cmd.env("VMCTL_HOME", self.path());
+            let out = cmd.output().unwrap();
+            Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8(out.stdout).unwrap(),
+                stderr: String::from_utf8(out.stderr).unwrap(),
+            }
+        };
         assert_eq!(
             run.code, code,
             "{args:?}\nstdout: {}\nstderr: {}",
@@ -754,7 +795,10 @@ fn plan_prints_each_part() {
         .stdout;
     assert!(nft.starts_with("#!/usr/sbin/nft -f\n"), "{nft}");
     assert!(nft.contains("tcp . 10000 : 192.168.64.20 . 22"), "{nft}");
-    assert!(nft.contains("ip daddr 169.254.169.254 drop"), "{nft}");
+    assert!(
+        nft.contains("ip daddr 169.254.169.254 counter drop"),
+        "{nft}"
+    );
     let links = home
         .run(&["plan", "--platform", "linux", "--part", "links"])
         .ok()
@@ -1090,7 +1134,20 @@ fn a_started_vm_shows_its_leased_address() {
     )
     .unwrap();
     std::fs::create_dir_all(home.path().join("run")).unwrap();
-    std::fs::write(home.path().join("run/web.plist"), "").unwrap();
+    // Started without an address yet: `show` falls back to the leases, as `vmctl ip` does.
+    std::fs::write(
+        home.path().join("run/web.plist"),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>schema_version</key><integer>1</integer><key>vm</key><string>web</string>
+<key>uuid</key><string>x</string><key>started</key><integer>0</integer>
+<key>mode</key><string>shared</string><key>network</key><string>shared</string>
+<key>link</key><string>vmt-0fd9bc91</string>
+<key>attach</key><dict><key>kind</key><string>tap</string></dict>
+<key>mac</key><string>52:54:00:12:34:56</string><key>no_local</key><false/>
+</dict></plist>"#,
+    )
+    .unwrap();
     assert_eq!(
         home.run(&["show", "web", "network", "ip"]).ok().stdout,
         "192.168.64.50\n"
@@ -1100,4 +1157,101 @@ fn a_started_vm_shows_its_leased_address() {
         "192.168.64.50\n"
     );
     home.refuses(&["delete", "web", "--yes"], 1, "is started");
+}
+
+/// Root inside a private network namespace, or `None` (said on the terminal) where that cannot
+/// run; `VMCTL_REQUIRE_NETNS=1` makes that a failure.
+fn netns_wrapper() -> Option<Vec<&'static str>> {
+    let ok = std::process::Command::new("unshare")
+        .args(["-n", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let why = "SKIPPED start/stop refusal tests: `unshare -n` needs root";
+        assert!(
+            std::env::var_os("VMCTL_REQUIRE_NETNS").is_none(),
+            "{why}, and VMCTL_REQUIRE_NETNS is set"
+        );
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{why}");
+        return None;
+    }
+    Some(vec!["unshare", "-n"])
+}
+
+#[test]
+fn start_refusals_name_what_is_missing_and_leave_nothing() {
+    let home = with_vm();
+    // Refused before any privilege is needed.
+    home.refuses(
+        &["start", "web", "--attach", "vm1"],
+        1,
+        "invalid attachment 'vm1'",
+    );
+    home.refuses(
+        &["start", "web", "--attach", "netns:a/b"],
+        1,
+        "invalid network namespace 'a/b'",
+    );
+    home.refuses(
+        &["start", "web", "--attach", "netns:x", "--owner", "0"],
+        1,
+        "only a TAP has an owner",
+    );
+    home.refuses(&["start", "nope"], 1, "VM 'nope' not found");
+    let stopped = home.run(&["stop", "web"]).ok();
+    assert!(
+        stopped.stderr.contains("is not started"),
+        "{}",
+        stopped.stderr
+    );
+    let Some(netns) = netns_wrapper() else {
+        return;
+    };
+    // Everything below runs in a namespace of its own: a regression cannot reach this host.
+    let no_admin = [
+        netns.clone(),
+        vec![
+            "setpriv",
+            "--inh-caps=-net_admin",
+            "--bounding-set=-net_admin",
+        ],
+    ]
+    .concat();
+    home.refuses_in(&no_admin, &[], &["start", "web"], 1, "needs CAP_NET_ADMIN");
+    let empty_path = home.path().join("empty-bin");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    home.refuses_in(
+        &netns,
+        &[("PATH", empty_path.to_str().unwrap())],
+        &["start", "web"],
+        1,
+        "`nft` is not installed",
+    );
+    home.refuses_in(
+        &netns,
+        &[],
+        &["start", "web", "--attach", "netns:vmctl-test-absent"],
+        1,
+        "network namespace 'vmctl-test-absent' does not exist",
+    );
+    home.run(&["create", "lan", "-t", "bridge", "-b", "vmtest9"])
+        .ok();
+    let run = home.refuses_in(
+        &netns,
+        &[],
+        &["start", "lan"],
+        1,
+        "host interface 'vmtest9'",
+    );
+    assert!(run.stderr.contains("ANKA_BRIDGE_NAME"), "{}", run.stderr);
+    let out = std::process::Command::new("unshare")
+        .arg("-n")
+        .arg(env!("CARGO_BIN_EXE_vmctl"))
+        .args(["-j", "start", "lan"])
+        .env("VMCTL_HOME", home.path())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["code"], 11, "{json}");
 }
