@@ -1172,8 +1172,7 @@ fn netns_wrapper() -> Option<Vec<&'static str>> {
             std::env::var_os("VMCTL_REQUIRE_NETNS").is_none(),
             "{why}, and VMCTL_REQUIRE_NETNS is set"
         );
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "{why}");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{why}\n").as_bytes());
         return None;
     }
     Some(vec!["unshare", "-n"])
