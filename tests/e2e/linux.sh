@@ -224,6 +224,43 @@ mac_late=$("$V" show late network mac)
 "$V" stop late >/dev/null && "$V" delete late --yes >/dev/null
 expect_not "deleting late released its lease" grep -qi "$mac_late" "$home/networks/shared/leases"
 
+echo "# 9b. a crash: dnsmasq dead, the next start brings it back by itself; a link without state is found"
+kill -9 "$(cat "$home/networks/shared/dnsmasq.pid")"
+vm late2
+out=$("$V" start late2 --attach netns:late2 2>&1)
+expect "starting a started VM again changes nothing" sh -c "'$V' start late2 --attach netns:late2 2>&1 | grep -q 'already started'"
+expect "late2 gets a lease from the dnsmasq its start brought back" lease late2
+ip link add vmt-deadbeef type veth peer name vmt-deadbee1
+expect_not "doctor finds the left-over link" "$V" doctor
+expect "doctor says which" sh -c "'$V' doctor 2>&1 | grep -q 'vmt-deadbeef is left over'"
+expect "doctor --fix deletes it" "$V" doctor --fix
+expect_not "the left-over link is gone" ip link show vmt-deadbeef
+
+echo "# 9c. a TAP for a hypervisor, bridge mode (macvlan) and disconnected"
+"$V" create tapvm >/dev/null
+"$V" start tapvm --owner 65534 >/dev/null
+tap=$("$V" -j show tapvm network | grep -o '"link":"[^"]*"' | cut -d'"' -f4)
+expect "tapvm's TAP $tap is on the shared bridge" sh -c "ip -d link show $tap | grep -q 'master vmctl-shared'"
+expect "the TAP belongs to uid 65534" sh -c "ip -d link show $tap | grep -Eq 'user (65534|nobody)'"
+expect_not "the TAP does not carry the VM's MAC" sh -c "ip link show $tap | grep -qi '$("$V" show tapvm network mac)'"
+"$V" stop tapvm >/dev/null
+expect_not "the TAP is gone after stop" ip link show "$tap"
+ip netns add lan
+ip link add lan0 type veth peer name eth0 netns lan
+ip link set lan0 up && ip -n lan addr add 10.77.0.1/24 dev eth0 && ip -n lan link set eth0 up
+"$V" create br -t bridge >/dev/null
+ip netns add br
+expect "a bridged VM starts on ANKA_BRIDGE_NAME's interface" env ANKA_BRIDGE_NAME=lan0 "$V" start br --attach netns:br
+ip -n br addr add 10.77.0.50/24 dev eth0 && ip -n br link set eth0 up
+expect "the bridged VM reaches the LAN directly" ping1 br 10.77.0.1
+same "its NIC has its MAC" "$("$V" show br network mac)" "$(ip -n br link show eth0 | awk '/ether/ {print $2}')"
+"$V" stop br >/dev/null
+expect_not "its macvlan is gone after stop" ip -n br link show eth0
+"$V" create off -t disconnected >/dev/null
+ip netns add off
+expect "a disconnected VM starts" "$V" start off --attach netns:off
+expect "its host end is on no bridge" sh -c "! ip -d link show $("$V" -j show off network | grep -o '"link":"[^"]*"' | cut -d'"' -f4) | grep -q master"
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

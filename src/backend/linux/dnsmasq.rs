@@ -97,6 +97,33 @@ fn alive(pid: u32) -> bool {
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).
 pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
+    // A dnsmasq just killed may still hold the ports while it exits: wait for it, briefly.
+    let previous = fs::read_to_string(net.dir.join("dnsmasq.pid"))
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "dnsmasq")
+        });
+    if let Some(pid) = previous {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match spawn(net) {
+            Err(Error::Host { message, .. })
+                if message.contains("in use") && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn spawn(net: &DnsmasqNetwork) -> Result<u32, Error> {
     let errors = net.dir.join("dnsmasq.err");
     // dnsmasq's stderr, read back below: a scratch file, not state, so no atomic write.
     #[allow(clippy::disallowed_methods)]

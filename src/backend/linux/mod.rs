@@ -268,9 +268,10 @@ impl<'a> Linux<'a> {
                 ..
             } => {
                 remove_stale(nl, name)?;
-                create_tap(name, mac_bytes(host_mac)?, *owner)?;
+                create_tap(name, *owner)?;
                 undo.made.push(Made::Link(name.clone()));
                 let index = nl.link_index(name).map_err(host_err)?.unwrap_or_default();
+                nl.set_mac(index, mac_bytes(host_mac)?).map_err(host_err)?;
                 if let Some(bridge) = master(nl, m)? {
                     nl.set_master(index, bridge).map_err(host_err)?;
                 }
@@ -631,23 +632,20 @@ fn remove_stale(nl: &mut Netlink, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A persistent TAP, down, with the host end's MAC, usable by `owner` when given.
-fn create_tap(name: &str, mac: [u8; 6], owner: Option<u32>) -> Result<(), Error> {
-    let failed = |e: std::io::Error| {
-        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+/// A persistent TAP, down, usable by `owner` when given (its MAC is set through netlink).
+fn create_tap(name: &str, owner: Option<u32>) -> Result<(), Error> {
+    let failed = |e: tun::Error| {
+        let text = e.to_string();
+        let hint = if text.contains("ermission") || text.contains("not permitted") {
             "creating a TAP needs CAP_NET_ADMIN: run vmctl as root"
         } else {
             "is /dev/net/tun there? (modprobe tun)"
         };
-        Error::host(format!("creating TAP {name}: {e}"), hint)
+        Error::host(format!("creating TAP {name}: {text}"), hint)
     };
-    let device = tun_rs::DeviceBuilder::new()
-        .name(name)
-        .layer(tun_rs::Layer::L2)
-        .mac_addr(mac)
-        .enable(false)
-        .build_sync()
-        .map_err(failed)?;
+    let mut config = tun::Configuration::default();
+    config.tun_name(name).layer(tun::Layer::L2);
+    let mut device = tun::create(&config).map_err(failed)?;
     device.persist().map_err(failed)?;
     if let Some(uid) = owner {
         device
