@@ -65,6 +65,7 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
         (Some(name), Some(value)) => {
             let key: Key = name.parse()?;
             let mut value = key.normalize(value)?;
+            refuse_under_started_vms(ctx, key)?;
             if key == Key::NetFilter && !value.is_empty() {
                 // Stored absolute: vmctl runs from many working directories.
                 value = std::path::absolute(&value)
@@ -99,6 +100,33 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
         }
         (None, _) => list(ctx, args.list),
     }
+}
+
+/// A running network keeps the addresses and lease time it came up with (its bridge address,
+/// dnsmasq's range, the rules): they cannot move under started VMs.
+fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
+    let network = match key {
+        Key::StartAddress | Key::EndAddress | Key::SubnetMask => Some("shared"),
+        Key::HostStartAddress | Key::HostEndAddress | Key::HostSubnetMask => Some("host"),
+        Key::DhcpLeaseTime => None,
+        _ => return Ok(()),
+    };
+    let started: Vec<String> = ctx
+        .store
+        .load_runs()?
+        .into_iter()
+        .filter(|r| r.network.is_some() && (network.is_none() || r.network.as_deref() == network))
+        .map(|r| r.vm)
+        .collect();
+    if started.is_empty() {
+        return Ok(());
+    }
+    Err(Error::conflict(format!(
+        "{key} cannot change while VMs run on the network{}: {}",
+        network.map(|n| format!(" {n}")).unwrap_or_default(),
+        started.join(", ")
+    ))
+    .with_hint("stop them first (`vmctl list --running`), then change it and start them again"))
 }
 
 fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {

@@ -166,6 +166,12 @@ pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
     for w in &warnings {
         ctx.out.warn(w);
     }
+    if profile != before && ctx.store.is_started(&profile.name) {
+        ctx.out.note(&format!(
+            "VM '{}' is started: the change takes effect when it is next started",
+            profile.name
+        ));
+    }
     let message = if profile == before {
         format!("VM '{}': nothing changed", profile.name)
     } else {

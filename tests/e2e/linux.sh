@@ -111,6 +111,7 @@ expect "web's address $ip_web is in the shared range" in_range "$ip_web" 192.168
 same "vmctl ip web" "$ip_web" "$("$V" ip web --wait 5s)"
 same "show web network ip" "$ip_web" "$("$V" show web network ip)"
 expect "web reaches the WAN through NAT" http web http://203.0.113.2/
+expect_not "the shared range cannot move under a running VM" "$V" config start_address 192.168.70.1
 same "show web network status" started "$("$V" -j show web network | grep -o '"status":"[a-z]*"' | tail -1 | cut -d'"' -f4)"
 
 echo "# 2. a host-mode VM: lease in the host range, no route out"

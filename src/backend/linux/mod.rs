@@ -368,28 +368,37 @@ impl<'a> Linux<'a> {
     /// Under 10% of a network's pool free: say so, and how to widen it.
     fn pool_warning(&self, net: &str) -> Option<String> {
         let plan = self.settings.address_plan(net)?;
-        let size = u32::from(plan.pool_last()) - u32::from(plan.pool_first()) + 1;
         let leases =
             crate::discovery::read_leases(&self.store.networks_dir().join(net).join("leases"))
                 .ok()?;
-        let now = crate::discovery::now();
-        let used: std::collections::BTreeSet<Ipv4Addr> = leases
-            .iter()
-            .filter(|l| !l.is_expired(now))
-            .map(|l| l.ip)
-            .collect();
-        let free = size.saturating_sub(u32::try_from(used.len()).unwrap_or(u32::MAX));
-        (free * 10 < size).then(|| {
-            let (start, end) = if net == "host" {
-                ("host_start_address", "host_end_address")
-            } else {
-                ("start_address", "end_address")
-            };
-            format!(
-                "network {net}: only {free} of its {size} addresses are free; widen the pool with `vmctl config {start} ...` / `{end} ...` (and the subnet mask), or delete VMs you no longer use"
-            )
-        })
+        pool_warning(net, plan, &leases, crate::discovery::now())
     }
+}
+
+/// The warning for a pool under 10% free, if it is.
+fn pool_warning(
+    net: &str,
+    plan: &crate::model::network::AddressPlan,
+    leases: &[crate::discovery::lease::Lease],
+    now: u64,
+) -> Option<String> {
+    let size = u32::from(plan.pool_last()) - u32::from(plan.pool_first()) + 1;
+    let used: std::collections::BTreeSet<Ipv4Addr> = leases
+        .iter()
+        .filter(|l| !l.is_expired(now))
+        .map(|l| l.ip)
+        .collect();
+    let free = size.saturating_sub(u32::try_from(used.len()).unwrap_or(u32::MAX));
+    (free * 10 < size).then(|| {
+        let (start, end) = if net == "host" {
+            ("host_start_address", "host_end_address")
+        } else {
+            ("start_address", "end_address")
+        };
+        format!(
+            "network {net}: only {free} of its {size} addresses are free; widen the pool with `vmctl config {start} ...` / `{end} ...` (and the subnet mask), or delete VMs you no longer use"
+        )
+    })
 }
 
 impl Backend for Linux<'_> {
@@ -725,5 +734,45 @@ pub(super) fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
             package,
             &std::io::Error::from(std::io::ErrorKind::NotFound),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use crate::discovery::lease::Lease;
+    use crate::model::network::AddressPlan;
+
+    #[test]
+    fn pool_warning_below_a_tenth_free() {
+        let ip = |last| Ipv4Addr::new(10, 0, 0, last);
+        let plan = AddressPlan::new(ip(1), ip(21), Ipv4Addr::new(255, 255, 255, 0)).unwrap();
+        let lease = |last, expiry| Lease {
+            ip: ip(last),
+            mac: None,
+            client_id: None,
+            hostname: None,
+            expiry: Some(expiry),
+        };
+        // Pool .2-.21: 20 addresses. 18 live leases leave 2 (10%): no warning yet.
+        let mut leases: Vec<Lease> = (2..20).map(|n| lease(n, 2000)).collect();
+        assert_eq!(super::pool_warning("shared", &plan, &leases, 1000), None);
+        leases.push(lease(20, 2000));
+        let warning = super::pool_warning("shared", &plan, &leases, 1000).unwrap();
+        assert!(warning.contains("only 1 of its 20"), "{warning}");
+        assert!(warning.contains("start_address"), "{warning}");
+        // Expired leases and duplicates of one address do not count.
+        leases.push(lease(20, 2000));
+        leases.push(lease(21, 500));
+        assert!(
+            super::pool_warning("host", &plan, &leases, 1000)
+                .unwrap()
+                .contains("host_end_address")
+        );
+        assert_eq!(
+            super::pool_warning("shared", &plan, &leases[..17], 1000),
+            None
+        );
     }
 }
