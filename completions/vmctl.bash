@@ -61,6 +61,9 @@ _vmctl() {
             vmctl,plan)
                 cmd="vmctl__subcmd__plan"
                 ;;
+            vmctl,run)
+                cmd="vmctl__subcmd__run"
+                ;;
             vmctl,show)
                 cmd="vmctl__subcmd__show"
                 ;;
@@ -114,6 +117,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,plan)
                 cmd="vmctl__subcmd__help__subcmd__plan"
+                ;;
+            vmctl__subcmd__help,run)
+                cmd="vmctl__subcmd__help__subcmd__run"
                 ;;
             vmctl__subcmd__help,show)
                 cmd="vmctl__subcmd__help__subcmd__show"
@@ -209,7 +215,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop doctor lease-event completions man help"
+            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,7 +401,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help)
-            opts="create list show modify clone delete config plan ip leases hosts-sync start stop doctor lease-event completions man help"
+            opts="create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,6 +695,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1307,6 +1327,36 @@ _vmctl() {
                     ;;
                 --part)
                     COMPREPLY=($(compgen -W "links dnsmasq nft vmnet pf bootptab" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__run)
+            opts="-j -y -q -h -V --attach --owner --user --home --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --owner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)

@@ -49,14 +49,32 @@ pub enum LeaseEvent {
     Released { mac: MacAddr6, ip: Ipv4Addr },
 }
 
+/// Is the process `pid` there (and, on Linux, not a zombie)?
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None).is_err() {
+        return false;
+    }
+    // A zombie still answers signals; /proc tells it apart where there is one.
+    !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+    })
+}
+
 /// The host's networking, as far as vmctl owns it.
 pub trait Backend {
-    /// Bring `profile`'s NIC up, attached as `attach`.
+    /// Bring `profile`'s NIC up, attached as `attach`; `holder` is the pid of a `vmctl run`
+    /// that will stop it again.
     fn start(
         &self,
         lock: &StoreLock,
         profile: &VmProfile,
         attach: Attach,
+        holder: Option<u32>,
     ) -> Result<Started, Error>;
     /// Take a started VM's NIC down (and its network after its last VM).
     fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error>;
@@ -99,7 +117,13 @@ impl Unsupported {
 
 #[cfg(not(target_os = "linux"))]
 impl Backend for Unsupported {
-    fn start(&self, _: &StoreLock, _: &VmProfile, _: Attach) -> Result<Started, Error> {
+    fn start(
+        &self,
+        _: &StoreLock,
+        _: &VmProfile,
+        _: Attach,
+        _: Option<u32>,
+    ) -> Result<Started, Error> {
         Self::refuse()
     }
     fn stop(&self, _: &StoreLock, _: &RunState) -> Result<(), Error> {

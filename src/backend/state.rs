@@ -53,6 +53,9 @@ pub struct RunState {
     pub filter: Option<String>,
     #[serde(default)]
     pub port_forwards: Vec<PortForward>,
+    /// The pid of the `vmctl run` that holds the VM (it stops the VM when its command exits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<u32>,
 }
 
 impl RunState {
@@ -82,7 +85,13 @@ impl RunState {
             vlan: nic.vlan,
             filter,
             port_forwards: nic.port_forwarding_rules.clone(),
+            holder: None,
         }
+    }
+
+    /// Held by a `vmctl run` that is gone (killed -9): the VM is started for nobody.
+    pub fn orphaned(&self) -> bool {
+        self.holder.is_some_and(|pid| !super::process_alive(pid))
     }
 
     pub fn mac(&self) -> Result<MacAddr6, Error> {

@@ -15,6 +15,7 @@ mod list;
 mod modify;
 mod network_flags;
 pub(crate) mod plan;
+mod run;
 mod show;
 mod start;
 mod stop;
@@ -81,6 +82,7 @@ enum Command {
     HostsSync(hosts_sync::HostsSyncArgs),
     Start(start::StartArgs),
     Stop(stop::StopArgs),
+    Run(run::RunArgs),
     Doctor(doctor::DoctorArgs),
     #[command(hide = true)]
     LeaseEvent(lease_event::LeaseEventArgs),
@@ -157,6 +159,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::HostsSync(args) => hosts_sync::run(ctx, &args),
         Command::Start(args) => start::run(ctx, &args),
         Command::Stop(args) => stop::run(ctx, &args),
+        Command::Run(args) => run::run(ctx, &args),
         Command::Doctor(args) => doctor::run(ctx, &args),
         Command::LeaseEvent(args) => lease_event::run(ctx, &args),
         Command::Completions(args) => {

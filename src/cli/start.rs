@@ -28,21 +28,26 @@ pub struct StartArgs {
     owner: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
-    let mut attach = Attach::parse(&args.attach)?;
-    if let Some(owner) = &args.owner {
-        if attach != Attach::Tap {
-            return Err(Error::invalid("--owner", owner, "only a TAP has an owner")
-                .with_hint("drop --owner, or use --attach tap"));
-        }
-        attach = Attach::OwnedTap {
-            owner: resolve_user(owner)?,
-        };
+/// `--attach` and `--owner` as one attachment.
+pub fn attachment(attach: &str, owner: Option<u32>) -> Result<Attach, Error> {
+    let attach = Attach::parse(attach)?;
+    match owner {
+        None => Ok(attach),
+        Some(owner) if attach == Attach::Tap => Ok(Attach::OwnedTap { owner }),
+        Some(owner) => Err(
+            Error::invalid("--owner", owner.to_string(), "only a TAP has an owner")
+                .with_hint("drop --owner, or use --attach tap"),
+        ),
     }
+}
+
+pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
+    let owner = args.owner.as_deref().map(resolve_user).transpose()?;
+    let attach = attachment(&args.attach, owner.map(|(uid, _)| uid))?;
     let settings = ctx.settings()?;
     let lock = ctx.store.lock()?;
     let profile = ctx.store.load(&args.vm)?;
-    let started = backend::host(&ctx.store, &settings).start(&lock, &profile, attach)?;
+    let started = backend::host(&ctx.store, &settings).start(&lock, &profile, attach, None)?;
     drop(lock);
     for warning in &started.warnings {
         ctx.out.warn(warning);
@@ -94,14 +99,21 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// A user name or numeric uid.
-fn resolve_user(user: &str) -> Result<u32, Error> {
-    if let Ok(uid) = user.parse::<u32>() {
-        return Ok(uid);
-    }
-    match nix::unistd::User::from_name(user) {
-        Ok(Some(found)) => Ok(found.uid.as_raw()),
-        _ => Err(Error::invalid("user", user, "no such user on this host")
-            .with_hint("give a user name from /etc/passwd, or a numeric uid")),
-    }
+/// A user name or numeric uid, as (uid, gid): the gid of a bare uid is its passwd entry's, else
+/// the same number.
+pub fn resolve_user(user: &str) -> Result<(u32, u32), Error> {
+    let found = match user.parse::<u32>() {
+        Ok(uid) => nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .map_or((uid, uid), |u| (uid, u.gid.as_raw())),
+        Err(_) => match nix::unistd::User::from_name(user) {
+            Ok(Some(found)) => (found.uid.as_raw(), found.gid.as_raw()),
+            _ => {
+                return Err(Error::invalid("user", user, "no such user on this host")
+                    .with_hint("give a user name from /etc/passwd, or a numeric uid"));
+            }
+        },
+    };
+    Ok(found)
 }

@@ -262,6 +262,31 @@ ip netns add off
 expect "a disconnected VM starts" "$V" start off --attach netns:off
 expect "its host end is on no bridge" sh -c "! ip -d link show $("$V" -j show off network | grep -o '"link":"[^"]*"' | cut -d'"' -f4) | grep -q master"
 
+echo "# 9d. vmctl run: placeholders, environment, exit status, signals, a killed run"
+"$V" create runner >/dev/null
+out=$("$V" run runner -- sh -c 'echo "{tap} {mac} {vm} $VMCTL_VM $VMCTL_TAP"; ip link show "$VMCTL_TAP" >/dev/null && echo up' 2>/dev/null)
+tap=$(printf '%s' "$out" | head -1 | cut -d' ' -f1)
+same "run substitutes {tap} {mac} {vm} and sets VMCTL_*" "$tap $("$V" show runner network mac) runner runner $tap" "$(printf '%s' "$out" | head -1)"
+same "the TAP exists while the command runs" up "$(printf '%s' "$out" | tail -1)"
+expect_not "and is gone when it returns" ip link show "$tap"
+"$V" run runner -- sh -c 'exit 7' 2>/dev/null; same "run exits with the command's status" 7 "$?"
+"$V" run runner -- sh -c 'kill -KILL $$' 2>/dev/null; same "a command killed by signal 9 gives 128+9" 137 "$?"
+same "run --user runs the command as that user" 65534 "$("$V" run runner --user nobody -- id -u 2>/dev/null)"
+"$V" run runner -- sh -c 'trap "exit 42" TERM; sleep 30 & wait' 2>/dev/null & runpid=$!
+wait_for 5 test -f "$home/run/runner.plist"; sleep 0.3
+kill -TERM "$runpid"; wait "$runpid"; same "SIGTERM reaches the command (its trap's status)" 42 "$?"
+same "and the network is stopped" stopped "$("$V" -j show runner | grep -o '"status":"[a-z]*"' | cut -d'"' -f4)"
+"$V" run runner -- sleep 30 >/dev/null 2>&1 & runpid=$!
+wait_for 5 test -f "$home/run/runner.plist"; sleep 0.3
+kill -KILL "$runpid"; pkill -f "^sleep 30$"; wait "$runpid" 2>/dev/null
+expect_not "doctor notices the killed run" "$V" doctor
+expect "doctor names vmctl run and its pid" sh -c "'$V' doctor 2>&1 | grep -q 'vmctl run. (pid $runpid)'"
+"$V" run runner -- sleep 30 >/dev/null 2>&1 & runpid=$!
+wait_for 5 test -f "$home/run/runner.plist"; sleep 0.3
+kill -KILL "$runpid"; pkill -f "^sleep 30$"; wait "$runpid" 2>/dev/null
+expect "the next run recovers by itself" "$V" run runner -- true
+expect "doctor is happy afterwards" "$V" doctor
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

@@ -85,14 +85,8 @@ pub fn running(dir: &Path) -> Option<u32> {
     (ours && alive(pid)).then_some(pid)
 }
 
-/// Is the process there and not yet a zombie? (An exiting process keeps its sockets until it
-/// is a zombie, and its cmdline is empty by then.)
 fn alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| !r.trim_start().starts_with('Z'))
-    })
+    crate::backend::process_alive(pid)
 }
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).

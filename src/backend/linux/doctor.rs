@@ -4,8 +4,8 @@
 
 use super::netlink::Netlink;
 use super::{Linux, Undo, dnsmasq, host_err, nft, open_netlink, require_net_admin, require_tool};
-use crate::backend::Finding;
 use crate::backend::state::RunState;
+use crate::backend::{Backend, Finding};
 use crate::error::Error;
 use crate::plan::bridge_name;
 use crate::plan::linux::{Link, LinuxPlan};
@@ -72,16 +72,23 @@ impl<'b, 'a> Checkup<'b, 'a> {
     fn vms(&mut self, nl: &mut Netlink) -> Result<Vec<RunState>, Error> {
         let mut runs = Vec::new();
         for run in self.backend.store.load_runs()? {
-            if Linux::link_present(nl, &run)? {
+            let orphaned = run.orphaned();
+            if !orphaned && Linux::link_present(nl, &run)? {
                 runs.push(run);
                 continue;
             }
-            let problem = format!(
-                "VM '{}' is recorded as started, but its link {} is gone (its hypervisor or namespace went away?)",
-                run.vm, run.link
-            );
+            let problem = match run.holder {
+                Some(pid) if orphaned => format!(
+                    "VM '{}' was started by `vmctl run` (pid {pid}), which is gone: its network is up for nobody",
+                    run.vm
+                ),
+                _ => format!(
+                    "VM '{}' is recorded as started, but its link {} is gone (its hypervisor or namespace went away?)",
+                    run.vm, run.link
+                ),
+            };
             if self.fix {
-                self.backend.store.remove_run(self.lock, &run.vm)?;
+                self.backend.stop(self.lock, &run)?;
             } else {
                 runs.push(run);
             }

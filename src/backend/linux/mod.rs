@@ -407,24 +407,32 @@ impl Backend for Linux<'_> {
         lock: &StoreLock,
         profile: &VmProfile,
         attach: Attach,
+        holder: Option<u32>,
     ) -> Result<Started, Error> {
         require_net_admin("start")?;
         let mut warnings = Vec::new();
         let nl = &mut open_netlink()?;
         if let Some(state) = self.store.load_run(&profile.name)? {
-            if Self::link_present(nl, &state)? {
+            let orphaned = state.orphaned();
+            if !orphaned && Self::link_present(nl, &state)? {
                 return Ok(Started {
                     state,
                     already: true,
                     warnings,
                 });
             }
-            warnings.push(format!(
-                "VM '{}' was recorded as started but its link {} is gone: starting it afresh",
-                profile.name, state.link
-            ));
-            Self::remove_vm_link(nl, &state)?;
-            self.store.remove_run(lock, &profile.name)?;
+            // A crash left it: take down what remains, then start afresh.
+            warnings.push(match state.holder {
+                Some(pid) if orphaned => format!(
+                    "VM '{}' was held by `vmctl run` (pid {pid}), which is gone: starting it afresh",
+                    profile.name
+                ),
+                _ => format!(
+                    "VM '{}' was recorded as started but its link {} is gone: starting it afresh",
+                    profile.name, state.link
+                ),
+            });
+            self.stop(lock, &state)?;
         }
         let network = profile.network.mode.builtin_network();
         if network.is_some() {
@@ -450,13 +458,14 @@ impl Backend for Linux<'_> {
             Mode::Bridge => Some(self.bridge_parent(nl, profile)?),
             _ => None,
         };
-        let state = RunState::new(
+        let mut state = RunState::new(
             profile,
             self.settings,
             self.filter_text(profile)?,
             attach,
             parent,
         );
+        state.holder = holder;
         let mut runs = others.clone();
         runs.push(state.clone());
         let plan = self.plan_for(&runs)?;
