@@ -737,13 +737,23 @@ impl FilterRules {
     /// `ipv4_addr` with the `interval` flag. Rules naming an address only
     /// match IPv4 (through `ip saddr`/`ip daddr`); rules without an address
     /// match IPv6 as well.
+    ///
+    /// Consecutive rules that differ only in one address (same action, protocol, ports and
+    /// other address) become one rule with an anonymous set: a packet walks one lookup
+    /// instead of one rule each, and since the merged rules share a verdict, the first match
+    /// still decides. Overlapping networks are left as separate rules (nft would refuse them
+    /// in one interval set).
     #[must_use]
     pub fn render_nft(&self, chain: Direction, local_set: &str) -> Vec<String> {
-        self.rules
-            .iter()
-            .filter(|rule| rule.applies_to(chain))
-            .map(|rule| rule.nft_statement(local_set))
-            .collect()
+        let rules: Vec<&FilterRule> = self.rules.iter().filter(|r| r.applies_to(chain)).collect();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < rules.len() {
+            let (taken, statement) = merge_from(&rules[at..], local_set);
+            out.push(statement);
+            at += taken;
+        }
+        out
     }
 
     /// Renders the rules as pf rules for the VM-facing interface `iface`, in
@@ -786,18 +796,80 @@ impl FilterRules {
     }
 }
 
+/// The longest run at the start of `rules` that renders as one statement, and that statement.
+fn merge_from(rules: &[&FilterRule], local_set: &str) -> (usize, String) {
+    let first = rules[0];
+    let net = |addr: Addr| matches!(addr, Addr::Net { .. });
+    for to_varies in [true, false] {
+        let varying = |r: &FilterRule| if to_varies { r.to.addr } else { r.from.addr };
+        let alike = |r: &FilterRule| {
+            let same_rest = if to_varies {
+                r.from == first.from && r.to.ports == first.to.ports
+            } else {
+                r.to == first.to && r.from.ports == first.from.ports
+            };
+            r.action == first.action && r.proto == first.proto && same_rest && net(varying(r))
+        };
+        let mut run: Vec<Addr> = Vec::new();
+        for rule in rules.iter().take_while(|r| alike(r)) {
+            let addr = varying(rule);
+            if run.iter().any(|other| overlaps(*other, addr)) {
+                break;
+            }
+            run.push(addr);
+        }
+        if run.len() >= 2 {
+            let set = format!(
+                "{{ {} }}",
+                run.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let statement = if to_varies {
+                first.nft_statement_with(local_set, None, Some(set))
+            } else {
+                first.nft_statement_with(local_set, Some(set), None)
+            };
+            return (run.len(), statement);
+        }
+    }
+    (1, first.nft_statement(local_set))
+}
+
+/// Do two networks share an address?
+fn overlaps(a: Addr, b: Addr) -> bool {
+    match (a, b) {
+        (Addr::Net { ip: x, prefix: p }, Addr::Net { ip: y, prefix: q }) => {
+            let mask = prefix_mask(p.min(q));
+            u32::from(x) & mask == u32::from(y) & mask
+        }
+        _ => true,
+    }
+}
+
 impl FilterRule {
     fn nft_statement(&self, local_set: &str) -> String {
+        self.nft_statement_with(local_set, None, None)
+    }
+
+    /// The statement, with the source or destination address replaced (by a set).
+    fn nft_statement_with(
+        &self,
+        local_set: &str,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> String {
         let addr = |addr: Addr| match addr {
             Addr::Any => None,
             Addr::Local => Some(format!("@{local_set}")),
             net @ Addr::Net { .. } => Some(net.to_string()),
         };
         let mut parts = Vec::new();
-        if let Some(addr) = addr(self.from.addr) {
+        if let Some(addr) = from.or_else(|| addr(self.from.addr)) {
             parts.push(format!("ip saddr {addr}"));
         }
-        if let Some(addr) = addr(self.to.addr) {
+        if let Some(addr) = to.or_else(|| addr(self.to.addr)) {
             parts.push(format!("ip daddr {addr}"));
         }
         match self.proto {
@@ -1387,6 +1459,31 @@ block
             chain(Direction::In),
         );
         nft_check(&ruleset);
+    }
+
+    #[test]
+    fn runs_of_alike_rules_become_one_set_lookup() {
+        let rules = parse(
+            "block out proto tcp to 10.1.0.0/16 port 80\n\
+             block out proto tcp to 10.2.0.0/16 port 80\n\
+             block out proto tcp to 10.1.2.0/24 port 80\n\
+             block out proto tcp to 10.4.0.0/16 port 443\n\
+             pass out from 10.9.0.1\n\
+             pass out from 10.9.0.2\n\
+             block\n",
+        )
+        .unwrap();
+        assert_eq!(
+            rules.render_nft(Direction::Out, "l"),
+            [
+                // The third overlaps the first: nft would refuse it in the set, so it stays.
+                "ip daddr { 10.1.0.0/16, 10.2.0.0/16 } meta l4proto tcp th dport 80 drop",
+                "ip daddr 10.1.2.0/24 meta l4proto tcp th dport 80 drop",
+                "ip daddr 10.4.0.0/16 meta l4proto tcp th dport 443 drop",
+                "ip saddr { 10.9.0.1, 10.9.0.2 } accept",
+                "drop",
+            ]
+        );
     }
 
     #[test]
