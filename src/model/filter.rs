@@ -838,11 +838,17 @@ fn merge_from(rules: &[&FilterRule], local_set: &str) -> (usize, String) {
 }
 
 /// Do two networks share an address?
-fn overlaps(a: Addr, b: Addr) -> bool {
-    match (a, b) {
-        (Addr::Net { ip: x, prefix: p }, Addr::Net { ip: y, prefix: q }) => {
-            let mask = prefix_mask(p.min(q));
-            u32::from(x) & mask == u32::from(y) & mask
+fn overlaps(one: Addr, other: Addr) -> bool {
+    match (one, other) {
+        (
+            Addr::Net { ip, prefix },
+            Addr::Net {
+                ip: other_ip,
+                prefix: other_prefix,
+            },
+        ) => {
+            let mask = prefix_mask(prefix.min(other_prefix));
+            u32::from(ip) & mask == u32::from(other_ip) & mask
         }
         _ => true,
     }

@@ -644,36 +644,40 @@ fn nft(input: &PlanInput) -> String {
         w("\t}");
     }
     if any_nolocal {
+        // One ethertype dispatch, then only the checks of that kind of frame; `goto`, so
+        // that a frame passing them returns to whoever jumped to the guard.
         w("\tchain nolocal_guard {");
         w(&format!(
             "\t\tiifname . ether saddr != @own_mac {}",
             drop(c::FORGED_MAC)
         ));
-        w(&format!("\t\tether type ip6 {}", drop(c::IPV6)));
-        w(&format!(
-            "\t\tether type arp iifname . arp saddr ether != @own_mac {}",
-            drop(c::ARP_MAC)
-        ));
-        w("\t\tether type arp arp saddr ip 0.0.0.0 return");
-        w(&format!(
-            "\t\tether type arp iifname != @ip_known {}",
-            drop(c::ARP_EARLY)
-        ));
-        w(&format!(
-            "\t\tether type arp iifname . arp saddr ip != @own_ip {}",
-            drop(c::ARP_IP)
-        ));
-        w("\t\tether type arp return");
-        w(&format!(
-            "\t\tether type != ip {}",
-            drop(c::OTHER_ETHERTYPE)
-        ));
+        w(
+            "\t\tether type vmap { ip : goto nolocal_ip, arp : goto nolocal_arp, ip6 : goto nolocal_ip6 }",
+        );
+        w(&format!("\t\t{}", drop(c::OTHER_ETHERTYPE)));
+        w("\t}");
+        w("\tchain nolocal_ip {");
         w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
         w(&format!("\t\tiifname != @ip_known {}", drop(c::IP_EARLY)));
         w(&format!(
             "\t\tiifname . ip saddr != @own_ip {}",
             drop(c::FORGED_IP)
         ));
+        w("\t}");
+        w("\tchain nolocal_arp {");
+        w(&format!(
+            "\t\tiifname . arp saddr ether != @own_mac {}",
+            drop(c::ARP_MAC)
+        ));
+        w("\t\tarp saddr ip 0.0.0.0 return");
+        w(&format!("\t\tiifname != @ip_known {}", drop(c::ARP_EARLY)));
+        w(&format!(
+            "\t\tiifname . arp saddr ip != @own_ip {}",
+            drop(c::ARP_IP)
+        ));
+        w("\t}");
+        w("\tchain nolocal_ip6 {");
+        w(&format!("\t\t{}", drop(c::IPV6)));
         w("\t}");
     }
     write_filter_chains(&mut w, &filtered);
