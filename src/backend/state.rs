@@ -94,6 +94,15 @@ impl RunState {
         self.holder.is_some_and(|pid| !super::process_alive(pid))
     }
 
+    /// The namespace the VM's link lives in (as `eth0`) when it is not here: a bridge-mode
+    /// VM's macvlan (a veth's host end, and a TAP, are here).
+    pub fn inner_netns(&self) -> Option<&str> {
+        match (&self.attach, self.mode) {
+            (Attach::Netns { netns }, Mode::Bridge) => Some(netns),
+            _ => None,
+        }
+    }
+
     pub fn mac(&self) -> Result<MacAddr6, Error> {
         parse_mac(&self.mac)
     }

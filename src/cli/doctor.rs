@@ -25,36 +25,42 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<(), Error> {
     let lock = ctx.store.lock()?;
     let findings = backend::host(&ctx.store, &settings).doctor(&lock, args.fix)?;
     drop(lock);
-    let open = findings.iter().filter(|f| !f.fixed).count();
-    let body = json!({"healthy": open == 0, "findings": findings});
-    if ctx.out.json {
-        ctx.out.data(&body, String::new);
-    } else if findings.is_empty() {
-        ctx.out
-            .note("all good: the host has what vmctl recorded, and nothing more");
-    } else {
-        ctx.out.data(&body, || {
-            grid(
-                &["problem", "fix", "fixed"],
-                findings.iter().map(|f| {
-                    vec![
-                        f.problem.clone(),
-                        f.fix.clone(),
-                        if f.fixed { "yes" } else { "no" }.to_owned(),
-                    ]
-                }),
-            )
-        });
+    let open: Vec<&backend::Finding> = findings.iter().filter(|f| !f.fixed).collect();
+    if findings.is_empty() {
+        ctx.out.done(
+            &json!({"healthy": true, "findings": []}),
+            "all good: the host has what vmctl recorded, and nothing more",
+        );
+        return Ok(());
     }
-    if open > 0 {
-        return Err(Error::host(
-            format!("{open} problem(s) found"),
-            if args.fix {
-                "the ones left need a hand: see the fix column"
-            } else {
-                "`vmctl doctor --fix` repairs them"
+    // With problems left, a script gets one ERROR document (below), people the table first.
+    if !ctx.out.json || open.is_empty() {
+        ctx.out.data(
+            &json!({"healthy": open.is_empty(), "findings": findings}),
+            || {
+                grid(
+                    &["problem", "fix", "fixed"],
+                    findings.iter().map(|f| {
+                        vec![
+                            f.problem.clone(),
+                            f.fix.clone(),
+                            if f.fixed { "yes" } else { "no" }.to_owned(),
+                        ]
+                    }),
+                )
             },
-        ));
+        );
     }
-    Ok(())
+    if open.is_empty() {
+        return Ok(());
+    }
+    let problems: Vec<&str> = open.iter().map(|f| f.problem.as_str()).collect();
+    Err(Error::host(
+        format!("{} problem(s): {}", open.len(), problems.join("; ")),
+        if args.fix {
+            "the ones left need a hand: see the fix column"
+        } else {
+            "`vmctl doctor --fix` (as root) repairs what vmctl made"
+        },
+    ))
 }

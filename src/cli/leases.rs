@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
         .collect();
     let networks: Vec<&str> = match &args.network {
         Some(n) => vec![n.as_str()],
-        None => vec!["shared", "host"],
+        None => crate::model::BUILTIN_NETWORKS.to_vec(),
     };
     if let Some(network) = &args.network {
         let subnet = settings

@@ -83,10 +83,11 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
             ),
             (
                 "ip",
-                state.ip.map_or_else(
-                    || "from DHCP (vmctl ip VM --wait)".into(),
-                    |ip| ip.to_string(),
-                ),
+                match (state.ip, &state.network) {
+                    (Some(ip), _) => ip.to_string(),
+                    (None, Some(_)) => "from DHCP (vmctl ip VM --wait)".into(),
+                    (None, None) => "-".into(),
+                },
             ),
         ])
     });

@@ -58,7 +58,7 @@ pub fn default_lease_files(home: &Path, bootpd_file: &Path) -> Vec<PathBuf> {
     if cfg!(target_os = "macos") {
         vec![bootpd_file.to_path_buf()]
     } else {
-        ["shared", "host"]
+        crate::model::BUILTIN_NETWORKS
             .iter()
             .map(|n| home.join("networks").join(n).join("leases"))
             .collect()

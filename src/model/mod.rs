@@ -10,3 +10,6 @@ pub mod profile;
 pub use mac::{Mac, MacPolicy};
 pub use port_forward::{PortForward, Protocol};
 pub use profile::{Controller, Mode, Nic, VmProfile};
+
+/// The networks vmctl runs itself, in a stable order (named networks come later).
+pub const BUILTIN_NETWORKS: [&str; 2] = ["shared", "host"];

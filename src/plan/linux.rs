@@ -6,6 +6,7 @@
 //! reached through a verdict map.
 
 use std::fmt::{self, Write};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use ipnetwork::Ipv4Network;
@@ -28,7 +29,8 @@ pub enum Link {
     Bridge {
         name: String,
         network: String,
-        address: String,
+        gateway: Ipv4Addr,
+        prefix: u8,
         mac: String,
     },
     /// A VM's TAP for a hypervisor; on its network's bridge, or on none when disconnected.
@@ -82,11 +84,12 @@ impl fmt::Display for Link {
             Link::Bridge {
                 name,
                 network,
-                address,
+                gateway,
+                prefix,
                 mac,
             } => write!(
                 f,
-                "bridge  {name} address {mac} addr {address} up  # network {network}"
+                "bridge  {name} address {mac} addr {gateway}/{prefix} up  # network {network}"
             ),
             Link::Tap {
                 name,
@@ -208,7 +211,8 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
         links.push(Link::Bridge {
             name: bridge_name(network),
             network: (*network).into(),
-            address: format!("{}/{}", addr.gateway(), addr.subnet().prefix()),
+            gateway: addr.gateway(),
+            prefix: addr.subnet().prefix(),
             mac: Mac(bridge_mac(network)).to_string(),
         });
     }
@@ -242,11 +246,19 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
             ));
         }
     }
-    let sysctls = if networks.contains(&"shared") {
-        vec![("net.ipv4.ip_forward".to_owned(), "1".to_owned())]
-    } else {
-        Vec::new()
-    };
+    let mut sysctls = Vec::new();
+    if networks.contains(&"shared") {
+        sysctls.push(("net.ipv4.ip_forward".to_owned(), "1".to_owned()));
+    }
+    // A port forward used from the host itself (127.0.0.1:PORT) leaves through the bridge
+    // with a loopback source, which the kernel drops unless the bridge allows it; the
+    // masquerade in `postrouting` then gives it the gateway's address.
+    for network in &networks {
+        sysctls.push((
+            format!("net.ipv4.conf.{}.route_localnet", bridge_name(network)),
+            "1".to_owned(),
+        ));
+    }
     let dnsmasq = networks.iter().map(|n| dnsmasq(input, n)).collect();
     Ok(LinuxPlan {
         links,
@@ -407,7 +419,7 @@ fn chain_name(vm: &PlanVm, dir: &str) -> String {
     format!("vm_{}_{dir}", short_hash(&vm.name))
 }
 
-/// Comments of the counted drop rules, which tests and `doctor` read the counters of.
+/// Comments of the counted drop rules: `nft list table bridge vmctl` shows what each stopped.
 pub mod counters {
     pub const FORGED_MAC: &str = "no-local: frame from a MAC not the VM's";
     pub const IPV6: &str = "no-local: IPv6";
@@ -548,6 +560,7 @@ fn nft(input: &PlanInput) -> String {
     w("\t\tip saddr @nat_nets oifname != @vm_bridges masquerade");
     w("\t\t# A VM reaching another VM's port forward: the reply must come back through the host.");
     w("\t\tct status dnat ip saddr @vm_nets oifname @vm_bridges masquerade");
+    w("\t\tct status dnat ip saddr 127.0.0.0/8 oifname @vm_bridges masquerade");
     w("\t}");
     // Base chains cost every packet that passes their hook, so a hook gets one only when some
     // started VM needs it: VMs without no-local or filter rules (and without the host

@@ -194,7 +194,7 @@ impl PlanInput {
 
     /// The built-in networks some VM joins, in a stable order.
     pub fn networks(&self) -> Vec<&'static str> {
-        ["shared", "host"]
+        crate::model::BUILTIN_NETWORKS
             .into_iter()
             .filter(|n| {
                 self.vms

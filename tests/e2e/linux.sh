@@ -197,6 +197,17 @@ sleep 0.2
 same "WAN -> 203.0.113.1:18080 reaches srv:80" srv80 "$(http wan http://203.0.113.1:18080/ 2>&1)"
 same "web -> 192.168.64.1:18080 reaches srv:80 (hairpin)" srv80 "$(http web http://192.168.64.1:18080/ 2>&1)"
 
+"$V" modify srv port local 80:127.0.0.1:18081 >/dev/null 2>&1
+"$V" stop srv >/dev/null && "$V" start srv --attach netns:srv >/dev/null && ip -n srv link set eth0 up
+expect "srv gets its lease again" lease srv
+same "the host itself -> 127.0.0.1:18081 reaches srv:80" srv80 "$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc -w 2 127.0.0.1 18081 2>/dev/null | tail -n 1)"
+same "the host itself -> 127.0.0.1:18080 (any address) reaches srv:80" srv80 "$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc -w 2 127.0.0.1 18080 2>/dev/null | tail -n 1)"
+# A forward whose host port a started VM holds is refused at start, naming that VM.
+"$V" create clash >/dev/null && "$V" modify srv port --delete http >/dev/null && "$V" modify clash port http 80:18080 >/dev/null
+out=$("$V" start clash 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "'srv'"; then ok "a host port a started VM holds is refused, naming srv"; else bad "clash: rc=$rc: $out"; fi
+expect "srv's forward still works" sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec wan busybox nc -w 2 203.0.113.1 18080 | grep -q srv80"
+
 echo "# 8. auto MACs and their addresses survive stop/start; a started VM's MAC is refused to another"
 mac_web=$("$V" show web network mac)
 "$V" stop web >/dev/null
@@ -225,6 +236,21 @@ mac_late=$("$V" show late network mac)
 "$V" stop late >/dev/null && "$V" delete late --yes >/dev/null
 expect_not "deleting late released its lease" grep -qi "$mac_late" "$home/networks/shared/leases"
 
+echo "# 9a. a deleted VM's static IP goes to the next VM that asks for it; a lost bridge comes back"
+"$V" create s1 --ip 192.168.64.60 >/dev/null && "$V" start s1 >/dev/null && "$V" stop s1 >/dev/null
+"$V" delete s1 --yes >/dev/null
+vm s2 --ip 192.168.64.60
+expect "s2 gets a lease" lease s2
+same "s2 gets the address s1 had reserved" 192.168.64.60 "$(addr s2)"
+ip link del vmctl-shared
+expect_not "doctor notices the missing bridge" "$V" doctor
+expect "doctor --fix brings it back" "$V" doctor --fix
+vm s3
+expect "a new VM gets a lease on the rebuilt network" lease s3
+expect "an old VM's traffic flows again" ping1 web 192.168.64.1
+out=$("$V" start s3 --attach tap 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "attached as netns:s3"; then ok "start with another attachment is refused"; else bad "re-attach: rc=$rc: $out"; fi
+
 echo "# 9b. a crash: dnsmasq dead, the next start brings it back by itself; a link without state is found"
 kill -9 "$(cat "$home/networks/shared/dnsmasq.pid")"
 vm late2
@@ -252,6 +278,9 @@ ip link set lan0 up && ip -n lan addr add 10.77.0.1/24 dev eth0 && ip -n lan lin
 "$V" create br -t bridge >/dev/null
 ip netns add br
 expect "a bridged VM starts on ANKA_BRIDGE_NAME's interface" env ANKA_BRIDGE_NAME=lan0 "$V" start br --attach netns:br
+"$V" create brnl -t bridge -b lan0 --no-local >/dev/null && ip netns add brnl
+expect "starting a no-local bridged VM warns that bridge mode bypasses the firewall" sh -c "'$V' start brnl --attach netns:brnl 2>&1 | grep -q 'bypasses the host firewall'"
+"$V" stop brnl >/dev/null
 ip -n br addr add 10.77.0.50/24 dev eth0 && ip -n br link set eth0 up
 expect "the bridged VM reaches the LAN directly" ping1 br 10.77.0.1
 same "its NIC has its MAC" "$("$V" show br network mac)" "$(ip -n br link show eth0 | awk '/ether/ {print $2}')"

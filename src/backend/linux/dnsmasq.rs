@@ -22,9 +22,23 @@ use crate::model::Mac;
 use crate::plan::linux::DnsmasqNetwork;
 use crate::store::write_atomic;
 
+/// What `write_files` did to the reservations.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Reservation files that did not exist (dnsmasq picks them up by itself).
+    pub created: Vec<PathBuf>,
+    /// An existing reservation changed: dnsmasq only adds what it reads, so it needs a
+    /// `reload` to forget the old one.
+    pub replaced: bool,
+}
+
 /// Write the network's files: configuration, lease hook, and the reservations of the VMs named
 /// in `vms` (all of the plan's when `None`).
-pub fn write_files(net: &DnsmasqNetwork, home: &Path, vms: Option<&[&str]>) -> Result<(), Error> {
+pub fn write_files(
+    net: &DnsmasqNetwork,
+    home: &Path,
+    vms: Option<&[&str]>,
+) -> Result<Written, Error> {
     let hosts = net.dir.join("hosts");
     for dir in [&net.dir, &hosts] {
         fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
@@ -36,20 +50,35 @@ pub fn write_files(net: &DnsmasqNetwork, home: &Path, vms: Option<&[&str]>) -> R
     write_if_changed(&hook, lease_hook(&net.network, home)?.as_bytes())?;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("making executable", &hook, e))?;
+    let mut written = Written::default();
     for (vm, line) in &net.hosts {
         if vms.is_none_or(|names| names.contains(&vm.as_str())) {
-            write_if_changed(&hosts.join(vm), line.as_bytes())?;
+            let path = hosts.join(vm);
+            match write_if_changed(&path, line.as_bytes())? {
+                Change::Created => written.created.push(path),
+                Change::Replaced => written.replaced = true,
+                Change::None => {}
+            }
         }
     }
-    Ok(())
+    Ok(written)
+}
+
+enum Change {
+    None,
+    Created,
+    Replaced,
 }
 
 /// An atomic write, skipped when the file already holds `bytes` (dnsmasq rereads on change).
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    write_atomic(path, bytes)
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Change, Error> {
+    let change = match fs::read(path) {
+        Ok(old) if old == bytes => return Ok(Change::None),
+        Ok(_) => Change::Replaced,
+        Err(_) => Change::Created,
+    };
+    write_atomic(path, bytes)?;
+    Ok(change)
 }
 
 /// The script dnsmasq runs as `lease-hook add|old|del MAC IP [HOSTNAME]`.
@@ -72,13 +101,18 @@ fn lease_hook(network: &str, home: &Path) -> Result<String, Error> {
     ))
 }
 
-/// The pid of the network's dnsmasq when it is alive.
-pub fn running(dir: &Path) -> Option<u32> {
-    let pid: u32 = fs::read_to_string(dir.join("dnsmasq.pid"))
+/// The pid in the network's pid file.
+fn pid_file(dir: &Path) -> Option<u32> {
+    fs::read_to_string(dir.join("dnsmasq.pid"))
         .ok()?
         .trim()
         .parse()
-        .ok()?;
+        .ok()
+}
+
+/// The pid of the network's dnsmasq when it is alive.
+pub fn running(dir: &Path) -> Option<u32> {
+    let pid = pid_file(dir)?;
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let conf = dir.join("dnsmasq.conf");
     let ours = String::from_utf8_lossy(&cmdline).contains(&*conf.to_string_lossy());
@@ -92,12 +126,9 @@ fn alive(pid: u32) -> bool {
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).
 pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
     // A dnsmasq just killed may still hold the ports while it exits: wait for it, briefly.
-    let previous = fs::read_to_string(net.dir.join("dnsmasq.pid"))
-        .ok()
-        .and_then(|p| p.trim().parse::<u32>().ok())
-        .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "dnsmasq")
-        });
+    let previous = pid_file(&net.dir).filter(|pid| {
+        fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "dnsmasq")
+    });
     if let Some(pid) = previous {
         let deadline = Instant::now() + Duration::from_secs(2);
         while alive(pid) && Instant::now() < deadline {
@@ -158,6 +189,16 @@ fn spawn(net: &DnsmasqNetwork) -> Result<u32, Error> {
     })
 }
 
+/// Make a running dnsmasq reread its reservations from scratch (SIGHUP).
+pub fn reload(dir: &Path) {
+    if let Some(pid) = running(dir) {
+        let _ = kill(
+            Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX)),
+            Signal::SIGHUP,
+        );
+    }
+}
+
 /// Stop the network's dnsmasq, if it runs; waits until it is gone.
 pub fn stop(dir: &Path) -> Result<(), Error> {
     let Some(number) = running(dir) else {
@@ -202,12 +243,12 @@ pub fn remove_leases(dir: &Path, mac: MacAddr6) -> Result<bool, Error> {
     Ok(true)
 }
 
-/// Remove a VM's reservation file.
-pub fn remove_reservation(dir: &Path, vm: &str) -> Result<(), Error> {
+/// Remove a VM's reservation file; says whether there was one.
+pub fn remove_reservation(dir: &Path, vm: &str) -> Result<bool, Error> {
     let path: PathBuf = dir.join("hosts").join(vm);
     match fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io("removing", path, e)),
     }
 }

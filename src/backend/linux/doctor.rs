@@ -63,7 +63,9 @@ impl<'b, 'a> Checkup<'b, 'a> {
             })
             .collect();
         self.networks(nl, &plan, &networks, &runs)?;
-        self.rules(&plan, !networks.is_empty())?;
+        if require_tool("nft", "nftables").is_ok() {
+            self.rules(&plan, !networks.is_empty())?;
+        }
         self.leftovers(nl, &networks, &runs)?;
         Ok(self.findings)
     }
@@ -198,7 +200,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
                 fixed,
             );
         }
-        for net in ["shared", "host"] {
+        for net in crate::model::BUILTIN_NETWORKS {
             let dir = self.backend.store.networks_dir().join(net);
             if networks.iter().any(|n| n == net) || dnsmasq::running(&dir).is_none() {
                 continue;

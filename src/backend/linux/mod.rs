@@ -4,7 +4,8 @@
 //!
 //! The plan is computed from `run/` (every started VM, with the address DHCP gave it) each
 //! time, so the firewall never drifts from the state files: `start`, `stop` and every lease
-//! event reload both tables atomically.
+//! event move the tables from the old plan to the new one, element by element when only
+//! elements differ, else by reloading both tables atomically.
 //!
 //! Leases reach the firewall through dnsmasq's `--dhcp-script` (`lease-hook`, which calls
 //! `vmctl lease-event`): dnsmasq runs it as soon as it has committed a lease, in order, with
@@ -47,6 +48,7 @@ enum Made {
     Link(String),
     NetnsLink { netns: String, name: String },
     Daemon(PathBuf),
+    File(PathBuf),
 }
 
 impl Undo {
@@ -54,15 +56,16 @@ impl Undo {
         for made in self.made.into_iter().rev() {
             match made {
                 Made::Link(name) => {
-                    if let Ok(Some(index)) = nl.link_index(&name) {
-                        let _ = nl.delete_link(index);
-                    }
+                    let _ = nl.delete_named(&name);
                 }
                 Made::NetnsLink { netns, name } => {
                     let _ = delete_in_netns(&netns, &name);
                 }
                 Made::Daemon(dir) => {
                     let _ = dnsmasq::stop(&dir);
+                }
+                Made::File(path) => {
+                    let _ = std::fs::remove_file(path);
                 }
             }
         }
@@ -181,7 +184,11 @@ impl<'a> Linux<'a> {
         warnings: &mut Vec<String>,
     ) -> Result<u32, Error> {
         let Some(Link::Bridge {
-            name, address, mac, ..
+            name,
+            gateway,
+            prefix,
+            mac,
+            ..
         }) = plan
             .links
             .iter()
@@ -189,21 +196,19 @@ impl<'a> Linux<'a> {
         else {
             unreachable!("the plan has a bridge for every network a VM joins");
         };
-        let created = nl.link_index(name).map_err(host_err)?.is_none();
-        let index = if created {
-            let index = nl
-                .add_bridge(name, Some(mac_bytes(mac)?))
-                .map_err(host_err)?;
-            undo.made.push(Made::Link(name.clone()));
-            index
-        } else {
-            nl.link_index(name).map_err(host_err)?.unwrap_or_default()
+        let existing = nl.link_index(name).map_err(host_err)?;
+        let created = existing.is_none();
+        let index = match existing {
+            Some(index) => index,
+            None => {
+                let index = nl
+                    .add_bridge(name, Some(mac_bytes(mac)?))
+                    .map_err(host_err)?;
+                undo.made.push(Made::Link(name.clone()));
+                index
+            }
         };
-        let (ip, prefix) = address
-            .split_once('/')
-            .and_then(|(ip, p)| Some((ip.parse::<Ipv4Addr>().ok()?, p.parse::<u8>().ok()?)))
-            .expect("the plan writes address/prefix");
-        nl.add_address(index, ip, prefix).map_err(host_err)?;
+        nl.add_address(index, *gateway, *prefix).map_err(host_err)?;
         nl.set_up(index).map_err(host_err)?;
         for (key, value) in &plan.sysctls {
             let path = Path::new("/proc/sys").join(key.replace('.', "/"));
@@ -225,15 +230,26 @@ impl<'a> Linux<'a> {
         // A network coming up gets every reservation; an up one only the starting VM's.
         let only = vm.map(|vm| [vm]);
         let only = only.as_ref().map(|one| &one[..]).filter(|_| !created);
-        dnsmasq::write_files(dns, self.store.home(), only)?;
-        if dnsmasq::running(&dns.dir).is_none() {
-            if !created {
+        let written = dnsmasq::write_files(dns, self.store.home(), only)?;
+        undo.made
+            .extend(written.created.into_iter().map(Made::File));
+        let running = dnsmasq::running(&dns.dir).is_some();
+        if running && created {
+            // It was bound to a bridge that is gone (`bind-interfaces`): it serves nobody.
+            dnsmasq::stop(&dns.dir)?;
+        }
+        if !running || created {
+            if !running && !created {
                 warnings.push(format!(
                     "network {net}: its dnsmasq was not running; started it again"
                 ));
             }
             dnsmasq::start(dns)?;
-            undo.made.push(Made::Daemon(dns.dir.clone()));
+            if created {
+                undo.made.push(Made::Daemon(dns.dir.clone()));
+            }
+        } else if written.replaced {
+            dnsmasq::reload(&dns.dir);
         }
         Ok(index)
     }
@@ -242,10 +258,7 @@ impl<'a> Linux<'a> {
     /// get their addresses back when it comes up again.
     fn network_down(&self, nl: &mut Netlink, net: &str) -> Result<(), Error> {
         dnsmasq::stop(&self.store.networks_dir().join(net))?;
-        if let Some(index) = nl.link_index(&bridge_name(net)).map_err(host_err)? {
-            nl.delete_link(index).map_err(host_err)?;
-        }
-        Ok(())
+        nl.delete_named(&bridge_name(net)).map_err(host_err)
     }
 
     /// Make a VM's link from the plan.
@@ -267,9 +280,10 @@ impl<'a> Linux<'a> {
                 owner,
                 ..
             } => {
-                remove_stale(nl, name)?;
-                create_tap(name, *owner)?;
+                nl.delete_named(name).map_err(host_err)?;
+                // Undone even when only half made (persistent, then refused an owner).
                 undo.made.push(Made::Link(name.clone()));
+                create_tap(name, *owner)?;
                 let index = nl.link_index(name).map_err(host_err)?.unwrap_or_default();
                 nl.set_mac(index, mac_bytes(host_mac)?).map_err(host_err)?;
                 if let Some(bridge) = master(nl, m)? {
@@ -285,7 +299,7 @@ impl<'a> Linux<'a> {
                 netns,
                 ..
             } => {
-                remove_stale(nl, name)?;
+                nl.delete_named(name).map_err(host_err)?;
                 let ns = open_netns(netns)?;
                 let index = nl
                     .add_veth(
@@ -327,7 +341,7 @@ impl<'a> Linux<'a> {
                     });
                     return Ok(());
                 }
-                remove_stale(nl, name)?;
+                nl.delete_named(name).map_err(host_err)?;
                 let index = nl
                     .add_macvlan(name, parent_index, mac_bytes(mac)?, true, None)
                     .map_err(host_err)?
@@ -343,8 +357,8 @@ impl<'a> Linux<'a> {
 
     /// Is a started VM's link still there?
     pub(super) fn link_present(nl: &mut Netlink, state: &RunState) -> Result<bool, Error> {
-        match (&state.attach, state.mode) {
-            (Attach::Netns { netns }, Mode::Bridge) => {
+        match state.inner_netns() {
+            Some(netns) => {
                 let Ok(ns) = open_netns(netns) else {
                     return Ok(false);
                 };
@@ -353,15 +367,15 @@ impl<'a> Linux<'a> {
                     .map_err(host_err)?
                     .is_some())
             }
-            _ => Ok(nl.link_index(&state.link).map_err(host_err)?.is_some()),
+            None => Ok(nl.link_index(&state.link).map_err(host_err)?.is_some()),
         }
     }
 
     /// Delete a started VM's link (absent is fine).
     fn remove_vm_link(nl: &mut Netlink, state: &RunState) -> Result<(), Error> {
-        match (&state.attach, state.mode) {
-            (Attach::Netns { netns }, Mode::Bridge) => delete_in_netns(netns, "eth0"),
-            _ => remove_stale(nl, &state.link),
+        match state.inner_netns() {
+            Some(netns) => delete_in_netns(netns, "eth0"),
+            None => nl.delete_named(&state.link).map_err(host_err),
         }
     }
 
@@ -415,6 +429,16 @@ impl Backend for Linux<'_> {
         if let Some(state) = self.store.load_run(&profile.name)? {
             let orphaned = state.orphaned();
             if !orphaned && Self::link_present(nl, &state)? {
+                if state.attach != attach {
+                    return Err(Error::conflict(format!(
+                        "VM '{}' is started already, attached as {}, not {attach}",
+                        profile.name, state.attach
+                    ))
+                    .with_hint(format!(
+                        "`vmctl stop {}` first to attach it another way",
+                        profile.name
+                    )));
+                }
                 return Ok(Started {
                     state,
                     already: true,
@@ -440,17 +464,11 @@ impl Backend for Linux<'_> {
             require_tool("dnsmasq", "dnsmasq-base")?;
         }
         let others = self.store.load_runs()?;
-        let mac = Mac(effective_mac(profile, self.settings)).to_string();
-        if let Some(other) = others.iter().find(|r| r.mac == mac) {
-            return Err(Error::conflict(format!(
-                "VM '{}' has MAC {mac}, which started VM '{}' uses",
-                profile.name, other.vm
-            ))
-            .with_hint(format!(
-                "stop '{}' first, or give '{}' its own MAC: vmctl modify {} network --mac auto",
-                other.vm, profile.name, profile.name
-            )));
-        }
+        refuse_clashes(
+            profile,
+            &Mac(effective_mac(profile, self.settings)).to_string(),
+            &others,
+        )?;
         if let Attach::Netns { netns } = &attach {
             open_netns(netns)?;
         }
@@ -469,6 +487,13 @@ impl Backend for Linux<'_> {
         let mut runs = others.clone();
         runs.push(state.clone());
         let plan = self.plan_for(&runs)?;
+        let about_this_vm = format!("VM '{}':", profile.name);
+        warnings.extend(
+            plan.notes
+                .iter()
+                .filter(|n| n.starts_with(&about_this_vm) && !n.contains("when DHCP hands it out"))
+                .cloned(),
+        );
         let mut undo = Undo::default();
         let result = (|| {
             if let Some(net) = network {
@@ -551,34 +576,44 @@ impl Backend for Linux<'_> {
             return Ok(());
         }
         run.ip = ip;
-        self.store.save_run(lock, run)?;
-        self.change_rules(&before, &runs)
+        let updated = run.clone();
+        // The firewall first: the state never claims an address the rules do not have.
+        self.change_rules(&before, &runs)?;
+        self.store.save_run(lock, &updated)
     }
 
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
         let mac = effective_mac(profile, self.settings);
         let runs = self.store.load_runs()?;
-        for net in ["shared", "host"] {
+        for net in crate::model::BUILTIN_NETWORKS {
             let dir = self.store.networks_dir().join(net);
             if !dir.exists() {
                 continue;
             }
-            dnsmasq::remove_reservation(&dir, &profile.name)?;
             let leased = crate::discovery::read_leases(&dir.join("leases"))
                 .unwrap_or_default()
                 .iter()
                 .any(|l| l.mac == Some(mac));
+            let reserved = dir.join("hosts").join(&profile.name).exists();
+            let running = dnsmasq::running(&dir).is_some();
+            if running && (leased || reserved) {
+                // Checked before anything changes: a refused delete leaves every file.
+                require_net_admin("delete (it has dnsmasq let go of the VM's address)")?;
+            }
+            dnsmasq::remove_reservation(&dir, &profile.name)?;
             if !leased {
+                if running && reserved {
+                    // dnsmasq never forgets a reservation it read, until told to reread.
+                    dnsmasq::reload(&dir);
+                }
                 continue;
             }
             // dnsmasq keeps its leases in memory: the file changes only while it is stopped.
-            let was_running = dnsmasq::running(&dir).is_some();
-            if was_running {
-                require_net_admin("delete (it restarts dnsmasq to release the VM's lease)")?;
+            if running {
                 dnsmasq::stop(&dir)?;
             }
             let removed = dnsmasq::remove_leases(&dir, mac);
-            if was_running {
+            if running {
                 let plan = self.plan_for(&runs)?;
                 if let Some(dns) = plan.dnsmasq_of(net) {
                     dnsmasq::start(dns)?;
@@ -592,6 +627,47 @@ impl Backend for Linux<'_> {
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
         doctor::Checkup::new(self, lock, fix).run()
     }
+}
+
+/// Two started VMs never share a MAC or a host port: refuse, naming the VM that has it.
+fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Result<(), Error> {
+    if let Some(other) = others.iter().find(|r| r.mac == mac) {
+        return Err(Error::conflict(format!(
+            "VM '{}' has MAC {mac}, which started VM '{}' uses",
+            profile.name, other.vm
+        ))
+        .with_hint(format!(
+            "stop '{}' first, or give '{}' its own MAC: vmctl modify {} network --mac auto",
+            other.vm, profile.name, profile.name
+        )));
+    }
+    for pf in &profile.network.port_forwarding_rules {
+        let clash = others.iter().find_map(|r| {
+            r.port_forwards
+                .iter()
+                .find(|o| {
+                    o.protocol == pf.protocol
+                        && o.host_port == pf.host_port
+                        && (o.host_ip == pf.host_ip
+                            || o.host_ip.is_unspecified()
+                            || pf.host_ip.is_unspecified())
+                })
+                .map(|_| &r.vm)
+        });
+        if let Some(other) = clash {
+            return Err(Error::conflict(format!(
+                "VM '{}' forwards {} host port {}, which started VM '{other}' forwards already",
+                profile.name,
+                pf.protocol.name(),
+                pf.host_port
+            ))
+            .with_hint(format!(
+                "stop '{other}' first, or move the forward: vmctl modify {} port {} {}:HOST_PORT",
+                profile.name, pf.name, pf.guest_port
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn open_netlink() -> Result<Netlink, Error> {
@@ -622,11 +698,7 @@ fn delete_in_netns(netns: &str, name: &str) -> Result<(), Error> {
     let Ok(ns) = open_netns(netns) else {
         return Ok(());
     };
-    let mut nl = netlink_in(&ns)?;
-    if let Some(index) = nl.link_index(name).map_err(host_err)? {
-        nl.delete_link(index).map_err(host_err)?;
-    }
-    Ok(())
+    netlink_in(&ns)?.delete_named(name).map_err(host_err)
 }
 
 fn open_netns(name: &str) -> Result<File, Error> {
@@ -640,14 +712,6 @@ fn open_netns(name: &str) -> Result<File, Error> {
             format!("create it first: ip netns add {name}"),
         )
     })
-}
-
-/// A link left by a crash under a name this VM needs: delete it.
-fn remove_stale(nl: &mut Netlink, name: &str) -> Result<(), Error> {
-    if let Some(index) = nl.link_index(name).map_err(host_err)? {
-        nl.delete_link(index).map_err(host_err)?;
-    }
-    Ok(())
 }
 
 /// A persistent TAP, down, usable by `owner` when given (its MAC is set through netlink).
@@ -738,11 +802,7 @@ pub(super) fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
     if found {
         Ok(())
     } else {
-        Err(nft::missing_tool(
-            tool,
-            package,
-            &std::io::Error::from(std::io::ErrorKind::NotFound),
-        ))
+        Err(nft::not_installed(tool, package))
     }
 }
 

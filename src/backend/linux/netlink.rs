@@ -231,6 +231,14 @@ impl Netlink {
         }
     }
 
+    /// Deletes the link named `name`, if there is one.
+    pub fn delete_named(&mut self, name: &str) -> Result<(), NetlinkError> {
+        match self.link_index(name)? {
+            Some(index) => self.delete_link(index),
+            None => Ok(()),
+        }
+    }
+
     /// Name of the interface of the IPv4 default route of the main table (the one with the
     /// lowest metric), if any.
     pub fn default_route_interface(&mut self) -> Result<Option<String>, NetlinkError> {

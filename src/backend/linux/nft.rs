@@ -50,6 +50,15 @@ pub fn tables() -> Result<Vec<String>, Error> {
         .args(["list", "tables"])
         .output()
         .map_err(|e| missing_tool("nft", "nftables", &e))?;
+    if !out.status.success() {
+        return Err(Error::host(
+            format!(
+                "nft cannot list the tables: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "run vmctl as root (nft needs CAP_NET_ADMIN)",
+        ));
+    }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_prefix("table "))
@@ -58,36 +67,21 @@ pub fn tables() -> Result<Vec<String>, Error> {
         .collect())
 }
 
-/// The packet count of each counted rule of a table, by the rule's comment.
-pub fn counters(family_table: &str) -> Result<Vec<(String, u64)>, Error> {
-    let mut args = vec!["list", "table"];
-    args.extend(family_table.split_whitespace());
-    let out = Command::new("nft")
-        .args(&args)
-        .output()
-        .map_err(|e| missing_tool("nft", "nftables", &e))?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let packets = line.split("counter packets ").nth(1)?;
-            let packets: u64 = packets.split_whitespace().next()?.parse().ok()?;
-            let comment = line.split("comment \"").nth(1)?.strip_suffix('"')?;
-            Some((comment.to_owned(), packets))
-        })
-        .collect())
-}
-
-/// A host tool that is not installed (or cannot run).
+/// A host tool that could not be run: not installed, or something else.
 pub fn missing_tool(tool: &str, package: &str, err: &std::io::Error) -> Error {
     if err.kind() == std::io::ErrorKind::NotFound {
-        Error::host(
-            format!("`{tool}` is not installed"),
-            format!("install it: apt-get install {package} (or your distribution's {package})"),
-        )
+        not_installed(tool, package)
     } else {
         Error::host(
             format!("running `{tool}`: {err}"),
             "check that it runs as this user",
         )
     }
+}
+
+pub fn not_installed(tool: &str, package: &str) -> Error {
+    Error::host(
+        format!("`{tool}` is not installed"),
+        format!("install it: apt-get install {package} (or your distribution's {package})"),
+    )
 }
