@@ -11,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod relay;
 pub mod settings;
 pub mod store;
 #[cfg(test)]
