@@ -61,6 +61,9 @@ _vmctl() {
             vmctl,plan)
                 cmd="vmctl__subcmd__plan"
                 ;;
+            vmctl,relay-helper)
+                cmd="vmctl__subcmd__relay__subcmd__helper"
+                ;;
             vmctl,run)
                 cmd="vmctl__subcmd__run"
                 ;;
@@ -117,6 +120,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,plan)
                 cmd="vmctl__subcmd__help__subcmd__plan"
+                ;;
+            vmctl__subcmd__help,relay-helper)
+                cmd="vmctl__subcmd__help__subcmd__relay__subcmd__helper"
                 ;;
             vmctl__subcmd__help,run)
                 cmd="vmctl__subcmd__help__subcmd__run"
@@ -215,7 +221,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event completions man help"
+            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,7 +407,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help)
-            opts="create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event completions man help"
+            opts="create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -695,6 +701,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__relay__subcmd__helper)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1327,6 +1347,48 @@ _vmctl() {
                     ;;
                 --part)
                     COMPREPLY=($(compgen -W "links dnsmasq nft vmnet pf bootptab" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__relay__subcmd__helper)
+            opts="-j -y -q -h -V --tap --socket --mac --no-local --gateway --subnet --address --home --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subnet)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)

@@ -56,6 +56,11 @@ pub struct RunState {
     /// The pid of the `vmctl run` that holds the VM (it stops the VM when its command exits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<u32>,
+    /// With `--attach socket`: the relay helper's pid and the socket the hypervisor uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<std::path::PathBuf>,
 }
 
 impl RunState {
@@ -86,12 +91,23 @@ impl RunState {
             filter,
             port_forwards: nic.port_forwarding_rules.clone(),
             holder: None,
+            helper: None,
+            socket: None,
         }
     }
 
-    /// Held by a `vmctl run` that is gone (killed -9): the VM is started for nobody.
+    /// Held by a `vmctl run` that is gone (killed -9), or its relay helper died: the VM is
+    /// started for nobody.
     pub fn orphaned(&self) -> bool {
-        self.holder.is_some_and(|pid| !super::process_alive(pid))
+        self.gone_process().is_some()
+    }
+
+    /// The pid of its `vmctl run` or relay helper when that process is gone.
+    pub fn gone_process(&self) -> Option<u32> {
+        [self.holder, self.helper]
+            .into_iter()
+            .flatten()
+            .find(|pid| !super::process_alive(*pid))
     }
 
     /// The namespace the VM's link lives in (as `eth0`) when it is not here: a bridge-mode

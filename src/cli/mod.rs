@@ -15,6 +15,7 @@ mod list;
 mod modify;
 mod network_flags;
 pub(crate) mod plan;
+mod relay_helper;
 mod run;
 mod show;
 mod start;
@@ -86,6 +87,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     #[command(hide = true)]
     LeaseEvent(lease_event::LeaseEventArgs),
+    #[command(hide = true)]
+    RelayHelper(relay_helper::RelayHelperArgs),
     #[command(hide = true)]
     Completions(generate::CompletionsArgs),
     #[command(hide = true)]
@@ -162,6 +165,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::Run(args) => run::run(ctx, &args),
         Command::Doctor(args) => doctor::run(ctx, &args),
         Command::LeaseEvent(args) => lease_event::run(ctx, &args),
+        Command::RelayHelper(args) => relay_helper::run(ctx, &args),
         Command::Completions(args) => {
             generate::completions(&args);
             Ok(())

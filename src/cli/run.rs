@@ -23,14 +23,15 @@ use crate::plan::Attach;
       -device virtio-net-pci,netdev=n0,mac={mac}
   vmctl run web --user alice -- qemu-system-x86_64 ...   QEMU as alice (who owns the TAP)
 In the command's arguments {tap} {mac} {ip} {vm} {socket} are replaced by the VM's link,
-MAC, static IP (else empty), name and frame socket (macOS; empty on Linux); its environment
-gets VMCTL_VM, VMCTL_TAP, VMCTL_MAC. SIGINT, SIGTERM and SIGHUP are passed on to it; vmctl
+MAC, static IP (else empty), name and frame socket (with --attach socket); its environment
+gets VMCTL_VM, VMCTL_TAP, VMCTL_MAC, VMCTL_SOCKET. SIGINT, SIGTERM and SIGHUP are passed on to it; vmctl
 exits with its status (128+N when a signal N ended it).")]
 pub struct RunArgs {
     /// The VM
     vm: String,
-    /// How the NIC reaches the VM: `tap` (a TAP for the hypervisor) or `netns:NAME`
-    #[arg(long, default_value = "tap", value_name = "tap|netns:NAME")]
+    /// How the NIC reaches the VM: `tap` (a TAP for the hypervisor), `socket` (a unix
+    /// datagram socket, {socket}) or `netns:NAME`
+    #[arg(long, default_value = "tap", value_name = "tap|socket|netns:NAME")]
     attach: String,
     /// User (name or uid) allowed to open the TAP [default: --user's]
     #[arg(long, value_name = "USER")]
@@ -74,7 +75,8 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
         .args(args.command[1..].iter().map(|a| substitute(a, &state)))
         .env("VMCTL_VM", &state.vm)
         .env("VMCTL_MAC", &state.mac)
-        .env("VMCTL_TAP", tap_name(&state));
+        .env("VMCTL_TAP", tap_name(&state))
+        .env("VMCTL_SOCKET", socket_path(&state));
     if let Some((uid, gid)) = user {
         std::os::unix::process::CommandExt::uid(&mut command, uid);
         std::os::unix::process::CommandExt::gid(&mut command, gid);
@@ -127,8 +129,16 @@ fn exit_code(status: ExitStatus) -> i32 {
 fn tap_name(state: &RunState) -> &str {
     match state.attach {
         Attach::Tap | Attach::OwnedTap { .. } => &state.link,
-        Attach::Netns { .. } => "",
+        Attach::Netns { .. } | Attach::Socket => "",
     }
+}
+
+fn socket_path(state: &RunState) -> String {
+    state
+        .socket
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 /// `{tap}` `{mac}` `{ip}` `{vm}` `{socket}` in one argument.
@@ -138,7 +148,7 @@ fn substitute(arg: &str, state: &RunState) -> String {
         .replace("{mac}", &state.mac)
         .replace("{ip}", &ip)
         .replace("{vm}", &state.vm)
-        .replace("{socket}", "")
+        .replace("{socket}", &socket_path(state))
 }
 
 fn already_started(held: &RunState) -> Error {

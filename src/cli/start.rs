@@ -15,13 +15,15 @@ use crate::plan::Attach;
   vmctl start web                        a TAP (vmt-...) for QEMU, on the VM's network
   vmctl start web --owner alice          the TAP usable by alice's unprivileged QEMU
   vmctl start db --attach netns:db       eth0 with the VM's MAC inside `ip netns` db
+  vmctl start web --attach socket        run/web.sock for QEMU -netdev dgram or vfkit
   ANKA_BRIDGE_NAME=eth1 vmctl start lan  a bridge-mode VM's macvtap on eth1
 The VM's network (bridge, dnsmasq, nftables) comes up with its first VM. Needs root.")]
 pub struct StartArgs {
     /// The VM
     vm: String,
-    /// How the NIC reaches the VM: `tap` (a TAP for a hypervisor) or `netns:NAME`
-    #[arg(long, default_value = "tap", value_name = "tap|netns:NAME")]
+    /// How the NIC reaches the VM: `tap` (a TAP for a hypervisor), `socket` (a unix datagram
+    /// socket relayed through the frame policy) or `netns:NAME`
+    #[arg(long, default_value = "tap", value_name = "tap|socket|netns:NAME")]
     attach: String,
     /// User (name or uid) allowed to open the TAP, for an unprivileged hypervisor
     #[arg(long, value_name = "USER")]
@@ -61,6 +63,7 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
         "mode": state.mode.name(),
         "network": state.network.clone().or_else(|| state.parent.clone()),
         "ip": state.ip.map(|ip| ip.to_string()),
+        "socket": state.socket,
         "already_started": started.already,
     });
     if started.already {
@@ -71,7 +74,13 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
         field_table([
             ("vm", state.vm.clone()),
             ("link", state.link.clone()),
-            ("attach", state.attach.to_string()),
+            (
+                "attach",
+                match &state.socket {
+                    Some(socket) => format!("socket {}", socket.display()),
+                    None => state.attach.to_string(),
+                },
+            ),
             ("mac", state.mac.clone()),
             (
                 "network",

@@ -51,6 +51,9 @@ pub enum Attach {
     OwnedTap { owner: u32 },
     /// A link named `eth0` with the VM's MAC inside the network namespace `/run/netns/<netns>`.
     Netns { netns: String },
+    /// A unix datagram socket (`run/<vm>.sock`) that a helper relays to the VM's TAP through
+    /// the frame policy: for QEMU's `-netdev dgram` and vfkit, as on macOS.
+    Socket,
 }
 
 impl fmt::Display for Attach {
@@ -59,6 +62,7 @@ impl fmt::Display for Attach {
             Attach::Tap => f.write_str("tap"),
             Attach::OwnedTap { owner } => write!(f, "tap (owner uid {owner})"),
             Attach::Netns { netns } => write!(f, "netns:{netns}"),
+            Attach::Socket => f.write_str("socket"),
         }
     }
 }
@@ -66,12 +70,14 @@ impl fmt::Display for Attach {
 impl Attach {
     /// `tap` or `netns:NAME`, as `vmctl start --attach` takes it.
     pub fn parse(text: &str) -> Result<Attach, Error> {
-        if text == "tap" {
-            return Ok(Attach::Tap);
+        match text {
+            "tap" => return Ok(Attach::Tap),
+            "socket" => return Ok(Attach::Socket),
+            _ => {}
         }
         let Some(netns) = text.strip_prefix("netns:") else {
-            return Err(Error::invalid("attachment", text, "expected tap or netns:NAME")
-                .with_hint("--attach tap (for a hypervisor) or --attach netns:NAME (an existing `ip netns` namespace)"));
+            return Err(Error::invalid("attachment", text, "expected tap, socket or netns:NAME")
+                .with_hint("--attach tap (for a hypervisor), socket (a unix datagram socket) or netns:NAME (an existing `ip netns` namespace)"));
         };
         let valid = !netns.is_empty()
             && netns.len() <= 64

@@ -5,6 +5,8 @@
 //! blocking reads and writes, so a full queue slows the sender instead of dropping.
 
 pub mod policy;
+#[cfg(target_os = "linux")]
+pub mod tap;
 
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};

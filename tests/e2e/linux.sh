@@ -316,6 +316,19 @@ kill -KILL "$runpid"; pkill -f "^sleep 30$"; wait "$runpid" 2>/dev/null
 expect "the next run recovers by itself" "$V" run runner -- true
 expect "doctor is happy afterwards" "$V" doctor
 
+echo "# 9e. --attach socket: a relay helper between run/VM.sock and the VM's TAP"
+"$V" create sock --no-local >/dev/null
+expect "a VM starts attached by socket" "$V" start sock --attach socket
+expect "its socket is there" test -S "$home/run/sock.sock"
+helper=$("$V" -j show sock network | grep -o '"link":"[^"]*"' >/dev/null; grep -A1 '<key>helper</key>' "$home/run/sock.plist" | grep -o '[0-9]*' | head -1)
+expect "its relay runs" kill -0 "$helper"
+kill -9 "$helper"; sleep 0.1
+expect "doctor names the gone relay" sh -c "'$V' doctor 2>&1 | grep -q 'frame relay'"
+expect "the next start recovers by itself" "$V" start sock --attach socket
+expect "with a relay again" test -S "$home/run/sock.sock"
+"$V" stop sock >/dev/null
+expect_not "stop removes the socket" test -e "$home/run/sock.sock"
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

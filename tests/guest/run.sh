@@ -96,11 +96,31 @@ await "$home/iso.log" "GUEST done" 60
 has "iso with a MAC of its own gets no lease" "$home/iso.log" "newmac nolease"
 if [ "$(grep -c 'GUEST ping 203.0.113.2 fail' "$home/iso.log")" = 1 ]; then ok "and nothing through"; else bad "iso with a new MAC still got through"; fi
 
-echo "# 5. after the last run returns nothing of vmctl remains"
 wait "$run_fixed"; rc_fixed=$?
 wait "$run_iso"; rc_iso=$?
 same "vmctl run fixed exits with QEMU's status" 0 "$rc_fixed"
 same "vmctl run iso exits with QEMU's status" 0 "$rc_iso"
+
+echo "# the frame relay (the macOS helper's code) with a real guest: QEMU -netdev dgram, --attach socket"
+"$V" -q create relayed --no-local
+"$V" run relayed --attach socket -- qemu-system-x86_64 -accel tcg -m 192 -nographic -no-reboot -nodefaults \
+  -serial stdio -kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" \
+  -append "console=ttyS0 quiet panic=-1 vmctl.steps=ping:203.0.113.2,newmac,ping:203.0.113.2,sleep:2" \
+  -netdev "dgram,id=n0,local.type=unix,local.path=$home/relayed.qemu,remote.type=unix,remote.path={socket}" \
+  -device "virtio-net-pci,netdev=n0,mac={mac},romfile=" >"$home/relayed.log" 2>&1 &
+run_relayed=$!
+pids+=($run_relayed)
+await "$home/relayed.log" "GUEST newmac" 90
+# The relay dropped the forged frames before the TAP: nft's own rule for them saw none.
+same "nft's forged-MAC rule saw nothing (the relay stopped them)" 0 "$(nft list table bridge vmctl | grep -F "frame from a MAC not the VM's" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')"
+wait "$run_relayed"; rc=$?
+same "vmctl run relayed exits with QEMU's status" 0 "$rc"
+has "the relayed guest gets its lease through the relay" "$home/relayed.log" "lease ip="
+has "and reaches the WAN" "$home/relayed.log" "ping 203.0.113.2 ok"
+has "with a MAC of its own it gets no lease" "$home/relayed.log" "newmac nolease"
+if [ "$(grep -c 'GUEST ping 203.0.113.2 fail' "$home/relayed.log")" = 1 ]; then ok "and nothing through"; else bad "the relayed guest with a new MAC got through"; fi
+
+echo "# 5. after the last run returns nothing of vmctl remains"
 same "links left" "" "$(ip -o link | awk -F': ' '{print $2}' | grep -E '^(vmt-|vmctl-)' | tr '\n' ' ')"
 same "nft tables left" "" "$(nft list tables | grep vmctl)"
 same "started VMs left" "" "$(ls "$home/run" 2>/dev/null)"

@@ -79,9 +79,13 @@ impl<'b, 'a> Checkup<'b, 'a> {
                 runs.push(run);
                 continue;
             }
-            let problem = match run.holder {
-                Some(pid) if orphaned => format!(
+            let problem = match run.gone_process() {
+                Some(pid) if run.holder == Some(pid) => format!(
                     "VM '{}' was started by `vmctl run` (pid {pid}), which is gone: its network is up for nobody",
+                    run.vm
+                ),
+                Some(pid) => format!(
+                    "VM '{}': its frame relay (pid {pid}) is gone: its socket leads nowhere",
                     run.vm
                 ),
                 _ => format!(

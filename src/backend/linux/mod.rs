@@ -46,6 +46,7 @@ pub(super) struct Undo {
 
 enum Made {
     Link(String),
+    Helper(u32, PathBuf),
     NetnsLink { netns: String, name: String },
     Daemon(PathBuf),
     File(PathBuf),
@@ -67,6 +68,7 @@ impl Undo {
                 Made::File(path) => {
                     let _ = std::fs::remove_file(path);
                 }
+                Made::Helper(pid, socket) => stop_helper(pid, Some(&socket)),
             }
         }
     }
@@ -379,6 +381,117 @@ impl<'a> Linux<'a> {
         }
     }
 
+    /// The VM's state when it is started already (as asked); a start a crash left behind is
+    /// taken down first, with a warning.
+    fn already_started(
+        &self,
+        lock: &StoreLock,
+        nl: &mut Netlink,
+        profile: &VmProfile,
+        attach: &Attach,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<RunState>, Error> {
+        if let Some(state) = self.store.load_run(&profile.name)? {
+            let orphaned = state.orphaned();
+            if !orphaned && Self::link_present(nl, &state)? {
+                if state.attach != *attach {
+                    return Err(Error::conflict(format!(
+                        "VM '{}' is started already, attached as {}, not {attach}",
+                        profile.name, state.attach
+                    ))
+                    .with_hint(format!(
+                        "`vmctl stop {}` first to attach it another way",
+                        profile.name
+                    )));
+                }
+                return Ok(Some(state));
+            }
+            // A crash left it: take down what remains, then start afresh.
+            warnings.push(match state.gone_process() {
+                Some(pid) => format!(
+                    "VM '{}' was held by a process (pid {pid}) that is gone: starting it afresh",
+                    profile.name
+                ),
+                _ => format!(
+                    "VM '{}' was recorded as started but its link {} is gone: starting it afresh",
+                    profile.name, state.link
+                ),
+            });
+            self.stop(lock, &state)?;
+        }
+        Ok(None)
+    }
+
+    /// Start the relay helper of a socket-attached VM; returns once its socket is there.
+    fn spawn_helper(&self, state: &RunState, socket: &Path) -> Result<u32, Error> {
+        let failed = |why: String| {
+            Error::host(
+                format!("the relay of VM '{}' did not start: {why}", state.vm),
+                "is /dev/net/tun there, and can vmctl write its run/ folder?",
+            )
+        };
+        let exe = std::env::current_exe().map_err(|e| failed(e.to_string()))?;
+        let run_dir = self.store.run_dir();
+        std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
+        // Its complaints, kept beside its state: a log, not state, so no atomic write.
+        let log_path = run_dir.join(format!("{}.relay.log", state.vm));
+        #[allow(clippy::disallowed_methods)]
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| Error::io("creating", &log_path, e))?;
+        let mut command = std::process::Command::new(exe);
+        command
+            .arg("--home")
+            .arg(self.store.home())
+            .args([
+                "--quiet",
+                "relay-helper",
+                "--tap",
+                &state.link,
+                "--mac",
+                &state.mac,
+            ])
+            .arg("--socket")
+            .arg(socket);
+        if state.no_local {
+            command.arg("--no-local");
+        }
+        if let Some(plan) = state
+            .network
+            .as_deref()
+            .and_then(|n| self.settings.address_plan(n))
+        {
+            command
+                .args(["--gateway", &plan.gateway().to_string()])
+                .args(["--subnet", &plan.subnet().to_string()]);
+        }
+        if let Some(ip) = state.static_ip {
+            command.args(["--address", &ip.to_string()]);
+        }
+        // Its own process group: a Ctrl-C meant for a hypervisor in the foreground is not
+        // meant for the relay (`stop` ends it).
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| failed(e.to_string()))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !socket.exists() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let said = said.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+                return Err(failed(format!("it exited ({status}) {said}")));
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(failed("no socket after 3 s".into()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Ok(child.id())
+    }
+
     /// Under 10% of a network's pool free: say so, and how to widen it.
     fn pool_warning(&self, net: &str) -> Option<String> {
         let plan = self.settings.address_plan(net)?;
@@ -426,37 +539,12 @@ impl Backend for Linux<'_> {
         require_net_admin("start")?;
         let mut warnings = Vec::new();
         let nl = &mut open_netlink()?;
-        if let Some(state) = self.store.load_run(&profile.name)? {
-            let orphaned = state.orphaned();
-            if !orphaned && Self::link_present(nl, &state)? {
-                if state.attach != attach {
-                    return Err(Error::conflict(format!(
-                        "VM '{}' is started already, attached as {}, not {attach}",
-                        profile.name, state.attach
-                    ))
-                    .with_hint(format!(
-                        "`vmctl stop {}` first to attach it another way",
-                        profile.name
-                    )));
-                }
-                return Ok(Started {
-                    state,
-                    already: true,
-                    warnings,
-                });
-            }
-            // A crash left it: take down what remains, then start afresh.
-            warnings.push(match state.holder {
-                Some(pid) if orphaned => format!(
-                    "VM '{}' was held by `vmctl run` (pid {pid}), which is gone: starting it afresh",
-                    profile.name
-                ),
-                _ => format!(
-                    "VM '{}' was recorded as started but its link {} is gone: starting it afresh",
-                    profile.name, state.link
-                ),
+        if let Some(state) = self.already_started(lock, nl, profile, &attach, &mut warnings)? {
+            return Ok(Started {
+                state,
+                already: true,
+                warnings,
             });
-            self.stop(lock, &state)?;
         }
         let network = profile.network.mode.builtin_network();
         if network.is_some() {
@@ -471,6 +559,15 @@ impl Backend for Linux<'_> {
         )?;
         if let Attach::Netns { netns } = &attach {
             open_netns(netns)?;
+        }
+        if attach == Attach::Socket && profile.network.mode == Mode::Bridge {
+            return Err(Error::host(
+                format!(
+                    "VM '{}' is bridged: --attach socket relays to a TAP on a vmctl network",
+                    profile.name
+                ),
+                "use --attach tap for a bridged VM, or put it on shared / host",
+            ));
         }
         let parent = match profile.network.mode {
             Mode::Bridge => Some(self.bridge_parent(nl, profile)?),
@@ -505,15 +602,27 @@ impl Backend for Linux<'_> {
                 .find(|l| l.vm() == Some(state.vm.as_str()))
                 .expect("the plan has a link for every VM");
             Self::make_link(nl, link, &mut undo)?;
+            let mut state = state.clone();
+            if state.attach == Attach::Socket {
+                let socket = self.store.run_dir().join(format!("{}.sock", state.vm));
+                let pid = self.spawn_helper(&state, &socket)?;
+                undo.made.push(Made::Helper(pid, socket.clone()));
+                state.helper = Some(pid);
+                state.socket = Some(socket);
+            }
             self.change_rules(&others, &runs)?;
-            self.store.save_run(lock, &state)
+            self.store.save_run(lock, &state)?;
+            Ok(state)
         })();
-        if let Err(err) = result {
-            undo.rollback(nl);
-            // The VMs that stay get their rules back as they were.
-            let _ = self.reload(&others);
-            return Err(err);
-        }
+        let state = match result {
+            Ok(state) => state,
+            Err(err) => {
+                undo.rollback(nl);
+                // The VMs that stay get their rules back as they were.
+                let _ = self.reload(&others);
+                return Err(err);
+            }
+        };
         warnings.extend(network.and_then(|n| self.pool_warning(n)));
         Ok(Started {
             state,
@@ -530,6 +639,9 @@ impl Backend for Linux<'_> {
         // Teardown goes on past a failed step, so as much as possible is gone; the first
         // failure is reported.
         let mut errors = Vec::new();
+        if let Some(pid) = state.helper {
+            stop_helper(pid, state.socket.as_deref());
+        }
         if let Err(e) = Self::remove_vm_link(nl, state) {
             errors.push(e);
         }
@@ -668,6 +780,26 @@ fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Result
         }
     }
     Ok(())
+}
+
+/// End a relay helper (if that pid is still one) and remove its socket.
+fn stop_helper(pid: u32, socket: Option<&Path>) {
+    let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("relay-helper"));
+    if ours && let Ok(raw) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(raw),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while crate::backend::process_alive(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    if let Some(socket) = socket {
+        let _ = std::fs::remove_file(socket);
+        let _ = std::fs::remove_file(socket.with_extension("relay.log"));
+    }
 }
 
 pub(super) fn open_netlink() -> Result<Netlink, Error> {
