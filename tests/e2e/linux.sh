@@ -8,32 +8,9 @@
 # internet. Nothing here touches the machine's own network: the links, rules and daemons live
 # in the namespace this script was started in, and die with it.
 set -uo pipefail
-V=${VMCTL:?set VMCTL to the vmctl binary}
 here=$(cd "$(dirname "$0")" && pwd)
-[ "$(ip -o link | wc -l)" = 1 ] || { echo "refusing to run: this is not a fresh network namespace"; exit 2; }
-
-mount -t tmpfs tmpfs /run && mkdir -p /run/netns
-ip link set lo up
-home=$(mktemp -d /tmp/vmctl-e2e.XXXXXX)
-chmod 755 "$home"
-export VMCTL_HOME=$home
-unset VMCTL_NO_LOCAL ANKA_NO_LOCAL VMCTL_JSON ANKA_MACHINE_READABLE
-pids=()
-cleanup() {
-  for vm in $("$V" list --running --field name -j 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
-    "$V" stop "$vm" >/dev/null 2>&1
-  done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pidfile in "$home"/networks/*/dnsmasq.pid; do
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
-  done
-  rm -rf "$home"
-}
-trap cleanup EXIT
-
-passed=0 failed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+# shellcheck source=tests/netns-lib.sh
+. "$here/../netns-lib.sh"
 # expect WHAT CMD...: CMD must succeed; expect_not WHAT CMD...: CMD must fail.
 expect() {
   local what=$1; shift
@@ -42,9 +19,6 @@ expect() {
 expect_not() {
   local what=$1; shift
   if out=$("$@" 2>&1); then bad "$what (it succeeded)"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; else ok "$what"; fi
-}
-same() { # same WHAT EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: expected '$2', got '$3'"; fi
 }
 # The packet count of vmctl's counted rule with this comment.
 counter() {
@@ -90,13 +64,6 @@ wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
   until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
 }
 
-# --- the WAN: 203.0.113.2 and 198.51.100.2, reached through the host's default route ---
-ip netns add wan
-ip link add wan0 type veth peer name eth0 netns wan
-ip addr add 203.0.113.1/24 dev wan0 && ip link set wan0 up
-ip -n wan addr add 203.0.113.2/24 dev eth0 && ip -n wan link set eth0 up && ip -n wan link set lo up
-ip -n wan addr add 198.51.100.2/32 dev lo
-ip route add default via 203.0.113.2
 serve wan 0.0.0.0:80 wan80
 serve wan 0.0.0.0:8080 wan8080
 dir=$(mktemp -d "$home/www.XXXXXX"); echo host8000 >"$dir/index.html"
@@ -342,5 +309,4 @@ done
 same "dnsmasq left running" "" "$left"
 expect "doctor is happy with an empty host" "$V" doctor
 
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

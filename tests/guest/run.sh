@@ -8,27 +8,9 @@
 # Two guests boot at once (software emulation: each takes a few seconds): "fixed" with a static
 # IP, and "iso", a --no-local DHCP guest that then tries a MAC of its own.
 set -uo pipefail
-V=${VMCTL:?set VMCTL to the vmctl binary}
 guest=${1:?the folder tests/guest/build.sh made}
-[ "$(ip -o link | wc -l)" = 1 ] || { echo "refusing to run: this is not a fresh network namespace"; exit 2; }
-mount -t tmpfs tmpfs /run && mkdir -p /run/netns
-ip link set lo up
-home=$(mktemp -d /tmp/vmctl-guest.XXXXXX)
-chmod 755 "$home"
-export VMCTL_HOME=$home
-unset VMCTL_NO_LOCAL ANKA_NO_LOCAL VMCTL_JSON ANKA_MACHINE_READABLE
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  for f in "$home"/networks/*/dnsmasq.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-  rm -rf "$home"
-}
-trap cleanup EXIT
-passed=0 failed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL $*"; failed=$((failed + 1)); }
-same() { if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: expected '$2', got '$3'"; fi; }
+# shellcheck source=tests/netns-lib.sh
+. "$(dirname "$0")/../netns-lib.sh"
 has() { # has WHAT FILE LINE: the guest printed LINE
   if grep -qF "GUEST $3" "$2"; then ok "$1"; else bad "$1: no 'GUEST $3' in $2"; sed 's/^/       /' "$2" | grep -v '^ *$' | tail -15; fi
 }
@@ -41,12 +23,6 @@ await() {
     sleep 0.1
   done
 }
-
-ip netns add wan
-ip link add wan0 type veth peer name eth0 netns wan
-ip addr add 203.0.113.1/24 dev wan0 && ip link set wan0 up
-ip -n wan addr add 203.0.113.2/24 dev eth0 && ip -n wan link set eth0 up && ip -n wan link set lo up
-ip route add default via 203.0.113.2
 
 # guest NAME STEPS: `vmctl run NAME -- qemu ...` in the background, its console in NAME.log.
 guest() {
@@ -125,5 +101,4 @@ same "links left" "" "$(ip -o link | awk -F': ' '{print $2}' | grep -E '^(vmt-|v
 same "nft tables left" "" "$(nft list tables | grep vmctl)"
 same "started VMs left" "" "$(ls "$home/run" 2>/dev/null)"
 
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -1,0 +1,39 @@
+# Sourced by the namespace suites (tests/e2e/linux.sh, tests/guest/run.sh): the throw-away host
+# they run in, a home folder, cleanup, the ok/bad tally, and the WAN namespace.
+V=${VMCTL:?set VMCTL to the vmctl binary}
+[ "$(ip -o link | wc -l)" = 1 ] || { echo "refusing to run: this is not a fresh network namespace"; exit 2; }
+mount -t tmpfs tmpfs /run && mkdir -p /run/netns
+ip link set lo up
+home=$(mktemp -d /tmp/vmctl-suite.XXXXXX)
+chmod 755 "$home"
+export VMCTL_HOME=$home
+unset VMCTL_NO_LOCAL ANKA_NO_LOCAL VMCTL_JSON ANKA_MACHINE_READABLE
+pids=()
+cleanup() {
+  for vm in $("$V" list --running --field name -j 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
+    "$V" stop "$vm" >/dev/null 2>&1
+  done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  for pidfile in "$home"/networks/*/dnsmasq.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+  done
+  rm -rf "$home"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+same() { # same WHAT EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: expected '$2', got '$3'"; fi
+}
+summary() { echo "# $passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
+
+# The WAN: namespace "wan" at 203.0.113.2 (and 198.51.100.2), behind the host's default route.
+ip netns add wan
+ip link add wan0 type veth peer name eth0 netns wan
+ip addr add 203.0.113.1/24 dev wan0 && ip link set wan0 up
+ip -n wan addr add 203.0.113.2/24 dev eth0 && ip -n wan link set eth0 up && ip -n wan link set lo up
+ip -n wan addr add 198.51.100.2/32 dev lo
+ip route add default via 203.0.113.2
