@@ -5,6 +5,7 @@
 //!
 //! A backend receives resolved values (profiles, settings, the `Plan`), never flags.
 
+pub mod macos_files;
 pub mod state;
 
 #[cfg(target_os = "linux")]

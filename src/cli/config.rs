@@ -78,7 +78,10 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
             change(ctx, |values| {
                 values.insert(key.name().to_owned(), value.clone());
                 Ok(format!("{key} = {value}"))
-            })
+            })?;
+            #[cfg(target_os = "macos")]
+            sync_macos_files(ctx, key);
+            Ok(())
         }
         (Some(name), None) => {
             let key: Key = name.parse()?;
@@ -99,6 +102,41 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
             Ok(())
         }
         (None, _) => list(ctx, args.list),
+    }
+}
+
+/// On macOS the shared range and the lease time live in the system's vmnet and Internet
+/// Sharing preferences too: write them there (as root), keeping every other key.
+#[cfg(target_os = "macos")]
+fn sync_macos_files(ctx: &Ctx, key: Key) {
+    use crate::backend::macos_files::{
+        SHARING_PLIST, VMNET_PLIST, set_lease_time, set_vmnet_range,
+    };
+    let Ok(settings) = ctx.settings() else { return };
+    let path = match key {
+        Key::StartAddress | Key::EndAddress | Key::SubnetMask => VMNET_PLIST,
+        Key::DhcpLeaseTime => SHARING_PLIST,
+        _ => return,
+    };
+    let edit = |old: &[u8]| match key {
+        Key::DhcpLeaseTime => set_lease_time(old, settings.dhcp_lease_time),
+        _ => set_vmnet_range(old, settings.shared.gateway(), settings.shared.mask),
+    };
+    let result = std::fs::read(path)
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| Error::io("reading", path, e))
+        .and_then(|old| edit(&old))
+        .and_then(|new| crate::store::write_atomic(std::path::Path::new(path), &new));
+    if let Err(e) = result {
+        ctx.out.warn(&format!(
+            "{key} is set for vmctl, but not in {path}: {e} (run as root)"
+        ));
     }
 }
 

@@ -150,12 +150,12 @@ fn normalise(entries: &[(String, Ipv4Addr)]) -> Result<Vec<(&str, Ipv4Addr)>, Ho
     Ok(sorted)
 }
 
-fn render_block(entries: &[(&str, Ipv4Addr)], eol: &str, final_eol: bool) -> String {
+fn render_block(lines: &[String], eol: &str, final_eol: bool) -> String {
     let mut out = String::new();
     out.push_str(BEGIN);
     out.push_str(eol);
-    for (name, ip) in entries {
-        let _ = write!(out, "{ip}\t{name}{eol}");
+    for line in lines {
+        let _ = write!(out, "{line}{eol}");
     }
     out.push_str(END);
     if final_eol {
@@ -194,16 +194,27 @@ pub fn block_entries(text: &str) -> Result<Vec<(String, Ipv4Addr)>, HostsError> 
 /// * Idempotent: calling it again on its output with the same entries changes nothing.
 #[allow(clippy::missing_errors_doc)]
 pub fn update_block(old: &str, entries: &[(String, Ipv4Addr)]) -> Result<String, HostsError> {
-    let entries = normalise(entries)?;
+    let lines: Vec<String> = normalise(entries)?
+        .iter()
+        .map(|(name, ip)| format!("{ip}\t{name}"))
+        .collect();
+    replace_block(old, &lines)
+}
+
+/// The marked block of `old` holding `lines` instead (added at the end, or removed when
+/// `lines` is empty), with the line endings and final-newline rules of `update_block`. Other
+/// files vmctl shares with the system (`/etc/bootptab`) keep their vmctl lines the same way.
+#[allow(clippy::missing_errors_doc)]
+pub fn replace_block(old: &str, lines: &[String]) -> Result<String, HostsError> {
     let block = find_block(old)?;
     let eol = line_ending(old);
     let out = match block {
-        None if entries.is_empty() => old.to_owned(),
+        None if lines.is_empty() => old.to_owned(),
         None if old.is_empty() || old.ends_with('\n') => {
-            format!("{old}{}", render_block(&entries, eol, true))
+            format!("{old}{}", render_block(lines, eol, true))
         }
-        None => format!("{old}{eol}{}", render_block(&entries, eol, false)),
-        Some(block) if entries.is_empty() => {
+        None => format!("{old}{eol}{}", render_block(lines, eol, false)),
+        Some(block) if lines.is_empty() => {
             let mut prefix = &old[..block.start];
             let suffix = &old[block.end..];
             if suffix.is_empty() && !block.end_has_eol {
@@ -216,7 +227,7 @@ pub fn update_block(old: &str, entries: &[(String, Ipv4Addr)]) -> Result<String,
         Some(block) => format!(
             "{}{}{}",
             &old[..block.start],
-            render_block(&entries, eol, block.end_has_eol),
+            render_block(lines, eol, block.end_has_eol),
             &old[block.end..]
         ),
     };
