@@ -1,6 +1,7 @@
 //! `vmctl relay-helper ...` (hidden): the process `start --attach socket` leaves running. It
-//! relays frames between the VM's socket and its TAP through the VM's frame policy, until it
-//! is stopped (SIGTERM) or its TAP goes away. The same relay and policy serve vmnet on macOS.
+//! relays frames between the VM's socket and its network port through the VM's frame policy,
+//! until it is stopped (SIGTERM) or the port goes away: a TAP on Linux (`--tap`), a vmnet
+//! interface on macOS (`--vmnet shared|host|bridged:IF`).
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -16,8 +17,10 @@ use crate::relay::{Counts, FramePolicy, PacketPort, SocketPort};
 /// Relay a VM's socket to its TAP (started by `vmctl start --attach socket`, not by people)
 #[derive(Debug, Args)]
 pub struct RelayHelperArgs {
-    #[arg(long)]
-    tap: String,
+    #[arg(long, required_unless_present = "vmnet")]
+    tap: Option<String>,
+    #[arg(long, conflicts_with = "tap")]
+    vmnet: Option<String>,
     #[arg(long)]
     socket: PathBuf,
     #[arg(long)]
@@ -41,7 +44,11 @@ pub fn run(_ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
             "`vmctl doctor` shows the VM's state",
         )
     };
-    let net: Arc<dyn PacketPort> = Arc::new(open_tap(&args.tap).map_err(|e| failed("TAP", e))?);
+    let net: Arc<dyn PacketPort> = match (&args.tap, &args.vmnet) {
+        (Some(tap), _) => Arc::new(open_tap(tap).map_err(|e| failed("TAP", e))?),
+        (None, Some(mode)) => open_vmnet(mode, args.no_local).map_err(|e| failed("vmnet", e))?,
+        (None, None) => unreachable!("clap requires --tap or --vmnet"),
+    };
     let vm: Arc<dyn PacketPort> =
         Arc::new(SocketPort::bind(&args.socket).map_err(|e| failed("socket", e))?);
     let result = crate::relay::relay(&vm, &net, policy, &Arc::new(Counts::default()), |_| {});
@@ -58,5 +65,26 @@ fn open_tap(name: &str) -> std::io::Result<crate::relay::tap::TapPort> {
 fn open_tap(_name: &str) -> std::io::Result<SocketPort> {
     Err(std::io::Error::other(
         "a TAP port exists on Linux only (macOS relays to vmnet)",
+    ))
+}
+
+#[cfg(target_os = "macos")]
+fn open_vmnet(mode: &str, isolated: bool) -> std::io::Result<Arc<dyn PacketPort>> {
+    use crate::relay::vmnet::{VmnetMode, VmnetPort};
+    let mode = match mode {
+        "shared" => VmnetMode::Shared,
+        "host" => VmnetMode::Host,
+        other => match other.strip_prefix("bridged:") {
+            Some(interface) => VmnetMode::Bridged(interface.to_owned()),
+            None => return Err(std::io::Error::other(format!("unknown vmnet mode {other}"))),
+        },
+    };
+    Ok(Arc::new(VmnetPort::start(mode, isolated)?))
+}
+
+#[cfg(not(target_os = "macos"))]
+fn open_vmnet(_mode: &str, _isolated: bool) -> std::io::Result<Arc<dyn PacketPort>> {
+    Err(std::io::Error::other(
+        "vmnet exists on macOS only (Linux relays to a TAP)",
     ))
 }

@@ -7,6 +7,8 @@
 pub mod policy;
 #[cfg(target_os = "linux")]
 pub mod tap;
+#[cfg(target_os = "macos")]
+pub mod vmnet;
 
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};

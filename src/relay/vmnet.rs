@@ -1,0 +1,87 @@
+//! A vmnet interface as a packet port (macOS): the relay's network side in the helper that
+//! `start` will run on macOS. vmnet reads do not block, so `recv` waits for vmnet's "packets
+//! available" event between reads. Type-checked and linted on Linux; run on a Mac.
+
+use std::io;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use vmnet::mode::{Bridged, Host, Mode, Shared};
+use vmnet::{Events, Interface, Options};
+
+use super::PacketPort;
+
+/// Which vmnet network, as the VM's profile says.
+pub enum VmnetMode {
+    Shared,
+    Host,
+    Bridged(String),
+}
+
+pub struct VmnetPort {
+    interface: Mutex<Interface>,
+    /// Raised by vmnet's event callback: packets wait to be read.
+    available: std::sync::Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl VmnetPort {
+    /// Start a vmnet interface; `isolated` asks vmnet itself to keep it from other VMs too.
+    pub fn start(mode: VmnetMode, isolated: bool) -> io::Result<VmnetPort> {
+        let mode = match mode {
+            VmnetMode::Shared => Mode::Shared(Shared::default()),
+            VmnetMode::Host => Mode::Host(Host::default()),
+            VmnetMode::Bridged(name) => Mode::Bridged(Bridged {
+                shared_interface_name: name,
+            }),
+        };
+        let options = Options {
+            enable_isolation: Some(isolated),
+            ..Options::default()
+        };
+        let mut interface = Interface::new(mode, options).map_err(io::Error::other)?;
+        let available = std::sync::Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = available.clone();
+        interface
+            .set_event_callback(Events::PACKETS_AVAILABLE, move |_, _| {
+                let (flag, wake) = &*signal;
+                *flag.lock().expect("vmnet flag") = true;
+                wake.notify_one();
+            })
+            .map_err(io::Error::other)?;
+        Ok(VmnetPort {
+            interface: Mutex::new(interface),
+            available,
+        })
+    }
+}
+
+impl PacketPort for VmnetPort {
+    fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.interface.lock().expect("vmnet interface").read(buf) {
+                Ok(n) => return Ok(n),
+                Err(vmnet::Error::VmnetReadNothing) => {}
+                Err(e) => return Err(io::Error::other(e)),
+            }
+            let (flag, wake) = &*self.available;
+            let mut ready = flag.lock().expect("vmnet flag");
+            if !*ready {
+                // The timeout covers an event that came between the read and the wait.
+                ready = wake
+                    .wait_timeout(ready, Duration::from_millis(50))
+                    .expect("vmnet flag")
+                    .0;
+            }
+            *ready = false;
+        }
+    }
+
+    fn send(&self, frame: &[u8]) -> io::Result<()> {
+        self.interface
+            .lock()
+            .expect("vmnet interface")
+            .write(frame)
+            .map(|_| ())
+            .map_err(io::Error::other)
+    }
+}
