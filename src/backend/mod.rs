@@ -10,8 +10,11 @@ pub mod state;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
+#[cfg(target_os = "macos")]
+pub mod macos;
 
 use std::net::Ipv4Addr;
+use std::path::Path;
 
 use macaddr::MacAddr6;
 
@@ -66,6 +69,188 @@ pub fn process_alive(pid: u32) -> bool {
     })
 }
 
+/// Start the relay helper of a socket-attached VM; returns once its socket is there.
+pub fn spawn_helper(
+    store: &Store,
+    settings: &Settings,
+    state: &RunState,
+    socket: &Path,
+    port: &[String],
+) -> Result<u32, Error> {
+    let failed = |why: String| {
+        Error::host(
+            format!("the relay of VM '{}' did not start: {why}", state.vm),
+            "is /dev/net/tun there, and can vmctl write its run/ folder?",
+        )
+    };
+    let exe = std::env::current_exe().map_err(|e| failed(e.to_string()))?;
+    let run_dir = store.run_dir();
+    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
+    // Its complaints, kept beside its state: a log, not state, so no atomic write.
+    let log_path = run_dir.join(format!("{}.relay.log", state.vm));
+    #[allow(clippy::disallowed_methods)]
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io("creating", &log_path, e))?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .arg("--home")
+        .arg(store.home())
+        .args(["--quiet", "relay-helper", "--mac", &state.mac])
+        .args(port)
+        .arg("--socket")
+        .arg(socket);
+    if state.no_local {
+        command.arg("--no-local");
+    }
+    if let Some(plan) = state
+        .network
+        .as_deref()
+        .and_then(|n| settings.address_plan(n))
+    {
+        command
+            .args(["--gateway", &plan.gateway().to_string()])
+            .args(["--subnet", &plan.subnet().to_string()]);
+    }
+    if let Some(ip) = state.static_ip {
+        command.args(["--address", &ip.to_string()]);
+    }
+    // Its own process group: a Ctrl-C meant for a hypervisor in the foreground is not
+    // meant for the relay (`stop` ends it).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !socket.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let said = said.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+            return Err(failed(format!("it exited ({status}) {said}")));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(failed("no socket after 3 s".into()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Ok(child.id())
+}
+
+/// Is `pid` a relay helper (and not a process that inherited its number)?
+fn is_relay_helper(pid: u32) -> bool {
+    let command = std::fs::read(format!("/proc/{pid}/cmdline")).or_else(|_| {
+        std::process::Command::new("ps")
+            .args(["-o", "command=", "-p", &pid.to_string()])
+            .output()
+            .map(|out| out.stdout)
+    });
+    command.is_ok_and(|c| String::from_utf8_lossy(&c).contains("relay-helper"))
+}
+
+/// End a relay helper (if that pid is still one) and remove its socket.
+pub fn stop_helper(pid: u32, socket: Option<&Path>) {
+    if is_relay_helper(pid)
+        && let Ok(raw) = i32::try_from(pid)
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(raw),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while crate::backend::process_alive(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    if let Some(socket) = socket {
+        let _ = std::fs::remove_file(socket);
+        let _ = std::fs::remove_file(socket.with_extension("relay.log"));
+    }
+}
+
+/// Two started VMs never share a MAC or a host port: refuse, naming the VM that has it.
+pub fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Result<(), Error> {
+    if let Some(other) = others.iter().find(|r| r.mac == mac) {
+        return Err(Error::conflict(format!(
+            "VM '{}' has MAC {mac}, which started VM '{}' uses",
+            profile.name, other.vm
+        ))
+        .with_hint(format!(
+            "stop '{}' first, or give '{}' its own MAC: vmctl modify {} network --mac auto",
+            other.vm, profile.name, profile.name
+        )));
+    }
+    for pf in &profile.network.port_forwarding_rules {
+        let clash = others.iter().find_map(|r| {
+            r.port_forwards
+                .iter()
+                .find(|o| {
+                    o.protocol == pf.protocol
+                        && o.host_port == pf.host_port
+                        && (o.host_ip == pf.host_ip
+                            || o.host_ip.is_unspecified()
+                            || pf.host_ip.is_unspecified())
+                })
+                .map(|_| &r.vm)
+        });
+        if let Some(other) = clash {
+            return Err(Error::conflict(format!(
+                "VM '{}' forwards {} host port {}, which started VM '{other}' forwards already",
+                profile.name,
+                pf.protocol.name(),
+                pf.host_port
+            ))
+            .with_hint(format!(
+                "stop '{other}' first, or move the forward: vmctl modify {} port {} {}:HOST_PORT",
+                profile.name, pf.name, pf.guest_port
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The filter rules a start puts in force: the VM's own, else `net_filter`'s.
+pub fn filter_text(profile: &VmProfile, settings: &Settings) -> Result<Option<String>, Error> {
+    if let Some(text) = &profile.network.filter {
+        return Ok(Some(text.clone()));
+    }
+    let Some(path) = &settings.net_filter else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?;
+    text.parse::<crate::model::filter::FilterRules>()
+        .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))?;
+    Ok(Some(text))
+}
+
+/// The warning for a pool under 10% free, if it is.
+pub fn pool_warning(
+    net: &str,
+    plan: &crate::model::network::AddressPlan,
+    leases: &[crate::discovery::lease::Lease],
+    now: u64,
+) -> Option<String> {
+    let size = u32::from(plan.pool_last()) - u32::from(plan.pool_first()) + 1;
+    let used: std::collections::BTreeSet<Ipv4Addr> = leases
+        .iter()
+        .filter(|l| !l.is_expired(now))
+        .map(|l| l.ip)
+        .collect();
+    let free = size.saturating_sub(u32::try_from(used.len()).unwrap_or(u32::MAX));
+    (free * 10 < size).then(|| {
+        let (start, end) = if net == "host" {
+            ("host_start_address", "host_end_address")
+        } else {
+            ("start_address", "end_address")
+        };
+        format!(
+            "network {net}: only {free} of its {size} addresses are free; widen the pool with `vmctl config {start} ...` / `{end} ...` (and the subnet mask), or delete VMs you no longer use"
+        )
+    })
+}
+
 /// The host's networking, as far as vmctl owns it.
 pub trait Backend {
     /// Bring `profile`'s NIC up, attached as `attach`; `holder` is the pid of a `vmctl run`
@@ -94,16 +279,22 @@ pub fn host<'a>(store: &'a Store, settings: &'a Settings) -> Box<dyn Backend + '
 }
 
 /// This platform's backend.
-#[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "macos")]
+pub fn host<'a>(store: &'a Store, settings: &'a Settings) -> Box<dyn Backend + 'a> {
+    Box::new(macos::Macos::new(store, settings))
+}
+
+/// This platform's backend.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub fn host<'a>(_store: &'a Store, _settings: &'a Settings) -> Box<dyn Backend + 'a> {
     Box::new(Unsupported)
 }
 
 /// Platforms whose backend is not written yet: every host change is refused, saying so.
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 struct Unsupported;
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 impl Unsupported {
     fn refuse<T>() -> Result<T, Error> {
         Err(Error::host(
@@ -116,7 +307,7 @@ impl Unsupported {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 impl Backend for Unsupported {
     fn start(
         &self,
@@ -138,5 +329,45 @@ impl Backend for Unsupported {
     }
     fn doctor(&self, _: &StoreLock, _: bool) -> Result<Vec<Finding>, Error> {
         Self::refuse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use crate::discovery::lease::Lease;
+    use crate::model::network::AddressPlan;
+
+    #[test]
+    fn pool_warning_below_a_tenth_free() {
+        let ip = |last| Ipv4Addr::new(10, 0, 0, last);
+        let plan = AddressPlan::new(ip(1), ip(21), Ipv4Addr::new(255, 255, 255, 0)).unwrap();
+        let lease = |last, expiry| Lease {
+            ip: ip(last),
+            mac: None,
+            client_id: None,
+            hostname: None,
+            expiry: Some(expiry),
+        };
+        // Pool .2-.21: 20 addresses. 18 live leases leave 2 (10%): no warning yet.
+        let mut leases: Vec<Lease> = (2..20).map(|n| lease(n, 2000)).collect();
+        assert_eq!(super::pool_warning("shared", &plan, &leases, 1000), None);
+        leases.push(lease(20, 2000));
+        let warning = super::pool_warning("shared", &plan, &leases, 1000).unwrap();
+        assert!(warning.contains("only 1 of its 20"), "{warning}");
+        assert!(warning.contains("start_address"), "{warning}");
+        // Expired leases and duplicates of one address do not count.
+        leases.push(lease(20, 2000));
+        leases.push(lease(21, 500));
+        assert!(
+            super::pool_warning("host", &plan, &leases, 1000)
+                .unwrap()
+                .contains("host_end_address")
+        );
+        assert_eq!(
+            super::pool_warning("shared", &plan, &leases[..17], 1000),
+            None
+        );
     }
 }

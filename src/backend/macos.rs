@@ -1,0 +1,335 @@
+//! The macOS backend. Each started VM gets a helper process (`vmctl relay-helper --vmnet`)
+//! that holds its vmnet interface (shared, host, or bridged on an interface; vmnet's own
+//! isolation when no-local) and relays frames, through the VM's frame policy, to a unix
+//! datagram socket in `run/` for vfkit or QEMU. Static IPs are bootpd reservations in
+//! vmctl's block of `/etc/bootptab`; filter rules and port forwards are a pf anchor per VM,
+//! `com.apple/vmctl.<vm>`, which the stock `/etc/pf.conf` evaluates.
+//!
+//! Type-checked and linted on Linux in CI; the relay, the frame policy and the file edits it
+//! uses are tested there. Run its own tests on a Mac with `sudo -E cargo test`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use super::macos_files::{BOOTPTAB, merge_bootptab};
+use super::state::RunState;
+use super::{Backend, Finding, LeaseEvent, Started};
+use crate::error::Error;
+use crate::model::change::effective_mac;
+use crate::model::{Mac, Mode, VmProfile};
+use crate::plan::macos::MacosPlan;
+use crate::plan::{Attach, PlanInput};
+use crate::settings::Settings;
+use crate::store::{Store, StoreLock, write_atomic};
+
+pub struct Macos<'a> {
+    store: &'a Store,
+    settings: &'a Settings,
+}
+
+impl<'a> Macos<'a> {
+    pub fn new(store: &'a Store, settings: &'a Settings) -> Macos<'a> {
+        Macos { store, settings }
+    }
+
+    fn plan_for(&self, runs: &[RunState]) -> Result<MacosPlan, Error> {
+        let vms = runs
+            .iter()
+            .map(|r| r.plan_vm(&self.store.run_path(&r.vm)))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::plan::macos::plan(&PlanInput::from_vms(
+            vms,
+            self.settings,
+            self.store.networks_dir(),
+        ))
+    }
+
+    /// vmctl's block of `/etc/bootptab`: the static IPs of every stored VM but `except`
+    /// (reservations outlive a stop, as on Linux).
+    fn write_bootptab(&self, except: Option<&str>) -> Result<(), Error> {
+        let profiles: Vec<VmProfile> = self
+            .store
+            .load_all()?
+            .into_iter()
+            .filter(|p| Some(p.name.as_str()) != except)
+            .collect();
+        let input = PlanInput::new(
+            &profiles,
+            self.settings,
+            None,
+            &std::collections::BTreeMap::new(),
+            self.store.networks_dir(),
+        )?;
+        let plan = crate::plan::macos::plan(&input)?;
+        let old = match std::fs::read_to_string(BOOTPTAB) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("reading", BOOTPTAB, e)),
+        };
+        let new = merge_bootptab(&old, &plan.bootptab)?;
+        if new != old {
+            write_atomic(std::path::Path::new(BOOTPTAB), new.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The helper's network side for this VM.
+    fn vmnet_args(state: &RunState) -> Result<Vec<String>, Error> {
+        let mode = match (state.mode, &state.parent) {
+            (Mode::Shared, _) => "shared".to_owned(),
+            (Mode::Host, _) => "host".to_owned(),
+            (Mode::Bridge, Some(interface)) => format!("bridged:{interface}"),
+            (Mode::Bridge, None) => {
+                return Err(Error::host(
+                    format!("VM '{}' is bridged, but no interface is named", state.vm),
+                    format!(
+                        "name one: vmctl modify {} network -b en0, or vmctl config bridge_name en0",
+                        state.vm
+                    ),
+                ));
+            }
+            (Mode::Disconnected, _) => {
+                return Err(Error::host(
+                    format!(
+                        "VM '{}' is disconnected: it has no network to start",
+                        state.vm
+                    ),
+                    format!("give it one: vmctl modify {} network -t shared", state.vm),
+                ));
+            }
+        };
+        Ok(vec!["--vmnet".into(), mode])
+    }
+}
+
+/// `pfctl` with `args`, `input` on its stdin.
+fn pfctl(args: &[&str], input: &str) -> Result<String, Error> {
+    let mut child = Command::new("pfctl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::host(format!("running pfctl: {e}"), "run vmctl as root"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::host(format!("waiting for pfctl: {e}"), "try again"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(Error::host(
+            format!("pfctl {} failed: {}", args.join(" "), text.trim()),
+            "run vmctl as root; `vmctl doctor` checks pf",
+        ))
+    }
+}
+
+fn require_root(what: &str) -> Result<(), Error> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(Error::host(
+            format!("vmctl {what} needs root on macOS (vmnet, pf and bootptab are the system's)"),
+            "run it with sudo",
+        ))
+    }
+}
+
+impl Backend for Macos<'_> {
+    fn start(
+        &self,
+        lock: &StoreLock,
+        profile: &VmProfile,
+        attach: Attach,
+        holder: Option<u32>,
+    ) -> Result<Started, Error> {
+        require_root("start")?;
+        if let Attach::Netns { netns } = &attach {
+            return Err(Error::invalid(
+                "attachment",
+                format!("netns:{netns}"),
+                "macOS has no network namespaces",
+            )
+            .with_hint("macOS VMs attach by socket: --attach socket (the default there)"));
+        }
+        let mut warnings = Vec::new();
+        if let Some(state) = self.store.load_run(&profile.name)? {
+            if !state.orphaned() {
+                return Ok(Started {
+                    state,
+                    already: true,
+                    warnings,
+                });
+            }
+            warnings.push(format!(
+                "VM '{}' was held by a process that is gone: starting it afresh",
+                profile.name
+            ));
+            self.stop(lock, &state)?;
+        }
+        let others = self.store.load_runs()?;
+        let mac = Mac(effective_mac(profile, self.settings)).to_string();
+        super::refuse_clashes(profile, &mac, &others)?;
+        let parent = (profile.network.mode == Mode::Bridge)
+            .then(|| {
+                profile
+                    .network
+                    .bridge
+                    .clone()
+                    .or_else(|| self.settings.bridge_name.clone())
+            })
+            .flatten();
+        let mut state = RunState::new(
+            profile,
+            self.settings,
+            super::filter_text(profile, self.settings)?,
+            Attach::Socket,
+            parent,
+        );
+        state.holder = holder;
+        let port = Self::vmnet_args(&state)?;
+        self.write_bootptab(None)?;
+        let socket = self.store.run_dir().join(format!("{}.sock", state.vm));
+        let pid = super::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
+        state.helper = Some(pid);
+        state.socket = Some(socket.clone());
+        let mut runs = others;
+        runs.push(state.clone());
+        let loaded = match self.plan_for(&runs) {
+            Ok(plan) => plan
+                .anchors
+                .iter()
+                .find(|a| a.vm == state.vm && state.ip.is_some())
+                .map_or(Ok(()), |a| {
+                    pfctl(&["-a", &a.anchor, "-f", "-"], &a.rules).map(drop)
+                }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = loaded.and_then(|()| self.store.save_run(lock, &state)) {
+            super::stop_helper(pid, Some(&socket));
+            return Err(e);
+        }
+        if state.ip.is_none() && (state.filter.is_some() || !state.port_forwards.is_empty()) {
+            warnings.push(format!(
+                "VM '{}': its filter rules and port forwards need a static IP on macOS (pf knows VMs by address)",
+                state.vm
+            ));
+        }
+        Ok(Started {
+            state,
+            already: false,
+            warnings,
+        })
+    }
+
+    fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error> {
+        require_root("stop")?;
+        if let Some(pid) = state.helper {
+            super::stop_helper(pid, state.socket.as_deref());
+        }
+        let anchor = format!("com.apple/vmctl.{}", state.vm);
+        let flushed = pfctl(&["-a", &anchor, "-F", "all"], "");
+        self.store.remove_run(lock, &state.vm)?;
+        flushed.map(drop)
+    }
+
+    fn lease_event(&self, _: &StoreLock, _: &str, _: LeaseEvent) -> Result<(), Error> {
+        // bootpd calls no hook; the relay learns a VM's address from the DHCP exchange.
+        Ok(())
+    }
+
+    fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
+        if profile.network.ip.is_some() {
+            require_root("delete (it edits /etc/bootptab)")?;
+            self.write_bootptab(Some(&profile.name))?;
+        }
+        Ok(())
+    }
+
+    fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
+        let mut findings = Vec::new();
+        let mut note = |problem: String, fix_text: &str, fixed: bool| {
+            findings.push(Finding {
+                problem,
+                fix: fix_text.to_owned(),
+                fixed,
+            });
+        };
+        if require_root("doctor").is_err() {
+            note(
+                "not root: vmnet needs root (or the com.apple.vm.networking entitlement)".into(),
+                "run vmctl with sudo",
+                false,
+            );
+            return Ok(findings);
+        }
+        if pfctl(&["-s", "info"], "").is_ok_and(|info| info.contains("Status: Disabled")) {
+            if fix {
+                let _ = pfctl(&["-E"], "");
+            }
+            note(
+                "pf is disabled: no filter rules or port forwards".into(),
+                "enable it (pfctl -E)",
+                fix,
+            );
+        }
+        let pf_conf = std::fs::read_to_string("/etc/pf.conf").unwrap_or_default();
+        if !pf_conf.contains("anchor \"com.apple/*\"") {
+            note(
+                "/etc/pf.conf does not evaluate the com.apple/* anchors, where vmctl's rules live"
+                    .into(),
+                "restore the stock lines: anchor \"com.apple/*\" and rdr-anchor \"com.apple/*\"",
+                false,
+            );
+        }
+        let firewall = Command::new("/usr/libexec/ApplicationFirewall/socketfilterfw")
+            .args(["--getappblocked", "/usr/libexec/bootpd"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_lowercase());
+        if firewall.is_ok_and(|text| text.contains("blocked") && !text.contains("permitted")) {
+            note(
+                "the application firewall blocks bootpd: VMs get no DHCP lease".into(),
+                "socketfilterfw --add /usr/libexec/bootpd; socketfilterfw --unblock /usr/libexec/bootpd",
+                false,
+            );
+        }
+        for run in self.store.load_runs()? {
+            if let Some(pid) = run.gone_process() {
+                if fix {
+                    self.stop(lock, &run)?;
+                }
+                note(
+                    format!(
+                        "VM '{}': the process that held it (pid {pid}) is gone",
+                        run.vm
+                    ),
+                    "stop it",
+                    fix,
+                );
+            }
+        }
+        let leases =
+            crate::discovery::read_leases(&self.settings.dhcp_leases_file).unwrap_or_default();
+        if let Some(warning) = super::pool_warning(
+            "shared",
+            &self.settings.shared,
+            &leases,
+            crate::discovery::now(),
+        ) {
+            note(
+                warning,
+                "widen the range with vmctl config, or delete VMs",
+                false,
+            );
+        }
+        Ok(findings)
+    }
+}
