@@ -1361,13 +1361,17 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__relay__subcmd__helper)
-            opts="-j -y -q -h -V --tap --socket --mac --no-local --gateway --subnet --address --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --home --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --tap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vmnet)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

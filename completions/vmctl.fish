@@ -294,6 +294,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -l verbose -d '
 complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l tap -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l vmnet -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l socket -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l mac -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l gateway -r

@@ -17,7 +17,8 @@ use crate::plan::Attach;
   vmctl start db --attach netns:db       eth0 with the VM's MAC inside `ip netns` db
   vmctl start web --attach socket        run/web.sock for QEMU -netdev dgram or vfkit
   ANKA_BRIDGE_NAME=eth1 vmctl start lan  a bridge-mode VM's macvtap on eth1
-The VM's network (bridge, dnsmasq, nftables) comes up with its first VM. Needs root.")]
+The VM's network (bridge, dnsmasq, nftables) comes up with its first VM. Needs root.
+On macOS every VM is attached by socket (a vmnet relay; see the README).")]
 pub struct StartArgs {
     /// The VM
     vm: String,
