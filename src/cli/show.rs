@@ -82,6 +82,9 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
         body["started"] = Value::from(run.started);
         body["link"] = Value::from(run.link.as_str());
         body["attach"] = Value::from(run.attach.to_string());
+        if let Some(socket) = &run.socket {
+            body["socket"] = Value::from(socket.display().to_string());
+        }
         // The MAC in use is the one recorded at start (a later modify waits for a restart).
         body["mac"] = Value::from(run.mac.as_str());
         if let Some(ip) = run.ip {
@@ -207,10 +210,14 @@ fn table_value(field: &str, body: &Value) -> String {
         ),
         ("ip", Value::Null) => "dhcp".into(),
         ("status", Value::String(s)) if s == "started" => format!(
-            "started since {} ({} {})",
+            "started since {} ({} {}{})",
             format_time(body["started"].as_u64().unwrap_or(0)),
             body["attach"].as_str().unwrap_or(""),
-            body["link"].as_str().unwrap_or("")
+            body["link"].as_str().unwrap_or(""),
+            body["socket"]
+                .as_str()
+                .map(|s| format!(", socket {s}"))
+                .unwrap_or_default()
         ),
         ("bridge" | "network" | "filter", Value::Null) => "-".into(),
         ("filter", Value::String(s)) if s == "vm" => "rules of its own (show -f)".into(),
