@@ -27,8 +27,8 @@ use crate::store::write_atomic;
 pub struct Written {
     /// Reservation files that did not exist (dnsmasq picks them up by itself).
     pub created: Vec<PathBuf>,
-    /// An existing reservation changed: dnsmasq only adds what it reads, so it needs a
-    /// `reload` to forget the old one.
+    /// An existing reservation changed: dnsmasq only adds what it reads, so it must restart
+    /// to forget the old one.
     pub replaced: bool,
 }
 
@@ -187,16 +187,6 @@ fn spawn(net: &DnsmasqNetwork) -> Result<u32, Error> {
             format!("see {}", net.dir.join("dnsmasq.log").display()),
         )
     })
-}
-
-/// Make a running dnsmasq reread its reservations from scratch (SIGHUP).
-pub fn reload(dir: &Path) {
-    if let Some(pid) = running(dir) {
-        let _ = kill(
-            Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX)),
-            Signal::SIGHUP,
-        );
-    }
 }
 
 /// Stop the network's dnsmasq, if it runs; waits until it is gone.

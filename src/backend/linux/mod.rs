@@ -235,7 +235,9 @@ impl<'a> Linux<'a> {
                 undo.made.push(Made::Daemon(dns.dir.clone()));
             }
         } else if written.replaced {
-            dnsmasq::reload(&dns.dir);
+            // A changed reservation: dnsmasq would keep the old one too (see `forget`).
+            dnsmasq::stop(&dns.dir)?;
+            dnsmasq::start(dns)?;
         }
         Ok(index)
     }
@@ -601,19 +603,17 @@ impl Backend for Linux<'_> {
                 // Checked before anything changes: a refused delete leaves every file.
                 require_net_admin("delete (it has dnsmasq let go of the VM's address)")?;
             }
-            dnsmasq::remove_reservation(&dir, &profile.name)?;
-            if !leased {
-                if running && reserved {
-                    // dnsmasq never forgets a reservation it read, until told to reread.
-                    dnsmasq::reload(&dir);
-                }
+            if !leased && !reserved {
                 continue;
             }
-            // dnsmasq keeps its leases in memory: the file changes only while it is stopped.
+            // dnsmasq keeps its leases in memory and never forgets a reservation it has read:
+            // both change only while it is stopped, and its start reads them before it serves
+            // (a SIGHUP would reread them too, but at a moment nobody can wait for).
             if running {
                 dnsmasq::stop(&dir)?;
             }
-            let removed = dnsmasq::remove_leases(&dir, mac);
+            let removed = dnsmasq::remove_reservation(&dir, &profile.name)
+                .and_then(|_| dnsmasq::remove_leases(&dir, mac));
             if running {
                 let plan = self.plan_for(&runs)?;
                 if let Some(dns) = plan.dnsmasq_of(net) {
