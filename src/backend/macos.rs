@@ -33,15 +33,7 @@ impl<'a> Macos<'a> {
     }
 
     fn plan_for(&self, runs: &[RunState]) -> Result<MacosPlan, Error> {
-        let vms = runs
-            .iter()
-            .map(|r| r.plan_vm(&self.store.run_path(&r.vm)))
-            .collect::<Result<Vec<_>, _>>()?;
-        crate::plan::macos::plan(&PlanInput::from_vms(
-            vms,
-            self.settings,
-            self.store.networks_dir(),
-        ))
+        crate::plan::macos::plan(&super::started_plan_input(self.store, self.settings, runs)?)
     }
 
     /// vmctl's block of `/etc/bootptab`: the static IPs of every stored VM but `except`

@@ -210,6 +210,23 @@ pub fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Re
     Ok(())
 }
 
+/// The plan input of these started VMs, as `run/` recorded them.
+pub fn started_plan_input(
+    store: &Store,
+    settings: &Settings,
+    runs: &[RunState],
+) -> Result<crate::plan::PlanInput, Error> {
+    let vms = runs
+        .iter()
+        .map(|r| r.plan_vm(&store.run_path(&r.vm)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::plan::PlanInput::from_vms(
+        vms,
+        settings,
+        store.networks_dir(),
+    ))
+}
+
 /// The filter rules a start puts in force: the VM's own, else `net_filter`'s.
 pub fn filter_text(profile: &VmProfile, settings: &Settings) -> Result<Option<String>, Error> {
     if let Some(text) = &profile.network.filter {

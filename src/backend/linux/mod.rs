@@ -79,15 +79,7 @@ impl<'a> Linux<'a> {
     }
 
     fn plan_input(&self, runs: &[RunState]) -> Result<PlanInput, Error> {
-        let vms = runs
-            .iter()
-            .map(|r| r.plan_vm(&self.store.run_path(&r.vm)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PlanInput::from_vms(
-            vms,
-            self.settings,
-            self.store.networks_dir(),
-        ))
+        super::started_plan_input(self.store, self.settings, runs)
     }
 
     /// The host plan for these started VMs.
