@@ -1361,7 +1361,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__relay__subcmd__helper)
-            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --report --home --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1392,6 +1392,10 @@ _vmctl() {
                     return 0
                     ;;
                 --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -300,6 +300,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l mac -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l gateway -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l subnet -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l address -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l report -d 'The vmctl network to report the VM\'s learned address on (as a lease event)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l no-local
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'

@@ -65,6 +65,16 @@ impl<'a> Macos<'a> {
         Ok(())
     }
 
+    /// Load VM `vm`'s pf anchor as the plan of `runs` has it (pf knows VMs by address, so a
+    /// VM without one yet has no anchor).
+    fn load_anchor(&self, runs: &[RunState], vm: &str) -> Result<(), Error> {
+        let plan = self.plan_for(runs)?;
+        match plan.anchors.iter().find(|a| a.vm == vm) {
+            Some(anchor) => pfctl(&["-a", &anchor.anchor, "-f", "-"], &anchor.rules).map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// The helper's network side for this VM.
     fn vmnet_args(state: &RunState) -> Result<Vec<String>, Error> {
         let mode = match (state.mode, &state.parent) {
@@ -195,25 +205,15 @@ impl Backend for Macos<'_> {
         state.socket = Some(socket.clone());
         let mut runs = others;
         runs.push(state.clone());
-        let loaded = match self.plan_for(&runs) {
-            Ok(plan) => plan
-                .anchors
-                .iter()
-                .find(|a| a.vm == state.vm && state.ip.is_some())
-                .map_or(Ok(()), |a| {
-                    pfctl(&["-a", &a.anchor, "-f", "-"], &a.rules).map(drop)
-                }),
-            Err(e) => Err(e),
+        let loaded = if state.ip.is_some() {
+            self.load_anchor(&runs, &state.vm)
+        } else {
+            // A DHCP VM's anchor is loaded when its relay sees the lease (`lease_event`).
+            Ok(())
         };
         if let Err(e) = loaded.and_then(|()| self.store.save_run(lock, &state)) {
             super::stop_helper(pid, Some(&socket));
             return Err(e);
-        }
-        if state.ip.is_none() && (state.filter.is_some() || !state.port_forwards.is_empty()) {
-            warnings.push(format!(
-                "VM '{}': its filter rules and port forwards need a static IP on macOS (pf knows VMs by address)",
-                state.vm
-            ));
         }
         Ok(Started {
             state,
@@ -233,9 +233,28 @@ impl Backend for Macos<'_> {
         flushed.map(drop)
     }
 
-    fn lease_event(&self, _: &StoreLock, _: &str, _: LeaseEvent) -> Result<(), Error> {
-        // bootpd calls no hook; the relay learns a VM's address from the DHCP exchange.
-        Ok(())
+    /// bootpd calls no hook: the VM's relay reports the address it saw the DHCP server
+    /// acknowledge, and the VM's pf anchor is loaded with it.
+    fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error> {
+        let LeaseEvent::Bound { mac, ip } = event else {
+            return Ok(());
+        };
+        let mut runs = self.store.load_runs()?;
+        let mac = Mac(mac).to_string();
+        let Some(run) = runs
+            .iter_mut()
+            .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)
+        else {
+            return Ok(());
+        };
+        if run.ip == Some(ip) {
+            return Ok(());
+        }
+        run.ip = Some(ip);
+        let updated = run.clone();
+        // The anchor first: the state never claims an address the rules do not have.
+        self.load_anchor(&runs, &updated.vm)?;
+        self.store.save_run(lock, &updated)
     }
 
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {

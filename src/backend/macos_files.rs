@@ -65,6 +65,45 @@ pub fn set_lease_time(old: &[u8], seconds: u32) -> Result<Vec<u8>, Error> {
     })
 }
 
+/// Where the system's files disagree with vmctl's config: one line per value, saying what
+/// each side has. `vmnet` and `sharing` are the two plists' bytes (empty when missing;
+/// a file that is not a plist says nothing).
+pub fn system_drift(
+    vmnet: &[u8],
+    sharing: &[u8],
+    gateway: Ipv4Addr,
+    mask: Ipv4Addr,
+    lease_time: u32,
+) -> Vec<String> {
+    let dict = |bytes: &[u8]| match Value::from_reader(Cursor::new(bytes)) {
+        Ok(Value::Dictionary(dict)) => Some(dict),
+        _ => None,
+    };
+    let mut drift = Vec::new();
+    if let Some(vmnet) = dict(vmnet) {
+        for (key, ours) in [("Shared_Net_Address", gateway), ("Shared_Net_Mask", mask)] {
+            let theirs = vmnet.get(key).and_then(Value::as_string);
+            if let Some(theirs) = theirs.filter(|t| t.parse::<Ipv4Addr>().ok() != Some(ours)) {
+                drift.push(format!(
+                    "{VMNET_PLIST}: {key} is {theirs}, vmctl has {ours}"
+                ));
+            }
+        }
+    }
+    let theirs = dict(sharing).and_then(|d| {
+        d.get("bootpd")?
+            .as_dictionary()?
+            .get("DHCPLeaseTimeSecs")?
+            .as_signed_integer()
+    });
+    if let Some(theirs) = theirs.filter(|&t| t != i64::from(lease_time)) {
+        drift.push(format!(
+            "{SHARING_PLIST}: bootpd DHCPLeaseTimeSecs is {theirs}, vmctl has {lease_time}"
+        ));
+    }
+    drift
+}
+
 /// `edit` applied to the top dictionary of a plist (an empty file is an empty dictionary).
 fn edit_plist(
     old: &[u8],
@@ -153,6 +192,22 @@ mod tests {
         .unwrap();
         assert!(edited.starts_with(b"bplist00"));
         assert!(set_vmnet_range(b"<nope", Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST).is_err());
+    }
+
+    #[test]
+    fn drift_from_the_system_files_is_named() {
+        let vmnet = fixture("com.apple.vmnet.plist");
+        let sharing =
+            set_lease_time(&fixture("com.apple.InternetSharing.default.plist"), 600).unwrap();
+        let mask = Ipv4Addr::new(255, 255, 255, 0);
+        let gateway = Ipv4Addr::new(192, 168, 64, 1);
+        assert!(system_drift(&vmnet, &sharing, gateway, mask, 600).is_empty());
+        let drift = system_drift(&vmnet, &sharing, Ipv4Addr::new(10, 9, 0, 1), mask, 86400);
+        assert_eq!(drift.len(), 2, "{drift:?}");
+        assert!(drift[0].contains("Shared_Net_Address is 192.168.64.1, vmctl has 10.9.0.1"));
+        assert!(drift[1].contains("DHCPLeaseTimeSecs is 600, vmctl has 86400"));
+        // Missing or unreadable files say nothing.
+        assert!(system_drift(b"", b"<nope", gateway, mask, 1).is_empty());
     }
 
     #[test]

@@ -77,13 +77,22 @@ pub fn spawn_helper(
     socket: &Path,
     port: &[String],
 ) -> Result<u32, Error> {
-    let failed = |why: String| {
+    let failed = |why: String, hint: Option<&str>| {
         Error::host(
             format!("the relay of VM '{}' did not start: {why}", state.vm),
-            "is /dev/net/tun there, and can vmctl write its run/ folder?",
+            hint.map_or_else(
+                || {
+                    if cfg!(target_os = "macos") {
+                        "`vmctl doctor` checks what vmnet needs".to_owned()
+                    } else {
+                        "is /dev/net/tun there, and can vmctl write its run/ folder?".to_owned()
+                    }
+                },
+                str::to_owned,
+            ),
         )
     };
-    let exe = std::env::current_exe().map_err(|e| failed(e.to_string()))?;
+    let exe = std::env::current_exe().map_err(|e| failed(e.to_string(), None))?;
     let run_dir = store.run_dir();
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
     // Its complaints, kept beside its state: a log, not state, so no atomic write.
@@ -100,6 +109,10 @@ pub fn spawn_helper(
         .arg(socket);
     if state.no_local {
         command.arg("--no-local");
+    }
+    if let Some(network) = &state.network {
+        // The addresses it learns from DHCP reach the firewall as lease events of it.
+        command.args(["--report", network]);
     }
     if let Some(plan) = state
         .network
@@ -121,17 +134,22 @@ pub fn spawn_helper(
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(e.to_string(), None))?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     while !socket.exists() {
         if let Ok(Some(status)) = child.try_wait() {
             let said = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let said = said.lines().find(|l| l.starts_with("error:")).unwrap_or("");
-            return Err(failed(format!("it exited ({status}) {said}")));
+            let line = |prefix: &str| {
+                said.lines()
+                    .find_map(|l| l.strip_prefix(prefix))
+                    .map(str::trim)
+            };
+            let why = line("error:").map_or_else(|| format!("it exited ({status})"), str::to_owned);
+            return Err(failed(why, line("hint:")));
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            return Err(failed("no socket after 3 s".into()));
+            return Err(failed("no socket after 3 s".into(), None));
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }

@@ -140,6 +140,25 @@ fn sync_macos_files(ctx: &Ctx, key: Key) {
     }
 }
 
+/// On macOS, read the system's vmnet and Internet Sharing preferences back: where they
+/// disagree with vmctl (edited by hand, or by another tool), say so and how to align them.
+#[cfg(target_os = "macos")]
+fn warn_about_system_drift(ctx: &Ctx, settings: &Settings) {
+    use crate::backend::macos_files::{SHARING_PLIST, VMNET_PLIST, system_drift};
+    let read = |path: &str| std::fs::read(path).unwrap_or_default();
+    for line in system_drift(
+        &read(VMNET_PLIST),
+        &read(SHARING_PLIST),
+        settings.shared.gateway(),
+        settings.shared.mask,
+        settings.dhcp_lease_time,
+    ) {
+        ctx.out.warn(&format!(
+            "{line}; `sudo vmctl config KEY VALUE` writes vmctl's value there"
+        ));
+    }
+}
+
 /// A running network keeps the addresses and lease time it came up with (its bridge address,
 /// dnsmasq's range, the rules): they cannot move under started VMs.
 fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
@@ -169,6 +188,8 @@ fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
 
 fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {
     let settings = ctx.settings()?;
+    #[cfg(target_os = "macos")]
+    warn_about_system_drift(ctx, &settings);
     let entries = settings.entries();
     if with_source {
         let body: Vec<Value> = entries

@@ -12,7 +12,14 @@ use clap::Args;
 use super::Ctx;
 use crate::error::Error;
 use crate::model::mac::parse_mac;
-use crate::relay::{Counts, FramePolicy, PacketPort, SocketPort};
+use std::sync::mpsc;
+
+use macaddr::MacAddr6;
+
+use crate::backend::{self, LeaseEvent};
+use crate::relay::{Counts, Event, FramePolicy, PacketPort, SocketPort};
+use crate::settings::Settings;
+use crate::store::Store;
 
 /// Relay a VM's socket to its TAP (started by `vmctl start --attach socket`, not by people)
 #[derive(Debug, Args)]
@@ -33,11 +40,20 @@ pub struct RelayHelperArgs {
     subnet: ipnetwork::Ipv4Network,
     #[arg(long)]
     address: Option<Ipv4Addr>,
+    /// The vmctl network to report the VM's learned address on (as a lease event)
+    #[arg(long)]
+    report: Option<String>,
 }
 
-pub fn run(_ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
-    let mac = parse_mac(&args.mac)?.into_array();
-    let policy = FramePolicy::new(mac, args.no_local, args.gateway, args.subnet, args.address);
+pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
+    let mac = parse_mac(&args.mac)?;
+    let policy = FramePolicy::new(
+        mac.into_array(),
+        args.no_local,
+        args.gateway,
+        args.subnet,
+        args.address,
+    );
     let failed = |what: &str, e: std::io::Error| {
         Error::host(
             format!("relay: {what}: {e}"),
@@ -46,14 +62,47 @@ pub fn run(_ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
     };
     let net: Arc<dyn PacketPort> = match (&args.tap, &args.vmnet) {
         (Some(tap), _) => Arc::new(open_tap(tap).map_err(|e| failed("TAP", e))?),
-        (None, Some(mode)) => open_vmnet(mode, args.no_local).map_err(|e| failed("vmnet", e))?,
+        (None, Some(mode)) => open_vmnet(ctx, mode, args.no_local)?,
         (None, None) => unreachable!("clap requires --tap or --vmnet"),
     };
     let vm: Arc<dyn PacketPort> =
         Arc::new(SocketPort::bind(&args.socket).map_err(|e| failed("socket", e))?);
-    let result = crate::relay::relay(&vm, &net, policy, &Arc::new(Counts::default()), |_| {});
+    let learned = args
+        .report
+        .clone()
+        .map(|network| reporter(ctx.store.clone(), network, mac));
+    let result = crate::relay::relay(&vm, &net, policy, &Arc::new(Counts::default()), move |e| {
+        if let (Event::Learned(ip), Some(learned)) = (e, &learned) {
+            let _ = learned.send(ip);
+        }
+    });
     let _ = std::fs::remove_file(&args.socket);
     result.map_err(|e| failed("relaying", e))
+}
+
+/// A thread that records each address the relay learns as a lease event of `network`, off
+/// the relay's threads (it takes the store lock, and on macOS loads the VM's pf anchor).
+fn reporter(store: Store, network: String, mac: MacAddr6) -> mpsc::Sender<Ipv4Addr> {
+    let (send, addresses) = mpsc::channel::<Ipv4Addr>();
+    std::thread::spawn(move || {
+        for ip in addresses {
+            let recorded = store.load_config().and_then(|values| {
+                let settings = Settings::resolve(&values, |var| std::env::var(var).ok())?;
+                let lock = store.lock()?;
+                backend::host(&store, &settings).lease_event(
+                    &lock,
+                    &network,
+                    LeaseEvent::Bound { mac, ip },
+                )
+            });
+            // Its stderr is the relay's log in run/.
+            match recorded {
+                Ok(()) => eprintln!("relay: the VM has {ip} (DHCP)"),
+                Err(e) => eprintln!("relay: the VM has {ip}, but it was not recorded: {e}"),
+            }
+        }
+    });
+    send
 }
 
 #[cfg(target_os = "linux")]
@@ -68,23 +117,41 @@ fn open_tap(_name: &str) -> std::io::Result<SocketPort> {
     ))
 }
 
+/// The VM's vmnet interface. Shared and host interfaces all get the range from vmctl's config,
+/// so every VM of a mode shares one network (vmnet's per-process network API would give each
+/// VM a network of its own).
 #[cfg(target_os = "macos")]
-fn open_vmnet(mode: &str, isolated: bool) -> std::io::Result<Arc<dyn PacketPort>> {
+fn open_vmnet(ctx: &Ctx, mode: &str, isolated: bool) -> Result<Arc<dyn PacketPort>, Error> {
     use crate::relay::vmnet::{VmnetMode, VmnetPort};
-    let mode = match mode {
-        "shared" => VmnetMode::Shared,
-        "host" => VmnetMode::Host,
+    let settings = ctx.settings()?;
+    let range =
+        |plan: &crate::model::network::AddressPlan| (plan.gateway(), plan.pool_last(), plan.mask);
+    let vmnet_mode = match mode {
+        "shared" => VmnetMode::Shared(range(&settings.shared)),
+        "host" => VmnetMode::Host(range(&settings.host)),
         other => match other.strip_prefix("bridged:") {
             Some(interface) => VmnetMode::Bridged(interface.to_owned()),
-            None => return Err(std::io::Error::other(format!("unknown vmnet mode {other}"))),
+            None => {
+                return Err(Error::invalid(
+                    "vmnet mode",
+                    other,
+                    "not shared, host or bridged:IF",
+                ));
+            }
         },
     };
-    Ok(Arc::new(VmnetPort::start(mode, isolated)?))
+    VmnetPort::start(vmnet_mode, isolated)
+        .map(|port| Arc::new(port) as Arc<dyn PacketPort>)
+        .map_err(|status| {
+            let (message, hint) = crate::relay::explain_vmnet_failure(&status, mode);
+            Error::host(message, hint)
+        })
 }
 
 #[cfg(not(target_os = "macos"))]
-fn open_vmnet(_mode: &str, _isolated: bool) -> std::io::Result<Arc<dyn PacketPort>> {
-    Err(std::io::Error::other(
-        "vmnet exists on macOS only (Linux relays to a TAP)",
+fn open_vmnet(_ctx: &Ctx, _mode: &str, _isolated: bool) -> Result<Arc<dyn PacketPort>, Error> {
+    Err(Error::host(
+        "vmnet exists on macOS only",
+        "on Linux the relay's network side is a TAP (--tap)",
     ))
 }

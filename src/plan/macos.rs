@@ -116,7 +116,7 @@ pub fn plan(input: &PlanInput) -> Result<MacosPlan, Error> {
         }
         let Some(ip) = vm.ip else {
             notes.push(format!(
-                "VM '{}': its pf rules wait for its address (give it a static IP with --ip to fix it in the plan)",
+                "VM '{}': its pf rules wait for its address (loaded when its relay sees the DHCP lease; a static IP, --ip, fixes it in the plan)",
                 vm.name
             ));
             continue;

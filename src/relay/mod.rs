@@ -88,23 +88,86 @@ pub struct Counts {
     pub dropped: AtomicU64,
 }
 
+/// vmnet's refusal of an interface: its status (`vmnet_return_t`) when it gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmnetFailure {
+    pub status: Option<u32>,
+    pub detail: String,
+}
+
+/// What a vmnet refusal means for the user, and what to do: the message and the hint.
+/// `mode` is the helper's `--vmnet` value (`shared`, `host`, `bridged:IF`).
+pub fn explain_vmnet_failure(failure: &VmnetFailure, mode: &str) -> (String, String) {
+    let interface = mode.strip_prefix("bridged:");
+    let (why, hint) = match failure.status {
+        // VMNET_INVALID_ACCESS, VMNET_NOT_AUTHORIZED
+        Some(1005 | 1010) => (
+            "vmnet refused: not allowed (it needs root, or the com.apple.vm.networking entitlement)".to_owned(),
+            "run vmctl with sudo (an unsigned vmctl has no entitlement)".to_owned(),
+        ),
+        // VMNET_SHARING_SERVICE_BUSY
+        Some(1009) => match interface {
+            Some(name) => (
+                format!("vmnet refused: interface {name} is busy (Internet Sharing or another VM tool holds it)"),
+                format!("stop what shares {name} (System Settings > General > Sharing), or bridge another interface: vmctl modify VM network -b IF"),
+            ),
+            None => (
+                "vmnet refused: the sharing service is busy (another VM tool holds the shared network with another range)".to_owned(),
+                "stop the other VM tool's networks, or give vmctl the same range: vmctl config start_address|end_address|subnet_mask".to_owned(),
+            ),
+        },
+        // VMNET_INVALID_ARGUMENT, VMNET_FAILURE on a bridge: usually the interface.
+        Some(1001 | 1003) if interface.is_some() => {
+            let name = interface.unwrap_or_default();
+            (
+                format!("vmnet refused to bridge {name}: no such interface, or it cannot be bridged"),
+                "list the ones that can: networksetup -listallhardwareports; then vmctl modify VM network -b IF".to_owned(),
+            )
+        }
+        Some(1003) => (
+            "vmnet refused the network's range".to_owned(),
+            "check it with vmctl config -l (start_address, end_address, subnet_mask)".to_owned(),
+        ),
+        Some(code) => (
+            format!("vmnet refused with status {code}"),
+            "vmctl doctor checks what vmnet needs".to_owned(),
+        ),
+        None => (
+            format!("vmnet refused: {}", failure.detail),
+            "vmctl doctor checks what vmnet needs".to_owned(),
+        ),
+    };
+    (why, hint)
+}
+
+/// What the relay tells its owner about, as it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A frame the policy refused, and why.
+    Dropped(Drop),
+    /// The VM's address changed: a DHCP ACK for its MAC went to it (macOS has no DHCP hook,
+    /// so this is how the pf anchor of a DHCP VM learns its address).
+    Learned(std::net::Ipv4Addr),
+}
+
 /// Relay frames between `vm` and `net` until either port closes or fails; returns why.
+/// `on_event` runs on a relay thread: it must be quick (hand slow work to another thread).
 pub fn relay(
     vm: &Arc<dyn PacketPort>,
     net: &Arc<dyn PacketPort>,
     policy: FramePolicy,
     counts: &Arc<Counts>,
-    on_drop: impl Fn(Drop) + Send + Sync + 'static,
+    on_event: impl Fn(Event) + Send + Sync + 'static,
 ) -> io::Result<()> {
     let policy = Arc::new(Mutex::new(policy));
-    let on_drop = Arc::new(on_drop);
+    let on_event = Arc::new(on_event);
     let outbound = {
-        let (vm, net, policy, counts, on_drop) = (
+        let (vm, net, policy, counts, on_event) = (
             vm.clone(),
             net.clone(),
             policy.clone(),
             counts.clone(),
-            on_drop.clone(),
+            on_event.clone(),
         );
         std::thread::spawn(move || -> io::Result<()> {
             let mut buf = vec![0u8; 65536];
@@ -121,7 +184,7 @@ pub fn relay(
                     }
                     Err(why) => {
                         counts.dropped.fetch_add(1, Ordering::Relaxed);
-                        on_drop(why);
+                        on_event(Event::Dropped(why));
                     }
                 }
             }
@@ -134,7 +197,15 @@ pub fn relay(
             Ok(n) => n,
             Err(e) => break Err(e),
         };
-        let verdict = policy.lock().expect("policy lock").to_vm(&buf[..n]);
+        let (verdict, learned) = {
+            let mut policy = policy.lock().expect("policy lock");
+            let before = policy.address();
+            let verdict = policy.to_vm(&buf[..n]);
+            (verdict, policy.address().filter(|&now| Some(now) != before))
+        };
+        if let Some(address) = learned {
+            on_event(Event::Learned(address));
+        }
         match verdict {
             Ok(()) => {
                 if let Err(e) = vm.send(&buf[..n]) {
@@ -144,7 +215,7 @@ pub fn relay(
             }
             Err(why) => {
                 counts.dropped.fetch_add(1, Ordering::Relaxed);
-                on_drop(why);
+                on_event(Event::Dropped(why));
             }
         }
     };
@@ -245,6 +316,98 @@ mod tests {
         assert_eq!(
             counts.dropped.load(Ordering::Relaxed),
             u64::from(N.div_ceil(100))
+        );
+    }
+
+    #[test]
+    fn vmnet_refusals_say_what_to_do() {
+        let failure = |status| VmnetFailure {
+            status: Some(status),
+            detail: String::new(),
+        };
+        let (why, hint) = explain_vmnet_failure(&failure(1010), "shared");
+        assert!(
+            why.contains("entitlement") && hint.contains("sudo"),
+            "{why} / {hint}"
+        );
+        let (why, hint) = explain_vmnet_failure(&failure(1009), "bridged:en0");
+        assert!(
+            why.contains("en0 is busy") && hint.contains("-b IF"),
+            "{why} / {hint}"
+        );
+        let (why, _) = explain_vmnet_failure(&failure(1009), "shared");
+        assert!(why.contains("another range"), "{why}");
+        let (why, hint) = explain_vmnet_failure(&failure(1001), "bridged:en7");
+        assert!(
+            why.contains("bridge en7") && hint.contains("networksetup"),
+            "{why} / {hint}"
+        );
+        let (why, _) = explain_vmnet_failure(&failure(1001), "shared");
+        assert!(why.contains("status 1001"), "{why}");
+    }
+
+    /// The owner hears of the VM's address once, when the DHCP ACK for its MAC passes, and
+    /// hears of every dropped frame with its reason.
+    #[test]
+    fn reports_the_learned_address_and_the_drops() {
+        use super::policy::frames::dhcp;
+        let (vm_side, vm_relay) = UnixDatagram::pair().unwrap();
+        let (net_side, net_relay) = UnixDatagram::pair().unwrap();
+        let policy = FramePolicy::new(
+            VM,
+            true,
+            Ipv4Addr::new(192, 168, 64, 1),
+            "192.168.64.0/24".parse().unwrap(),
+            None,
+        );
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let heard = events.clone();
+        let stops = [
+            vm_relay.try_clone().unwrap(),
+            net_relay.try_clone().unwrap(),
+        ];
+        let relay = std::thread::spawn(move || {
+            let (vm, net): (Arc<dyn PacketPort>, Arc<dyn PacketPort>) =
+                (Arc::new(vm_relay), Arc::new(net_relay));
+            relay(&vm, &net, policy, &Arc::new(Counts::default()), move |e| {
+                heard.lock().unwrap().push(e);
+            })
+        });
+        let leased = Ipv4Addr::new(192, 168, 64, 77);
+        let mut buf = vec![0u8; 2048];
+        // The offer teaches nothing, the ACK teaches once, a renewal's ACK (same address)
+        // says nothing new.
+        let gateway = Ipv4Addr::new(192, 168, 64, 1);
+        for kind in [2, 5, 5] {
+            let reply = l4(67, 68, &dhcp(2, VM, leased, kind));
+            net_side
+                .send(&ipv4([2, 0, 0, 0, 0, 1], gateway, leased, 17, &reply))
+                .unwrap();
+            vm_side.recv(&mut buf).unwrap();
+        }
+        // A frame from the VM with another address: dropped.
+        let wan = Ipv4Addr::new(203, 0, 113, 2);
+        vm_side
+            .send(&ipv4(
+                VM,
+                Ipv4Addr::new(192, 168, 64, 99),
+                wan,
+                17,
+                &l4(1, 2, b"x"),
+            ))
+            .unwrap();
+        // And one from its address: passes, and shows the drop before it was counted.
+        vm_side
+            .send(&ipv4(VM, leased, wan, 17, &l4(1, 2, b"y")))
+            .unwrap();
+        net_side.recv(&mut buf).unwrap();
+        for end in stops {
+            end.shutdown(std::net::Shutdown::Both).unwrap();
+        }
+        relay.join().unwrap().unwrap();
+        assert_eq!(
+            *events.lock().unwrap(),
+            vec![Event::Learned(leased), Event::Dropped(Drop::ForgedIp)]
         );
     }
 }

@@ -3,19 +3,33 @@
 //! available" event between reads. Type-checked and linted on Linux; run on a Mac.
 
 use std::io;
+use std::net::Ipv4Addr;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use vmnet::mode::common::SubnetOptions;
+use vmnet::mode::host::Configuration;
 use vmnet::mode::{Bridged, Host, Mode, Shared};
 use vmnet::{Events, Interface, Options};
 
-use super::PacketPort;
+use super::{PacketPort, VmnetFailure};
 
-/// Which vmnet network, as the VM's profile says.
+/// Which vmnet network, as the VM's profile says; shared and host with their range
+/// (gateway = vmnet's start address, last DHCP address, mask).
 pub enum VmnetMode {
-    Shared,
-    Host,
+    Shared((Ipv4Addr, Ipv4Addr, Ipv4Addr)),
+    Host((Ipv4Addr, Ipv4Addr, Ipv4Addr)),
     Bridged(String),
+}
+
+fn failure(e: vmnet::Error) -> VmnetFailure {
+    let detail = e.to_string();
+    let status = match e {
+        vmnet::Error::VmnetErrorStatus(status) => Some(status as u32),
+        vmnet::Error::VmnetUnknownStatus(code) => Some(code),
+        _ => None,
+    };
+    VmnetFailure { status, detail }
 }
 
 pub struct VmnetPort {
@@ -26,10 +40,21 @@ pub struct VmnetPort {
 
 impl VmnetPort {
     /// Start a vmnet interface; `isolated` asks vmnet itself to keep it from other VMs too.
-    pub fn start(mode: VmnetMode, isolated: bool) -> io::Result<VmnetPort> {
+    pub fn start(mode: VmnetMode, isolated: bool) -> Result<VmnetPort, VmnetFailure> {
+        let subnet = |(start, end, mask): (Ipv4Addr, Ipv4Addr, Ipv4Addr)| SubnetOptions {
+            start_address: start.to_string(),
+            end_address: end.to_string(),
+            subnet_mask: mask.to_string(),
+        };
         let mode = match mode {
-            VmnetMode::Shared => Mode::Shared(Shared::default()),
-            VmnetMode::Host => Mode::Host(Host::default()),
+            VmnetMode::Shared(range) => Mode::Shared(Shared {
+                subnet_options: Some(subnet(range)),
+                ..Shared::default()
+            }),
+            VmnetMode::Host(range) => Mode::Host(Host {
+                configuration: Some(Configuration::Automatic(subnet(range))),
+                ..Host::default()
+            }),
             VmnetMode::Bridged(name) => Mode::Bridged(Bridged {
                 shared_interface_name: name,
             }),
@@ -38,7 +63,7 @@ impl VmnetPort {
             enable_isolation: Some(isolated),
             ..Options::default()
         };
-        let mut interface = Interface::new(mode, options).map_err(io::Error::other)?;
+        let mut interface = Interface::new(mode, options).map_err(failure)?;
         let available = std::sync::Arc::new((Mutex::new(false), Condvar::new()));
         let signal = available.clone();
         interface
@@ -47,7 +72,7 @@ impl VmnetPort {
                 *flag.lock().expect("vmnet flag") = true;
                 wake.notify_one();
             })
-            .map_err(io::Error::other)?;
+            .map_err(failure)?;
         Ok(VmnetPort {
             interface: Mutex::new(interface),
             available,

@@ -89,6 +89,14 @@ echo "# the frame relay (the macOS helper's code) with a real guest: QEMU -netde
 run_relayed=$!
 pids+=($run_relayed)
 await "$home/relayed.log" "GUEST newmac" 90
+# The relay saw the DHCP ACK and recorded the address itself (macOS has no DHCP hook: this is
+# how a DHCP VM's pf anchor gets its address there).
+relayed_ip=$(sed -n 's/.*GUEST lease ip=\([0-9.]*\).*/\1/p' "$home/relayed.log" | head -1)
+if grep -qF "relay: the VM has $relayed_ip (DHCP)" "$home/run/relayed.relay.log" 2>/dev/null; then
+  ok "the relay learned the lease ($relayed_ip) from the DHCP ACK and recorded it"
+else
+  bad "the relay did not record the lease '$relayed_ip': $(cat "$home/run/relayed.relay.log" 2>&1)"
+fi
 # The relay dropped the forged frames before the TAP: nft's own rule for them saw none.
 same "nft's forged-MAC rule saw nothing (the relay stopped them)" 0 "$(nft list table bridge vmctl | grep -F "frame from a MAC not the VM's" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')"
 wait "$run_relayed"; rc=$?
