@@ -81,10 +81,21 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// User text made safe to echo on one terminal line: control characters escaped.
+/// The most characters of one piece of outside text (a token, a hostname, a value) that
+/// vmctl echoes; the rest is counted, not shown.
+pub const ECHO_LIMIT: usize = 200;
+
+/// Outside text made safe to echo on one terminal line (or into a plist): control characters
+/// escaped (they could set the terminal's title or clear it, and are not valid in XML), and
+/// cut after `ECHO_LIMIT` characters.
 pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut out = String::with_capacity(text.len().min(ECHO_LIMIT + 32));
+    for (i, c) in text.chars().enumerate() {
+        if i == ECHO_LIMIT {
+            let rest = text.len() - text.char_indices().nth(i).map_or(text.len(), |(at, _)| at);
+            out.push_str(&format!("... ({rest} more bytes)"));
+            break;
+        }
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
@@ -92,6 +103,24 @@ pub fn printable(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn escapes_control_characters_and_cuts_long_text() {
+        assert_eq!(
+            printable("a\x1b]0;pwned\x07b\n"),
+            "a\\u{1b}]0;pwned\\u{7}b\\n"
+        );
+        let long = "x".repeat(10_000_000);
+        let shown = printable(&long);
+        assert!(shown.len() < 300, "{}", shown.len());
+        assert!(shown.ends_with("... (9999800 more bytes)"), "{shown}");
+        assert_eq!(printable("héllo"), "héllo");
+    }
 }
 
 impl Error {
