@@ -1,5 +1,6 @@
 //! The one error type of the library, its hints, and the mapping from kinds to exit and JSON codes.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// Stable numeric codes of the JSON error envelope (`{"status":"ERROR","code":N}`).
@@ -93,7 +94,7 @@ pub fn printable(text: &str) -> String {
     for (i, c) in text.chars().enumerate() {
         if i == ECHO_LIMIT {
             let rest = text.len() - text.char_indices().nth(i).map_or(text.len(), |(at, _)| at);
-            out.push_str(&format!("... ({rest} more bytes)"));
+            let _ = write!(out, "... ({rest} more bytes)");
             break;
         }
         if c.is_control() {
@@ -103,24 +104,6 @@ pub fn printable(text: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod printable_tests {
-    use super::printable;
-
-    #[test]
-    fn escapes_control_characters_and_cuts_long_text() {
-        assert_eq!(
-            printable("a\x1b]0;pwned\x07b\n"),
-            "a\\u{1b}]0;pwned\\u{7}b\\n"
-        );
-        let long = "x".repeat(10_000_000);
-        let shown = printable(&long);
-        assert!(shown.len() < 300, "{}", shown.len());
-        assert!(shown.ends_with("... (9999800 more bytes)"), "{shown}");
-        assert_eq!(printable("héllo"), "héllo");
-    }
 }
 
 impl Error {
@@ -240,5 +223,23 @@ impl Error {
             Error::Usage(_) => 2,
             _ => 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn escapes_control_characters_and_cuts_long_text() {
+        assert_eq!(
+            printable("a\x1b]0;pwned\x07b\n"),
+            "a\\u{1b}]0;pwned\\u{7}b\\n"
+        );
+        let long = "x".repeat(10_000_000);
+        let shown = printable(&long);
+        assert!(shown.len() < 300, "{}", shown.len());
+        assert!(shown.ends_with("... (9999800 more bytes)"), "{shown}");
+        assert_eq!(printable("héllo"), "héllo");
     }
 }
