@@ -30,23 +30,28 @@ impl Output {
     }
 
     /// Report a change: `{"status":"OK","body":...}` for scripts, a line on stderr for people.
+    /// The change is made whether or not its report can be written: a full disk or a closed
+    /// pipe on stdout does not turn it into a failure.
     pub fn done(&self, body: &Value, message: &str) {
         if self.json {
-            write_stdout(&envelope_ok(body));
+            let mut out = std::io::stdout().lock();
+            let _ = out
+                .write_all(envelope_ok(body).as_bytes())
+                .and_then(|()| out.flush());
         } else if !self.quiet {
-            eprintln!("{message}");
+            diag(&format!("{message}\n"));
         }
     }
 
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            diag(&format!("warning: {message}\n"));
         }
     }
 
     pub fn note(&self, message: &str) {
         if !self.quiet {
-            eprintln!("note: {message}");
+            diag(&format!("note: {message}\n"));
         }
     }
 
@@ -60,7 +65,7 @@ impl Output {
             if let Some(hint) = hint {
                 text = format!("{text}\nhint: {hint}\n");
             }
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            diag(&text);
         }
     }
 
@@ -94,14 +99,22 @@ pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Str
     table.to_string()
 }
 
-fn write_stdout(text: &str) {
+/// Write a diagnostic to stderr. A stderr that cannot be written (closed, a full disk) loses
+/// the diagnostic, never the command: `eprintln!` would panic there.
+pub fn diag(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// Write a command's output (what was asked for): `vmctl list | head` is not an error, but a
+/// full disk is (exit 1).
+pub fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        // `vmctl list | head` is not an error.
         if e.kind() == ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: writing to stdout: {e}");
+        diag(&format!("error: writing to stdout: {e}\n"));
         std::process::exit(1);
     }
 }

@@ -1254,3 +1254,99 @@ fn start_refusals_name_what_is_missing_and_leave_nothing() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["code"], 11, "{json}");
 }
+
+/// A program that must not abort: exit 134 (abort) or 101 (panic) is a crash.
+#[track_caller]
+fn no_crash(run: &Run, what: &str) {
+    assert!(
+        ![101, 134, -1].contains(&run.code),
+        "{what} crashed ({}): {}",
+        run.code,
+        run.stderr
+    );
+}
+
+#[test]
+fn hostile_files_and_broken_outputs_do_not_crash() {
+    let home = with_vm();
+    // A profile nested 50,000 deep: an error naming it, skipped by list, removable by delete.
+    let deep = format!(
+        "<?xml version=\"1.0\"?><plist><dict><key>name</key><string>deep</string><key>x</key>{}{}</dict></plist>",
+        "<array>".repeat(50_000),
+        "</array>".repeat(50_000)
+    );
+    write_file(&home, "vms/deep.plist", &deep);
+    let run = home.refuses(&["plan", "deep"], 1, "deep.plist");
+    assert!(run.stderr.contains("nested more than"), "{}", run.stderr);
+    home.refuses(&["modify", "deep", "network", "--local"], 1, "deep.plist");
+    let run = home.run(&["list"]).ok();
+    assert!(run.stderr.contains("deep.plist"), "{}", run.stderr);
+    home.run(&["delete", "deep", "--yes"]).ok();
+    assert!(!home.path().join("vms/deep.plist").exists());
+    // The same in config.plist.
+    write_file(&home, "config.plist", &deep.replace("deep", "x"));
+    let run = home.refuses(&["list"], 1, "config.plist");
+    no_crash(&run, "list with a deep config.plist");
+    std::fs::remove_file(home.path().join("config.plist")).unwrap();
+
+    // A wait that would overflow the clock is refused, not a panic.
+    let run = home.run(&["ip", "web", "--wait", "9300000000000000000"]);
+    no_crash(&run, "ip --wait huge");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("out of range"), "{}", run.stderr);
+
+    // stderr on a full device: the change is made and reported by the exit status.
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let out = home
+        .cmd(&["create", "fullerr"])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "create with stderr on /dev/full"
+    );
+    assert!(home.path().join("vms/fullerr.plist").exists());
+    let out = home
+        .cmd(&["-j", "modify", "fullerr", "network", "--local"])
+        .stdout(full())
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "modify -j with stdout on /dev/full"
+    );
+    // Output that is the whole job fails (exit 1) on a full disk, without a panic; a closed
+    // pipe is not an error.
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        let out = home
+            .cmd(args)
+            .stdout(full())
+            .stderr(full())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?} to /dev/full");
+        let mut child = home
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} to a closed pipe: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -31,7 +31,7 @@ const SHELLS: [(Shell, &str); 3] = [
 
 pub fn completions(args: &CompletionsArgs) {
     let text = completion(args.shell);
-    print!("{}", String::from_utf8_lossy(&text));
+    crate::output::write_stdout(&String::from_utf8_lossy(&text));
 }
 
 pub fn man(args: &ManArgs) -> Result<(), Error> {
@@ -42,7 +42,7 @@ pub fn man(args: &ManArgs) -> Result<(), Error> {
                 write_atomic(&dir.join(name), &bytes)?;
             }
         }
-        None => print!("{}", String::from_utf8_lossy(&pages[0].1)),
+        None => crate::output::write_stdout(&String::from_utf8_lossy(&pages[0].1)),
     }
     Ok(())
 }

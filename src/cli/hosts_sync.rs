@@ -96,7 +96,7 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
         if !std::io::stdin().is_terminal() {
             return Err(Error::NeedsConfirmation(what));
         }
-        eprint!("{diff}");
+        crate::output::diag(&diff);
         let yes = dialoguer::Confirm::new()
             .with_prompt(format!("Write these changes to {shown}?"))
             .default(false)

@@ -51,6 +51,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
     };
+    // A deadline is `now + wait`: a wait of centuries would overflow the clock.
+    const WEEK: f64 = 7.0 * 24.0 * 3600.0;
+    if !(0.0..=WEEK).contains(&seconds) {
+        return Err(format!("'{text}' is out of range (at most a week, 168h)"));
+    }
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
 }
 
@@ -198,5 +203,11 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("3d").is_err());
+        assert!(
+            parse_duration("9300000000000000000").is_err(),
+            "no overflow of now + wait"
+        );
+        assert!(parse_duration("169h").is_err());
+        assert!(parse_duration("168h").is_ok());
     }
 }

@@ -97,8 +97,10 @@ fn reporter(store: Store, network: String, mac: MacAddr6) -> mpsc::Sender<Ipv4Ad
             });
             // Its stderr is the relay's log in run/.
             match recorded {
-                Ok(()) => eprintln!("relay: the VM has {ip} (DHCP)"),
-                Err(e) => eprintln!("relay: the VM has {ip}, but it was not recorded: {e}"),
+                Ok(()) => crate::output::diag(&format!("relay: the VM has {ip} (DHCP)\n")),
+                Err(e) => crate::output::diag(&format!(
+                    "relay: the VM has {ip}, but it was not recorded: {e}\n"
+                )),
             }
         }
     });

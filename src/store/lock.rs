@@ -29,7 +29,10 @@ impl StoreLock {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 if !quiet {
-                    eprintln!("Blocking waiting for file lock on {}", path.display());
+                    crate::output::diag(&format!(
+                        "Blocking waiting for file lock on {}\n",
+                        path.display()
+                    ));
                 }
                 file.lock().map_err(|e| Error::io("locking", path, e))?;
             }

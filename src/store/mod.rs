@@ -75,6 +75,7 @@ impl Store {
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(ConfigValues::new());
         };
+        check_plist_depth(&path, &bytes)?;
         let dict: BTreeMap<String, plist::Value> = plist::from_bytes(&bytes)
             .map_err(|e| Error::corrupt(&path, format!("not a plist dictionary: {e}")))?;
         let mut values = BTreeMap::new();
@@ -216,6 +217,7 @@ impl Store {
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(None);
         };
+        check_plist_depth(&path, &bytes)?;
         let state: RunState = plist::from_bytes(&bytes)
             .map_err(|e| Error::corrupt(&path, format!("not a vmctl runtime state: {e}")))?;
         if state.vm != name {
@@ -317,7 +319,65 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
+/// The deepest nesting of dictionaries and arrays vmctl reads from a plist. Its own files nest
+/// a few levels; the plist parser recurses, so a file nested 50,000 deep would overflow the
+/// stack: such a file is refused as corrupt before it is parsed.
+const MAX_PLIST_DEPTH: usize = 32;
+
+/// Refuse a plist nested deeper than `MAX_PLIST_DEPTH`. XML is scanned for its collection
+/// tags (cheap enough for `list` of 10,000 profiles); other formats are walked as events,
+/// which does not recurse.
+pub fn check_plist_depth(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let too_deep = || {
+        Error::corrupt(
+            path,
+            format!("nested more than {MAX_PLIST_DEPTH} levels deep (vmctl never writes that)"),
+        )
+    };
+    if bytes.starts_with(b"bplist") {
+        let mut depth = 0usize;
+        for event in plist::stream::Reader::new(std::io::Cursor::new(bytes)) {
+            match event {
+                Ok(
+                    plist::stream::Event::StartArray(_) | plist::stream::Event::StartDictionary(_),
+                ) => {
+                    depth += 1;
+                    if depth > MAX_PLIST_DEPTH {
+                        return Err(too_deep());
+                    }
+                }
+                Ok(plist::stream::Event::EndCollection) => depth = depth.saturating_sub(1),
+                Ok(_) => {}
+                // The parser proper says what is wrong with it.
+                Err(_) => return Ok(()),
+            }
+        }
+        return Ok(());
+    }
+    let mut depth = 0usize;
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&b| b == b'<') {
+        rest = &rest[at + 1..];
+        let opens = (rest.starts_with(b"dict") || rest.starts_with(b"array"))
+            && !rest
+                .iter()
+                .take_while(|&&b| b != b'>')
+                .last()
+                .is_some_and(|&b| b == b'/');
+        if opens {
+            depth += 1;
+            if depth > MAX_PLIST_DEPTH {
+                return Err(too_deep());
+            }
+        } else if rest.starts_with(b"/dict") || rest.starts_with(b"/array") {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    Ok(())
+}
+
 fn parse_profile(path: &Path, name: &str, bytes: &[u8]) -> Result<VmProfile, Error> {
+    check_plist_depth(path, bytes)?;
     #[derive(serde::Deserialize)]
     struct Version {
         schema_version: u32,
@@ -381,6 +441,32 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plists_nested_too_deep_are_refused_before_parsing() {
+        let path = Path::new("vms/deep.plist");
+        let deep = |n: usize| {
+            format!(
+                "<plist><dict><key>k</key>{}{}</dict></plist>",
+                "<array>".repeat(n),
+                "</array>".repeat(n)
+            )
+        };
+        assert!(check_plist_depth(path, deep(20).as_bytes()).is_ok());
+        let err = check_plist_depth(path, deep(50_000).as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("nested more than 32"), "{err}");
+        // Empty collections and closing tags do not count.
+        let flat = "<plist><dict><array/><dict/></dict></plist>".repeat(100);
+        assert!(check_plist_depth(path, flat.as_bytes()).is_ok());
+        // Binary plists are walked as events.
+        let mut value = plist::Value::Array(Vec::new());
+        for _ in 0..100 {
+            value = plist::Value::Array(vec![value]);
+        }
+        let mut binary = Vec::new();
+        value.to_writer_binary(&mut binary).unwrap();
+        assert!(check_plist_depth(path, &binary).is_err());
+    }
 
     #[test]
     fn suggestions() {
