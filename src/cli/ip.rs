@@ -52,8 +52,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
     };
     // A deadline is `now + wait`: a wait of centuries would overflow the clock.
-    const WEEK: f64 = 7.0 * 24.0 * 3600.0;
-    if !(0.0..=WEEK).contains(&seconds) {
+    let week = 7.0 * 24.0 * 3600.0;
+    if !(0.0..=week).contains(&seconds) {
         return Err(format!("'{text}' is out of range (at most a week, 168h)"));
     }
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))

@@ -359,11 +359,11 @@ pub fn check_plist_depth(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     while let Some(at) = rest.iter().position(|&b| b == b'<') {
         rest = &rest[at + 1..];
         let opens = (rest.starts_with(b"dict") || rest.starts_with(b"array"))
-            && !rest
+            && rest
                 .iter()
                 .take_while(|&&b| b != b'>')
                 .last()
-                .is_some_and(|&b| b == b'/');
+                .is_none_or(|&b| b != b'/');
         if opens {
             depth += 1;
             if depth > MAX_PLIST_DEPTH {
