@@ -377,11 +377,11 @@ pub fn check_plist_depth(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 fn parse_profile(path: &Path, name: &str, bytes: &[u8]) -> Result<VmProfile, Error> {
-    check_plist_depth(path, bytes)?;
     #[derive(serde::Deserialize)]
     struct Version {
         schema_version: u32,
     }
+    check_plist_depth(path, bytes)?;
     let newer = |version: u32| {
         Error::corrupt(
             path,
