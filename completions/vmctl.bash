@@ -281,6 +281,14 @@ _vmctl() {
                 return 0
             fi
             case "${prev}" in
+                --reset)
+                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file" -- "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file" -- "${cur}"))
+                    return 0
+                    ;;
                 --unset)
                     COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file" -- "${cur}"))
                     return 0

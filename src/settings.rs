@@ -84,6 +84,18 @@ impl Key {
     }
 
     /// Check a value for this key and return the form that is stored.
+    /// A value of this key as JSON: `no_local` a boolean (as `show` has it), ports and
+    /// seconds numbers, the rest strings.
+    pub fn json(self, value: &str) -> serde_json::Value {
+        match self {
+            Key::NoLocal => serde_json::Value::Bool(value == "1"),
+            Key::PortfwdBase | Key::DhcpLeaseTime => value
+                .parse::<u64>()
+                .map_or_else(|_| value.into(), serde_json::Value::from),
+            _ => value.into(),
+        }
+    }
+
     pub fn normalize(self, value: &str) -> Result<String, Error> {
         let bad = |reason: &str| {
             Error::invalid("value", value, format!("{self} {reason}"))
@@ -226,7 +238,7 @@ impl Settings {
                     reason,
                 )
                 .with_hint(format!(
-                    "`vmctl config -l` shows where {start}, {end} and {mask} come from"
+                    "move them together: vmctl config {start} A {end} B {mask} M (`vmctl config -l` shows where each comes from)"
                 ))
             })
         };

@@ -621,7 +621,7 @@ fn config_precedence_and_sources() {
     home.run(&["config", "no_local", "1"]).ok();
     let list = home.run(&["-j", "config", "-l"]).ok().json();
     assert_eq!(list["body"][0]["source"], "config file");
-    home.run(&["config", "-r"]).ok();
+    home.run(&["config", "-r", "--yes"]).ok();
     assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "0\n");
     let run = home.run_env(&["show", "x"], &[("VMCTL_NO_LOCAL", "maybe")]);
     assert_eq!(run.code, 1);
@@ -1090,7 +1090,7 @@ fn review_findings_stay_fixed() {
     home.refuses(&["list"], 1, "config.plist");
     home.run(&["config", "no_local", "1"]).ok();
     std::fs::write(home.path().join("config.plist"), "garbage").unwrap();
-    home.run(&["config", "-r"]).ok();
+    home.run(&["config", "-r", "--yes"]).ok();
     assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "0\n");
     // Changing mac_prefix says that auto MACs move.
     let run = home.run(&["config", "mac_prefix", "0a:12:34"]).ok();
@@ -1349,4 +1349,92 @@ fn hostile_files_and_broken_outputs_do_not_crash() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn config_moves_subnets_in_one_step_and_resets_by_key() {
+    let home = with_vm();
+    // One key at a time cannot move the subnet (each is checked against the others)...
+    let run = home.refuses(
+        &["config", "start_address", "10.9.0.1"],
+        1,
+        "outside 10.9.0.0/24",
+    );
+    assert!(
+        run.stderr.contains("end_address"),
+        "the hint says how: {}",
+        run.stderr
+    );
+    // ...several at once can, checked together and written once.
+    home.run(&[
+        "config",
+        "start_address",
+        "10.9.0.1",
+        "end_address",
+        "10.9.0.200",
+    ])
+    .ok();
+    assert_eq!(
+        home.run(&["config", "end_address"]).ok().stdout,
+        "10.9.0.200\n"
+    );
+    home.refuses(&["config", "no_local", "1", "portfwd_base"], 1, "no value");
+    home.refuses(&["config", "no_local", "1", "no_local", "0"], 1, "twice");
+    // A bad environment value is refused before anything is written.
+    home.refuses_in(
+        &[],
+        &[("VMCTL_NO_LOCAL", "maybe")],
+        &["config", "portfwd_base", "2000"],
+        1,
+        "maybe",
+    );
+    // Typed JSON values.
+    home.run(&["config", "no_local", "1"]).ok();
+    let body = home.run(&["-j", "config"]).ok().json()["body"].clone();
+    assert_eq!(body["no_local"], Value::Bool(true));
+    assert_eq!(body["portfwd_base"], Value::from(10000));
+    assert_eq!(body["start_address"], Value::from("10.9.0.1"));
+    // -r KEY resets that key only; a bare -r asks (and refuses without a terminal).
+    home.run(&["config", "-r", "start_address", "end_address"])
+        .ok();
+    assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "1\n");
+    assert_eq!(
+        home.run(&["config", "start_address"]).ok().stdout,
+        "192.168.64.1\n"
+    );
+    home.refuses(&["config", "-r"], 1, "confirmation");
+    home.run(&["config", "-r", "--yes"]).ok();
+    assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "0\n");
+}
+
+#[test]
+fn hand_added_profile_keys_survive_a_modify() {
+    let home = with_vm();
+    let path = home.path().join("vms/web.plist");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replacen(
+            "<key>name</key>",
+            "<key>owner_team</key>\n\t<string>ci</string>\n\t<key>name</key>",
+            1,
+        )
+        .replacen(
+            "<key>mode</key>",
+            "<key>rx_ring</key>\n\t\t<integer>512</integer>\n\t\t<key>mode</key>",
+            1,
+        );
+    std::fs::write(&path, text).unwrap();
+    home.run(&["modify", "web", "network", "--no-local"]).ok();
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(after.contains("<key>owner_team</key>"), "{after}");
+    assert!(after.contains("<key>rx_ring</key>"), "{after}");
+    assert!(after.contains("<key>no_local</key>"), "{after}");
+    // A key vmctl knows and removes stays removed.
+    home.run(&["modify", "web", "network", "--local"]).ok();
+    home.run(&["modify", "web", "network", "--ip", "192.168.64.9"])
+        .ok();
+    home.run(&["modify", "web", "network", "--ip", "auto"]).ok();
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(!after.contains("192.168.64.9"), "{after}");
+    assert!(after.contains("<key>owner_team</key>"), "{after}");
 }

@@ -58,8 +58,10 @@ pub fn process_alive(pid: u32) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return false;
     };
-    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None).is_err() {
-        return false;
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        // Another user's process is there too.
+        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
+        Err(_) => return false,
     }
     // A zombie still answers signals; /proc tells it apart where there is one.
     !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {

@@ -5,7 +5,9 @@ use clap::builder::PossibleValuesParser;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use crate::error::Error;
+use std::io::IsTerminal;
+
+use crate::error::{Error, printable};
 use crate::output::{field_table, grid};
 use crate::settings::{Key, Settings, Source};
 
@@ -20,77 +22,54 @@ fn key_parser() -> PossibleValuesParser {
   vmctl config -l                  ... with the source of each value
   vmctl config no_local 1          isolate VMs that do not choose
   vmctl config no_local            the bare value
-  vmctl config --unset no_local    back to the default
+  vmctl config start_address 10.9.0.1 end_address 10.9.0.200 subnet_mask 255.255.255.0
+                                   several keys, checked together, written at once
+  vmctl config -r no_local         back to the default (several keys: -r KEY KEY)
+  vmctl config -r --yes            every key back to its default
   ANKA_BRIDGE_NAME=en1 vmctl config bridge_name")]
 pub struct ConfigArgs {
     /// Show where each value comes from (default, config file, env)
     #[arg(short = 'l', long)]
     list: bool,
-    /// Remove every key from the config file (back to the defaults)
-    #[arg(short = 'r', long, conflicts_with_all = ["key", "value", "unset"])]
-    reset: bool,
+    /// Reset the named keys to their defaults; with no key, every key (asks first unless --yes)
+    #[arg(short = 'r', long, value_name = "KEY", num_args = 0.., value_parser = key_parser(),
+          conflicts_with_all = ["key", "value", "unset"])]
+    reset: Option<Vec<String>>,
     /// The key to show or set
     #[arg(value_parser = key_parser())]
     key: Option<String>,
-    /// The new value
-    #[arg(requires = "key")]
-    value: Option<String>,
-    /// Remove KEY from the config file
+    /// The new value, then more KEY VALUE pairs to set at once
+    #[arg(requires = "key", value_name = "VALUE [KEY VALUE]...", num_args = 1..)]
+    value: Vec<String>,
+    /// Remove KEY from the config file (back to its default)
     #[arg(long, value_name = "KEY", value_parser = key_parser(), conflicts_with_all = ["key", "value"])]
     unset: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
-    if args.reset {
-        // Not read first: -r must also recover from a config file that cannot be parsed.
-        let lock = ctx.store.lock()?;
-        ctx.store
-            .save_config(&lock, &crate::settings::ConfigValues::new())?;
-        ctx.out.done(
-            &json!({}),
-            "removed every key from the config file: defaults apply",
-        );
-        return Ok(());
+    if let Some(keys) = &args.reset {
+        if keys.is_empty() {
+            return reset_all(ctx);
+        }
+        let keys = keys
+            .iter()
+            .map(|k| k.parse::<Key>())
+            .collect::<Result<Vec<_>, _>>()?;
+        return unset(ctx, &keys);
     }
     if let Some(name) = &args.unset {
-        let key: Key = name.parse()?;
-        return change(ctx, |values| {
-            Ok(match values.remove(key.name()) {
-                Some(_) => format!("{key}: removed from the config file"),
-                None => format!("{key}: not in the config file"),
-            })
-        });
+        return unset(ctx, &[name.parse()?]);
     }
-    match (&args.key, &args.value) {
-        (Some(name), Some(value)) => {
-            let key: Key = name.parse()?;
-            let mut value = key.normalize(value)?;
-            refuse_under_started_vms(ctx, key)?;
-            if key == Key::NetFilter && !value.is_empty() {
-                // Stored absolute: vmctl runs from many working directories.
-                value = std::path::absolute(&value)
-                    .map_err(|e| Error::io("resolving", &value, e))?
-                    .display()
-                    .to_string();
-                // A default rules file that does not parse would break every VM's plan later.
-                super::plan::load_default_filter(Some(std::path::Path::new(&value)))?;
-            }
-            change(ctx, |values| {
-                values.insert(key.name().to_owned(), value.clone());
-                Ok(format!("{key} = {value}"))
-            })?;
-            #[cfg(target_os = "macos")]
-            sync_macos_files(ctx, key);
-            Ok(())
-        }
-        (Some(name), None) => {
+    match (&args.key, args.value.as_slice()) {
+        (Some(name), []) => {
             let key: Key = name.parse()?;
             let settings = ctx.settings()?;
             let (value, source) = settings.get(key);
+            let typed = key.json(value);
             let body = if args.list {
-                json!({"key": key.name(), "value": value, "source": source.to_string()})
+                json!({"key": key.name(), "value": typed, "source": source.to_string()})
             } else {
-                json!({ key.name(): value })
+                json!({ key.name(): typed })
             };
             ctx.out.data(&body, || {
                 if args.list {
@@ -101,8 +80,110 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
             });
             Ok(())
         }
+        (Some(name), values) => set(ctx, name, values),
         (None, _) => list(ctx, args.list),
     }
+}
+
+/// `config KEY VALUE [KEY VALUE]...`: every pair checked, alone and together, before anything
+/// is written; then one write.
+fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
+    if rest.len().is_multiple_of(2) {
+        return Err(Error::invalid(
+            "key",
+            printable(&rest[rest.len() - 1]),
+            "has no value after it",
+        )
+        .with_hint("give keys and values in pairs: vmctl config KEY VALUE [KEY VALUE]..."));
+    }
+    let mut pairs: Vec<(Key, String)> = Vec::new();
+    let names = std::iter::once(first).chain(rest.iter().skip(1).step_by(2).map(String::as_str));
+    let values = rest.iter().step_by(2);
+    for (name, value) in names.zip(values) {
+        let key: Key = name.parse()?;
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(
+                Error::invalid("key", key.name(), "is given twice").with_hint("give each key once")
+            );
+        }
+        let mut value = key.normalize(value)?;
+        refuse_under_started_vms(ctx, key)?;
+        if key == Key::NetFilter && !value.is_empty() {
+            // Stored absolute: vmctl runs from many working directories.
+            value = std::path::absolute(&value)
+                .map_err(|e| Error::io("resolving", &value, e))?
+                .display()
+                .to_string();
+            // A default rules file that does not parse would break every VM's plan later.
+            super::plan::load_default_filter(Some(std::path::Path::new(&value)))?;
+        }
+        pairs.push((key, value));
+    }
+    let message = pairs
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    change(ctx, |values| {
+        for (key, value) in &pairs {
+            values.insert(key.name().to_owned(), value.clone());
+        }
+        Ok(message)
+    })?;
+    #[cfg(target_os = "macos")]
+    for (key, _) in &pairs {
+        sync_macos_files(ctx, *key);
+    }
+    Ok(())
+}
+
+/// Remove `keys` from the config file (each back to its default), in one write.
+fn unset(ctx: &Ctx, keys: &[Key]) -> Result<(), Error> {
+    for key in keys {
+        refuse_under_started_vms(ctx, *key)?;
+    }
+    change(ctx, |values| {
+        let said: Vec<String> = keys
+            .iter()
+            .map(|key| match values.remove(key.name()) {
+                Some(_) => format!("{key}: back to the default"),
+                None => format!("{key}: not in the config file"),
+            })
+            .collect();
+        Ok(said.join("; "))
+    })?;
+    #[cfg(target_os = "macos")]
+    for key in keys {
+        sync_macos_files(ctx, *key);
+    }
+    Ok(())
+}
+
+/// `config -r`: every key back to its default, after a yes.
+fn reset_all(ctx: &Ctx) -> Result<(), Error> {
+    if !ctx.yes {
+        let what = "resetting every config key to its default".to_owned();
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::NeedsConfirmation(what));
+        }
+        let yes = dialoguer::Confirm::new()
+            .with_prompt("Reset every config key to its default?")
+            .default(false)
+            .interact()
+            .map_err(|_| Error::Cancelled)?;
+        if !yes {
+            return Err(Error::Cancelled);
+        }
+    }
+    // Not read first: -r must also recover from a config file that cannot be parsed.
+    let lock = ctx.store.lock()?;
+    ctx.store
+        .save_config(&lock, &crate::settings::ConfigValues::new())?;
+    ctx.out.done(
+        &json!({}),
+        "removed every key from the config file: defaults apply",
+    );
+    Ok(())
 }
 
 /// On macOS the shared range and the lease time live in the system's vmnet and Internet
@@ -194,7 +275,7 @@ fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {
     if with_source {
         let body: Vec<Value> = entries
             .iter()
-            .map(|(k, v, s)| json!({"key": k.name(), "value": v, "source": s.to_string(), "about": k.about()}))
+            .map(|(k, v, s)| json!({"key": k.name(), "value": k.json(v), "source": s.to_string(), "about": k.about()}))
             .collect();
         ctx.out.data(&Value::Array(body), || {
             grid(
@@ -207,7 +288,7 @@ fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {
     } else {
         let body: Map<String, Value> = entries
             .iter()
-            .map(|(k, v, _)| (k.name().to_owned(), Value::from(v.as_str())))
+            .map(|(k, v, _)| (k.name().to_owned(), k.json(v)))
             .collect();
         ctx.out.data(&Value::Object(body), || {
             field_table(entries.iter().map(|(k, v, _)| (k.name(), v.clone())))
@@ -244,10 +325,11 @@ fn change(
     .iter()
     .any(|k| before.get(k.name()) != values.get(k.name()));
     let values = crate::settings::check_file_values(&values, &ctx.store.config_path())?;
-    // Checked without the environment: the file must be valid on its own.
+    // Checked without the environment (the file must be valid on its own) and with it (what
+    // vmctl will run with): both before anything is written.
     let settings = Settings::resolve(&values, |_| None)?;
+    let effective = Settings::resolve(&values, |var| std::env::var(var).ok())?;
     ctx.store.save_config(&lock, &values)?;
-    let effective = ctx.settings()?;
     for (key, value, source) in effective.entries() {
         if let Source::Env(var) = source
             && settings.get(*key).0 != value
@@ -262,7 +344,12 @@ fn change(
     }
     let body: Map<String, Value> = values
         .iter()
-        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .map(|(k, v)| {
+            let typed = k
+                .parse::<Key>()
+                .map_or_else(|_| Value::from(v.as_str()), |key| key.json(v));
+            (k.clone(), typed)
+        })
         .collect();
     ctx.out.done(&Value::Object(body), &message);
     Ok(())

@@ -81,6 +81,22 @@ impl Mode {
     }
 }
 
+/// The keys vmctl writes at the top of a profile and in its `network` dictionary: any other
+/// key (added by hand or by another tool) is kept as it is when vmctl rewrites the file.
+pub const PROFILE_KEYS: &[&str] = &["schema_version", "name", "uuid", "created", "network"];
+pub const NIC_KEYS: &[&str] = &[
+    "mode",
+    "controller",
+    "mac",
+    "mac_salt",
+    "ip",
+    "bridge",
+    "no_local",
+    "vlan",
+    "filter",
+    "port_forwarding_rules",
+];
+
 /// One VM's stored network profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmProfile {

@@ -185,10 +185,18 @@ impl Store {
             .find(|n| n != name && n.eq_ignore_ascii_case(name))
     }
 
+    /// Write a profile; keys of the file it replaces that vmctl does not know stay.
     pub fn save(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
         let path = self.profile_path(&profile.name);
+        let mut value = plist::to_value(profile).map_err(|e| Error::corrupt(&path, e))?;
+        if let Some(old) = read_if_exists(&path)?
+            && check_plist_depth(&path, &old).is_ok()
+            && let Ok(plist::Value::Dictionary(old)) = plist::from_bytes::<plist::Value>(&old)
+        {
+            keep_unknown_keys(&old, &mut value);
+        }
         let mut bytes = Vec::new();
-        plist::to_writer_xml(&mut bytes, profile).map_err(|e| Error::corrupt(&path, e))?;
+        plist::to_writer_xml(&mut bytes, &value).map_err(|e| Error::corrupt(&path, e))?;
         bytes.push(b'\n');
         write_atomic(&path, &bytes)
     }
@@ -319,6 +327,28 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
+/// Copy into `new` the keys of `old` that vmctl does not write (top level and `network`).
+fn keep_unknown_keys(old: &plist::Dictionary, new: &mut plist::Value) {
+    use crate::model::profile::{NIC_KEYS, PROFILE_KEYS};
+    let Some(new) = new.as_dictionary_mut() else {
+        return;
+    };
+    for (key, value) in old {
+        if !PROFILE_KEYS.contains(&key.as_str()) {
+            new.insert(key.clone(), value.clone());
+        }
+    }
+    if let (Some(plist::Value::Dictionary(old_nic)), Some(plist::Value::Dictionary(new_nic))) =
+        (old.get("network"), new.get_mut("network"))
+    {
+        for (key, value) in old_nic {
+            if !NIC_KEYS.contains(&key.as_str()) {
+                new_nic.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
 /// The deepest nesting of dictionaries and arrays vmctl reads from a plist. Its own files nest
 /// a few levels; the plist parser recurses, so a file nested 50,000 deep would overflow the
 /// stack: such a file is refused as corrupt before it is parsed.
@@ -441,6 +471,39 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key vmctl writes is in the lists of known keys (else a rewrite would keep a
+    /// stale copy of it from the old file).
+    #[test]
+    fn known_keys_are_all_the_keys_vmctl_writes() {
+        use crate::model::profile::{NIC_KEYS, PROFILE_KEYS, VmProfile};
+        let text = br#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>
+            <key>schema_version</key><integer>1</integer><key>name</key><string>web</string>
+            <key>uuid</key><string>u</string><key>created</key><integer>1</integer>
+            <key>network</key><dict><key>mode</key><string>shared</string>
+            <key>controller</key><string>virtio-net</string><key>mac</key><string>52:54:00:00:00:01</string>
+            <key>mac_salt</key><integer>1</integer><key>ip</key><string>192.168.64.9</string>
+            <key>bridge</key><string>en0</string><key>no_local</key><true/><key>vlan</key><integer>3</integer>
+            <key>filter</key><string>pass all</string><key>port_forwarding_rules</key><array/>
+            </dict></dict></plist>"#;
+        let profile: VmProfile = plist::from_bytes(text).unwrap();
+        let value = plist::to_value(&profile).unwrap();
+        let top = value.as_dictionary().unwrap();
+        for key in top.keys() {
+            assert!(
+                PROFILE_KEYS.contains(&key.as_str()),
+                "{key} is not in PROFILE_KEYS"
+            );
+        }
+        for key in top["network"].as_dictionary().unwrap().keys() {
+            assert!(NIC_KEYS.contains(&key.as_str()), "{key} is not in NIC_KEYS");
+        }
+        assert_eq!(
+            top["network"].as_dictionary().unwrap().len(),
+            NIC_KEYS.len(),
+            "a NIC key vmctl no longer writes"
+        );
+    }
 
     #[test]
     fn plists_nested_too_deep_are_refused_before_parsing() {
