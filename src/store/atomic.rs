@@ -75,6 +75,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // the partial files of killed writers, on purpose
     fn temps_of_killed_writers_go_with_the_next_write() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("web.plist");
