@@ -4,7 +4,8 @@ V=${VMCTL:?set VMCTL to the vmctl binary}
 [ "$(ip -o link | wc -l)" = 1 ] || { echo "refusing to run: this is not a fresh network namespace"; exit 2; }
 mount -t tmpfs tmpfs /run && mkdir -p /run/netns
 ip link set lo up
-home=$(mktemp -d /tmp/vmctl-suite.XXXXXX)
+# A home with a space and " #" in its path: dnsmasq must not cut it (a comment in its config).
+home=$(mktemp -d "/tmp/vmctl suite #XXXXXX")
 chmod 755 "$home"
 export VMCTL_HOME=$home
 unset VMCTL_NO_LOCAL ANKA_NO_LOCAL VMCTL_JSON ANKA_MACHINE_READABLE

@@ -369,12 +369,6 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     if let Some(user) = &input.dnsmasq_user {
         line(format!("user={user}"));
     }
-    line(format!("dhcp-hostsdir={shown}/hosts"));
-    line(format!("dhcp-leasefile={shown}/leases"));
-    line(format!("pid-file={shown}/dnsmasq.pid"));
-    line(format!("log-facility={shown}/dnsmasq.log"));
-    // Every lease change reaches the firewall through this hook (see backend::linux).
-    line(format!("dhcp-script={shown}/lease-hook"));
     let hosts = input
         .vms
         .iter()
@@ -383,9 +377,17 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
         .collect();
     DnsmasqNetwork {
         network: network.into(),
+        // Paths go on the command line, one argument each, not into the configuration: there a
+        // home such as "/home/a #b" would be cut at the " #" (a comment) or at whitespace.
         command: vec![
             "dnsmasq".into(),
             format!("--conf-file={shown}/dnsmasq.conf"),
+            format!("--dhcp-hostsdir={shown}/hosts"),
+            format!("--dhcp-leasefile={shown}/leases"),
+            format!("--pid-file={shown}/dnsmasq.pid"),
+            format!("--log-facility={shown}/dnsmasq.log"),
+            // Every lease change reaches the firewall through this hook (see backend::linux).
+            format!("--dhcp-script={shown}/lease-hook"),
         ],
         dir,
         conf,

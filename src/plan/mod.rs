@@ -177,12 +177,14 @@ impl PlanInput {
         let dir = self.networks_dir.to_string_lossy();
         if dir
             .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "\"',\\#".contains(c))
+            // dnsmasq gets its paths as arguments (spaces and '#' are fine there); the lease
+            // hook is a shell script that quotes them.
+            .any(|c| c.is_control() || "\"'\\".contains(c))
         {
             return Err(Error::invalid(
                 "home folder",
                 dir.into_owned(),
-                "dnsmasq cannot be given a path with spaces, control characters, quotes, commas, '#' or backslashes",
+                "the lease hook cannot be given a path with control characters, quotes or backslashes",
             )
             .with_hint("point --home / VMCTL_HOME at a plain path"));
         }
