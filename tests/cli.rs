@@ -1438,3 +1438,61 @@ fn hand_added_profile_keys_survive_a_modify() {
     assert!(!after.contains("192.168.64.9"), "{after}");
     assert!(after.contains("<key>owner_team</key>"), "{after}");
 }
+
+#[test]
+fn surprising_input_is_refused_where_it_enters() {
+    let home = with_vm();
+    // Interface names never start with '-'.
+    home.refuses(&["modify", "web", "network", "--bridge=-rf"], 1, "-rf");
+    // Hand-edited values the command line never writes are refused when the file is read.
+    let path = home.path().join("vms/web.plist");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let with_vlan = good.replacen(
+        "<key>mode</key>",
+        "<key>vlan</key>\n\t\t<integer>65535</integer>\n\t\t<key>mode</key>",
+        1,
+    );
+    std::fs::write(&path, with_vlan).unwrap();
+    let run = home.refuses(&["plan", "web"], 1, "web.plist");
+    assert!(run.stderr.contains("VLAN 65535"), "{}", run.stderr);
+    home.refuses(&["modify", "web", "network", "--local"], 1, "web.plist");
+    std::fs::write(&path, &good).unwrap();
+    home.run(&["modify", "web", "port", "ssh", "22"]).ok();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let port0 = text.replacen(
+        "<key>guest_port</key>\n\t\t\t\t<integer>22</integer>",
+        "<key>guest_port</key>\n\t\t\t\t<integer>0</integer>",
+        1,
+    );
+    assert_ne!(port0, text, "the fixture edit applies");
+    std::fs::write(&path, port0).unwrap();
+    let run = home.refuses(&["plan", "web"], 1, "web.plist");
+    assert!(run.stderr.contains("guest port 0"), "{}", run.stderr);
+    std::fs::write(&path, &good).unwrap();
+    // Two names whose host link names collide: the second is refused at create and clone.
+    home.run(&["create", "vm625978"]).ok();
+    let run = home.refuses(&["create", "vm1056122"], 1, "vm625978");
+    assert!(run.stderr.contains("vmt-"), "{}", run.stderr);
+    home.refuses(&["clone", "web", "vm1056122"], 1, "vm625978");
+    // A control character in a filter rule's comment: refused, the profile stays readable.
+    let rules = write_file(
+        &home,
+        "rules.txt",
+        "block out from any to 10.0.0.0/8 # a\u{1}b\n",
+    );
+    home.refuses(&["modify", "web", "network", "-f", &rules], 1, "U+0001");
+    home.run(&["show", "web", "network"]).ok();
+    // A stray copy in vms/ is ignored (named by list), and naming it says what to do.
+    std::fs::copy(&path, home.path().join("vms/web copy.plist")).unwrap();
+    home.run(&["create", "other"]).ok();
+    home.run(&["modify", "other", "network", "--no-local"]).ok();
+    let run = home.run(&["list"]).ok();
+    assert!(
+        run.stderr.contains("web copy.plist is not a VM"),
+        "{}",
+        run.stderr
+    );
+    let run = home.refuses(&["show", "web copy"], 1, "web copy.plist is not a VM");
+    assert!(run.stderr.contains("rename it"), "{}", run.stderr);
+    assert!(!run.stderr.contains("did you mean"), "{}", run.stderr);
+}

@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
         return Err(Error::VmExists(twin));
     }
     let others = ctx.store.load_all()?;
+    crate::model::change::refuse_link_name_clash(&profile.name, &others)?;
     let warnings = apply_nic_change(&mut profile, &change, &settings, &others)?;
     ctx.store.save(&lock, &profile)?;
     for w in &warnings {

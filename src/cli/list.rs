@@ -31,6 +31,10 @@ pub struct ListArgs {
 pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
     let (profiles, unreadable) = ctx.store.load_all_lenient()?;
+    for path in ctx.store.stray_files() {
+        ctx.out
+            .warn(&format!("ignored: {}", crate::store::stray(&path)));
+    }
     for err in &unreadable {
         ctx.out.warn(&format!("skipped: {err}"));
     }

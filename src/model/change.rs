@@ -159,6 +159,23 @@ pub fn apply_nic_change(
     Ok(warnings)
 }
 
+/// Refuse a new VM name whose host link name (`vmt-<hash>`, also its firewall chains' names)
+/// is another stored VM's: two such VMs could never run at once.
+pub fn refuse_link_name_clash(name: &str, others: &[VmProfile]) -> Result<(), Error> {
+    let link = crate::plan::vm_link_name(name);
+    match others
+        .iter()
+        .find(|o| o.name != name && crate::plan::vm_link_name(&o.name) == link)
+    {
+        Some(other) => Err(Error::conflict(format!(
+            "VM name '{name}' gives the same host link name ({link}) as VM '{}'",
+            other.name
+        ))
+        .with_hint("choose another name (any small change will do)")),
+        None => Ok(()),
+    }
+}
+
 /// Make the VM's `auto` MAC unique among the stored VMs, bumping the salt only on a collision.
 pub fn reroll_auto_mac(profile: &mut VmProfile, settings: &Settings, others: &[VmProfile]) {
     if profile.network.mac != MacPolicy::Auto {
@@ -323,5 +340,30 @@ pub fn delete_port_forwards(
             };
             Ok(vec![rules.remove(at)])
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_whose_link_names_clash_are_refused() {
+        let settings =
+            crate::settings::Settings::resolve(&std::collections::BTreeMap::new(), |_| None)
+                .unwrap();
+        let other = VmProfile::new(
+            "vm625978",
+            settings.network_mode,
+            settings.network_controller,
+        )
+        .unwrap();
+        assert_eq!(
+            crate::plan::vm_link_name("vm625978"),
+            crate::plan::vm_link_name("vm1056122"),
+            "a known pair whose 32-bit hashes collide"
+        );
+        let err = refuse_link_name_clash("vm1056122", std::slice::from_ref(&other)).unwrap_err();
+        assert!(err.to_string().contains("vm625978"), "{err}");
+        assert!(refuse_link_name_clash("vm1056123", &[other]).is_ok());
     }
 }

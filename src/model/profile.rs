@@ -97,6 +97,32 @@ pub const NIC_KEYS: &[&str] = &[
     "port_forwarding_rules",
 ];
 
+impl VmProfile {
+    /// What a hand-edited profile can hold that the command line never writes: a reason for
+    /// each value out of range, checked when the file is read.
+    pub fn check(&self) -> Result<(), String> {
+        let nic = &self.network;
+        if nic.vlan > 4094 {
+            return Err(format!("VLAN {} is out of range (0-4094)", nic.vlan));
+        }
+        if let Some(bridge) = &nic.bridge {
+            validate_interface_name(bridge).map_err(|e| e.to_string())?;
+        }
+        for pf in &nic.port_forwarding_rules {
+            crate::model::port_forward::validate_rule_name(&pf.name).map_err(|e| e.to_string())?;
+            for (what, port) in [("guest", pf.guest_port), ("host", pf.host_port)] {
+                if port == 0 {
+                    return Err(format!(
+                        "port forward '{}': {what} port 0 is not a port (1-65535)",
+                        pf.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One VM's stored network profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmProfile {
@@ -198,6 +224,15 @@ pub fn validate_vm_name(name: &str) -> Result<(), Error> {
 
 /// A host interface name as the kernel accepts it (IFNAMSIZ, no '/', no whitespace).
 pub fn validate_interface_name(name: &str) -> Result<(), Error> {
+    if name.starts_with('-') {
+        // It would read as an option to every tool it reaches (ip, ifconfig, pfctl).
+        return Err(Error::invalid(
+            "interface name",
+            name,
+            "interface names never start with '-'",
+        )
+        .with_hint("`ip link` (Linux) or `ifconfig -l` (macOS) lists the interfaces"));
+    }
     let ok = !name.is_empty()
         && name.len() <= 15
         && name != "."

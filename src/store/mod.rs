@@ -118,10 +118,11 @@ impl Store {
             let Some(file_name) = file_name.to_str() else {
                 continue;
             };
-            // Temp files of an atomic write start with '.'; names never do.
+            // Temp files of an atomic write start with '.'; names never do. A file whose name
+            // is no VM name (`web copy.plist`) is not a VM: `stray_files` lists it.
             if let Some(name) = file_name
                 .strip_suffix(".plist")
-                .filter(|n| !n.starts_with('.'))
+                .filter(|n| !n.starts_with('.') && validate_vm_name(n).is_ok())
             {
                 names.push(name.to_owned());
             }
@@ -130,14 +131,40 @@ impl Store {
         Ok(names)
     }
 
+    /// Files in `vms/` that look like profiles but whose names are no VM names (a copy made
+    /// by hand, `web copy.plist`): vmctl ignores them, and `list` says so.
+    pub fn stray_files(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(self.vms_dir()) else {
+            return Vec::new();
+        };
+        let mut stray: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name().to_str().is_some_and(|f| {
+                    f.strip_suffix(".plist")
+                        .is_some_and(|n| !n.starts_with('.') && validate_vm_name(n).is_err())
+                })
+            })
+            .map(|e| e.path())
+            .collect();
+        stray.sort();
+        stray
+    }
+
     pub fn exists(&self, name: &str) -> bool {
         self.profile_path(name).exists()
     }
 
     /// Load one VM's profile; an unknown name suggests the closest stored one.
     pub fn load(&self, name: &str) -> Result<VmProfile, Error> {
-        validate_vm_name(name).map_err(|_| self.not_found(name))?;
         let path = self.profile_path(name);
+        if validate_vm_name(name).is_err() {
+            return Err(if path.is_file() {
+                stray(&path)
+            } else {
+                self.not_found(name)
+            });
+        }
         match read_if_exists(&path)? {
             Some(bytes) => parse_profile(&path, name, &bytes),
             None => Err(self.not_found(name)),
@@ -189,6 +216,7 @@ impl Store {
     pub fn save(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
         let path = self.profile_path(&profile.name);
         let mut value = plist::to_value(profile).map_err(|e| Error::corrupt(&path, e))?;
+        refuse_control_characters(&value, "profile")?;
         if let Some(old) = read_if_exists(&path)?
             && check_plist_depth(&path, &old).is_ok()
             && let Ok(plist::Value::Dictionary(old)) = plist::from_bytes::<plist::Value>(&old)
@@ -327,6 +355,48 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
+/// XML 1.0 cannot hold control characters but tab, newline and return: a value with one (a
+/// filter rule's comment with `\x01`) would make the profile unreadable. Refused, naming where.
+fn refuse_control_characters(value: &plist::Value, at: &str) -> Result<(), Error> {
+    match value {
+        plist::Value::String(text) => match text
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            Some(c) => Err(Error::invalid(
+                "text",
+                text.as_str(),
+                format!(
+                    "{at} holds the control character U+{:04X}, which a profile cannot store",
+                    u32::from(c)
+                ),
+            )
+            .with_hint("remove it (from the rules file, or the value given)")),
+            None => Ok(()),
+        },
+        plist::Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| refuse_control_characters(v, at)),
+        plist::Value::Dictionary(dict) => dict
+            .iter()
+            .try_for_each(|(k, v)| refuse_control_characters(v, k)),
+        _ => Ok(()),
+    }
+}
+
+/// The error for a file in `vms/` whose name is no VM name.
+pub fn stray(path: &Path) -> Error {
+    Error::Conflict {
+        message: format!(
+            "{} is not a VM: its name is no VM name, so vmctl ignores it",
+            crate::error::printable(&path.display().to_string())
+        ),
+        hint: Some(
+            "rename it to a VM name (letters, digits, '-', '_', '.'; e.g. web-copy.plist, with the same name inside), or move it out of vms/".into(),
+        ),
+    }
+}
+
 /// Copy into `new` the keys of `old` that vmctl does not write (top level and `network`).
 fn keep_unknown_keys(old: &plist::Dictionary, new: &mut plist::Value) {
     use crate::model::profile::{NIC_KEYS, PROFILE_KEYS};
@@ -436,6 +506,9 @@ fn parse_profile(path: &Path, name: &str, bytes: &[u8]) -> Result<VmProfile, Err
             format!("it holds VM '{}' but is named for '{name}'", profile.name),
         ));
     }
+    profile
+        .check()
+        .map_err(|reason| Error::corrupt(path, reason))?;
     Ok(profile)
 }
 
