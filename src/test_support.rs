@@ -48,7 +48,7 @@ pub fn nft_checker() -> Option<impl Fn(&str)> {
             std::env::var_os("VMCTL_REQUIRE_NETNS").is_none(),
             "{why}, and VMCTL_REQUIRE_NETNS is set"
         );
-        eprintln!("{why}");
+        say_skipped(why);
         return None;
     }
     Some(|text: &str| {
@@ -71,4 +71,10 @@ pub fn nft_checker() -> Option<impl Fn(&str)> {
             String::from_utf8_lossy(&out.stderr)
         );
     })
+}
+
+/// Say that a test skipped its real work, where `cargo test` shows it without `--nocapture`:
+/// the harness captures `eprintln!`, not writes to fd 2.
+pub fn say_skipped(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "\n*** {text} ***");
 }

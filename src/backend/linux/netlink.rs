@@ -463,7 +463,9 @@ mod tests {
                 std::env::var_os("VMCTL_REQUIRE_NETNS").is_none_or(|v| v != "1"),
                 "{inner}: {why}"
             );
-            eprintln!("skipping {inner}: {why} (set VMCTL_REQUIRE_NETNS=1 to fail instead)");
+            crate::test_support::say_skipped(&format!(
+                "SKIPPED {inner}: {why} (set VMCTL_REQUIRE_NETNS=1 to fail instead)"
+            ));
             return;
         }
         // module_path!() is crate::...::tests; test names leave the crate out.
