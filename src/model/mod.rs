@@ -3,6 +3,7 @@
 pub mod change;
 pub mod filter;
 pub mod mac;
+pub mod named_network;
 pub mod network;
 pub mod port_forward;
 pub mod profile;
