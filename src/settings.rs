@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::model::mac::parse_mac_prefix;
+use crate::model::named_network::NetworkDef;
 use crate::model::network::AddressPlan;
 use crate::model::profile::validate_interface_name;
 use crate::model::{Controller, Mode};
@@ -190,9 +191,52 @@ pub struct Settings {
     pub dhcp_lease_time: u32,
     pub mac_prefix: Option<[u8; 3]>,
     pub dhcp_leases_file: PathBuf,
+    /// The named networks (`networks/<name>.plist`) with their address plans (none for a
+    /// bridge network); attached by `with_networks`.
+    pub named: BTreeMap<String, (NetworkDef, Option<AddressPlan>)>,
 }
 
 impl Settings {
+    /// The host's settings as every command sees them: the config file, the environment, and
+    /// the named networks.
+    pub fn load(store: &crate::store::Store) -> Result<Settings, Error> {
+        Settings::resolve(&store.load_config()?, |var| std::env::var(var).ok())?
+            .with_networks(store.load_networks()?)
+    }
+
+    /// Attach the named networks.
+    pub fn with_networks(mut self, networks: Vec<NetworkDef>) -> Result<Settings, Error> {
+        self.named = networks
+            .into_iter()
+            .map(|net| {
+                let plan = net.address_plan();
+                (net.name.clone(), (net, plan))
+            })
+            .collect();
+        Ok(self)
+    }
+
+    /// Every vmctl network a VM can join (run by vmctl: shared or host mode), built-in first.
+    pub fn network_names(&self) -> Vec<&str> {
+        crate::model::BUILTIN_NETWORKS
+            .into_iter()
+            .chain(
+                self.named
+                    .iter()
+                    .filter(|(_, (_, plan))| plan.is_some())
+                    .map(|(name, _)| name.as_str()),
+            )
+            .collect()
+    }
+
+    /// The mode of a vmctl network (`host` has no route out; the others are shared).
+    pub fn network_mode_of(&self, network: &str) -> Option<Mode> {
+        match network {
+            "shared" => Some(Mode::Shared),
+            "host" => Some(Mode::Host),
+            name => self.named.get(name).map(|(net, _)| net.mode),
+        }
+    }
     /// Resolve every key from the environment (`env`), the file's values and the defaults.
     pub fn resolve(
         file: &ConfigValues,
@@ -259,6 +303,7 @@ impl Settings {
             dhcp_lease_time: get(Key::DhcpLeaseTime).parse().unwrap_or(86400),
             mac_prefix: non_empty(Key::MacPrefix).and_then(|p| parse_mac_prefix(p).ok()),
             dhcp_leases_file: PathBuf::from(get(Key::DhcpLeasesFile)),
+            named: BTreeMap::new(),
             raw,
         })
     }
@@ -276,12 +321,12 @@ impl Settings {
             .expect("every key is resolved")
     }
 
-    /// The address plan of a built-in network.
+    /// The address plan of a vmctl network, built-in or named.
     pub fn address_plan(&self, network: &str) -> Option<&AddressPlan> {
         match network {
             "shared" => Some(&self.shared),
             "host" => Some(&self.host),
-            _ => None,
+            name => self.named.get(name).and_then(|(_, plan)| plan.as_ref()),
         }
     }
 }

@@ -79,7 +79,7 @@ impl RunState {
             uuid: profile.uuid.clone(),
             started: crate::discovery::now(),
             mode: nic.mode,
-            network: nic.mode.builtin_network().map(str::to_owned),
+            network: nic.network_name().map(str::to_owned),
             link: vm_link_name(&profile.name),
             attach,
             mac: Mac(effective_mac(profile, settings)).to_string(),
@@ -135,6 +135,7 @@ impl RunState {
         Ok(PlanVm {
             name: self.vm.clone(),
             mode: self.mode,
+            network: self.network.clone(),
             mac: self.mac().map_err(|e| Error::corrupt(path, e))?,
             ip: self.ip,
             static_ip: self.static_ip.is_some(),

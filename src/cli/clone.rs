@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
     others.push(source);
     crate::model::change::refuse_link_name_clash(&clone.name, &others)?;
     let mut forwards = std::mem::take(&mut clone.network.port_forwarding_rules);
-    if clone.network.mode.builtin_network().is_none() && !forwards.is_empty() {
+    if clone.network.network_name().is_none() && !forwards.is_empty() {
         ctx.out.note(&format!(
             "{} mode: the port forwards are not copied",
             clone.network.mode

@@ -371,9 +371,7 @@ fn warn_about_stored_vms(ctx: &Ctx, settings: &Settings, old_prefix: &str) {
         ));
     }
     for profile in &profiles {
-        let (Some(ip), Some(network)) =
-            (profile.network.ip, profile.network.mode.builtin_network())
-        else {
+        let (Some(ip), Some(network)) = (profile.network.ip, profile.network.network_name()) else {
             continue;
         };
         if let Some(Err(e)) = settings

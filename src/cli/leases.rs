@@ -25,8 +25,8 @@ use crate::output::grid;
   vmctl leases --file /var/db/dhcpd_leases --network shared
   vmctl -j leases")]
 pub struct LeasesArgs {
-    /// Only this network's leases and pool
-    #[arg(long, value_name = "NAME", value_parser = ["shared", "host"])]
+    /// Only this network's leases and pool (shared, host, or a named network)
+    #[arg(long, value_name = "NAME")]
     network: Option<String>,
     /// Lease file to read (bootpd or dnsmasq format) [default: dhcp_leases_file on macOS, vmctl's dnsmasq files on Linux]
     #[arg(long, value_name = "PATH")]
@@ -48,19 +48,22 @@ pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
         .collect();
     let networks: Vec<&str> = match &args.network {
         Some(n) => vec![n.as_str()],
-        None => crate::model::BUILTIN_NETWORKS.to_vec(),
+        None => settings.network_names(),
     };
     if let Some(network) = &args.network {
         let subnet = settings
             .address_plan(network)
-            .expect("built-in network")
+            .ok_or_else(|| {
+                Error::invalid("network", network, "no such vmctl network")
+                    .with_hint("`vmctl network list` shows them")
+            })?
             .subnet();
         leases.retain(|l| subnet.contains(l.ip));
     }
     let pools: Vec<Value> = networks
         .iter()
         .map(|n| {
-            let plan = settings.address_plan(n).expect("built-in network");
+            let plan = settings.address_plan(n).expect("listed networks have plans");
             let usage = pool_usage(plan.pool_first(), plan.pool_last(), &leases, now);
             json!({"network": n, "first": plan.pool_first().to_string(), "last": plan.pool_last().to_string(),
                    "size": usage.size, "used": usage.used, "free": usage.free})

@@ -106,7 +106,7 @@ pub struct Ctx {
 impl Ctx {
     /// The host settings: env over `config.plist` over defaults.
     pub fn settings(&self) -> Result<Settings, Error> {
-        Settings::resolve(&self.store.load_config()?, |var| std::env::var(var).ok())
+        Settings::load(&self.store)
     }
 }
 

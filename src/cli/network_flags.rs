@@ -51,7 +51,8 @@ pub struct NetworkFlags {
     /// IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`
     #[arg(short = 'f', long, value_name = "FILE|-|off")]
     pub filter: Option<String>,
-    /// Network by name: `shared` or `host` (the built-in networks; same as --mode)
+    /// Network by name: `shared` or `host` (built in; same as --mode), or one made with
+    /// `vmctl network create`
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
 }
@@ -60,26 +61,38 @@ impl NetworkFlags {
     /// Check every value and build the change; nothing is applied yet.
     pub fn to_change(&self) -> Result<NicChange, Error> {
         let mut mode = self.mode;
-        if let Some(network) = &self.network {
-            let by_name = match network.as_str() {
-                "shared" => Mode::Shared,
-                "host" => Mode::Host,
-                _ => {
-                    return Err(Error::invalid("network", network, "no such network")
-                        .with_hint("the networks are the built-in `shared` and `host`"));
+        let mut network = None;
+        if let Some(name) = &self.network {
+            match name.as_str() {
+                "shared" | "host" => {
+                    let by_name = if name == "shared" {
+                        Mode::Shared
+                    } else {
+                        Mode::Host
+                    };
+                    if mode.is_some_and(|m| m != by_name) {
+                        return Err(Error::conflict(format!(
+                            "--network {name} contradicts --mode {}",
+                            mode.map_or("", Mode::name)
+                        ))
+                        .with_hint("give one of them"));
+                    }
+                    mode = Some(by_name);
+                    network = Some(None);
                 }
-            };
-            if mode.is_some_and(|m| m != by_name) {
-                return Err(Error::conflict(format!(
-                    "--network {network} contradicts --mode {}",
-                    mode.map_or("", Mode::name)
-                ))
-                .with_hint("give one of them"));
+                // A named network: its mode comes from its file, when the change is applied.
+                _ => {
+                    crate::model::named_network::validate_network_reference(name)?;
+                    network = Some(Some(name.clone()));
+                }
             }
-            mode = Some(by_name);
+        } else if mode.is_some() {
+            // A mode alone means that mode's built-in network.
+            network = Some(None);
         }
         Ok(NicChange {
             mode,
+            network,
             controller: self.controller,
             bridge: self
                 .bridge

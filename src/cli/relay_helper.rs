@@ -86,8 +86,7 @@ fn reporter(store: Store, network: String, mac: MacAddr6) -> mpsc::Sender<Ipv4Ad
     let (send, addresses) = mpsc::channel::<Ipv4Addr>();
     std::thread::spawn(move || {
         for ip in addresses {
-            let recorded = store.load_config().and_then(|values| {
-                let settings = Settings::resolve(&values, |var| std::env::var(var).ok())?;
+            let recorded = Settings::load(&store).and_then(|settings| {
                 let lock = store.lock()?;
                 backend::host(&store, &settings).lease_event(
                     &lock,

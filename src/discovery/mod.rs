@@ -58,10 +58,24 @@ pub fn default_lease_files(home: &Path, bootpd_file: &Path) -> Vec<PathBuf> {
     if cfg!(target_os = "macos") {
         vec![bootpd_file.to_path_buf()]
     } else {
-        crate::model::BUILTIN_NETWORKS
-            .iter()
-            .map(|n| home.join("networks").join(n).join("leases"))
-            .collect()
+        // Every network vmctl has run (built-in and named): each has its folder.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(home.join("networks"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path().join("leases"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        if files.is_empty() {
+            files = crate::model::BUILTIN_NETWORKS
+                .iter()
+                .map(|n| home.join("networks").join(n).join("leases"))
+                .collect();
+        }
+        files
     }
 }
 

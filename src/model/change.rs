@@ -29,6 +29,8 @@ pub enum IpChoice {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NicChange {
     pub mode: Option<Mode>,
+    /// `Some(None)`: the built-in network of the mode; `Some(Some(name))`: a named network.
+    pub network: Option<Option<String>>,
     pub controller: Option<Controller>,
     pub bridge: Option<BridgeChoice>,
     pub mac: Option<MacPolicy>,
@@ -91,6 +93,30 @@ pub fn apply_nic_change(
     if let Some(mode) = change.mode {
         nic.mode = mode;
     }
+    match &change.network {
+        Some(Some(name)) => {
+            let Some((net, _)) = settings.named.get(name) else {
+                return Err(Error::invalid("network", name, "no such network").with_hint(
+                    "`vmctl network list` shows them; `vmctl network create NAME ...` makes one",
+                ));
+            };
+            if change.mode.is_some_and(|m| m != net.mode) {
+                return Err(Error::conflict(format!(
+                    "--network {name} is a {} network, but --mode says {}",
+                    net.mode,
+                    change.mode.map_or("", Mode::name)
+                ))
+                .with_hint("give one of them"));
+            }
+            nic.mode = net.mode;
+            if net.mode == Mode::Bridge && change.bridge.is_none() {
+                nic.bridge.clone_from(&net.interface);
+            }
+            nic.network = Some(name.clone());
+        }
+        Some(None) => nic.network = None,
+        None => {}
+    }
     if let Some(controller) = change.controller {
         nic.controller = controller;
     }
@@ -122,7 +148,7 @@ pub fn apply_nic_change(
         ));
     }
     check_static_ip(&nic, change.ip.is_some(), settings, others)?;
-    if nic.mode.builtin_network().is_none()
+    if nic.network_name().is_none()
         && !nic.port_forwarding_rules.is_empty()
         && change.mode.is_some()
     {
@@ -195,7 +221,7 @@ fn check_static_ip(
     others: &[VmProfile],
 ) -> Result<(), Error> {
     let Some(ip) = nic.ip else { return Ok(()) };
-    let Some(network) = nic.mode.builtin_network() else {
+    let Some(network) = nic.network_name() else {
         let flag = if asked_now {
             "--ip"
         } else {
@@ -223,7 +249,7 @@ fn check_static_ip(
     })?;
     if let Some(other) = others
         .iter()
-        .find(|o| o.network.ip == Some(ip) && o.network.mode.builtin_network() == Some(network))
+        .find(|o| o.network.ip == Some(ip) && o.network.network_name() == Some(network))
     {
         return Err(Error::conflict(format!(
             "{ip} is already reserved for VM '{}' on the {network} network",
@@ -241,7 +267,7 @@ pub fn add_port_forward(
     settings: &Settings,
     others: &[VmProfile],
 ) -> Result<PortForward, Error> {
-    if profile.network.mode.builtin_network().is_none() {
+    if profile.network.network_name().is_none() {
         return Err(Error::conflict(format!(
             "VM '{}' is in {} mode: port forwards need the shared or host network",
             profile.name, profile.network.mode

@@ -95,6 +95,7 @@ pub const NIC_KEYS: &[&str] = &[
     "vlan",
     "filter",
     "port_forwarding_rules",
+    "network",
 ];
 
 impl VmProfile {
@@ -159,6 +160,9 @@ pub struct Nic {
     pub filter: Option<String>,
     #[serde(default)]
     pub port_forwarding_rules: Vec<PortForward>,
+    /// A named network (`vmctl network create`) instead of the built-in one of its mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 // serde's skip_serializing_if hands a reference.
@@ -173,6 +177,18 @@ fn is_zero_u16(v: &u16) -> bool {
 }
 
 impl Nic {
+    /// The vmctl network the VM joins: its named network, else the built-in one of its mode
+    /// (none in bridge or disconnected mode).
+    pub fn network_name(&self) -> Option<&str> {
+        match self.mode {
+            Mode::Shared | Mode::Host => self
+                .network
+                .as_deref()
+                .or_else(|| self.mode.builtin_network()),
+            Mode::Bridge | Mode::Disconnected => None,
+        }
+    }
+
     pub fn new(mode: Mode, controller: Controller) -> Self {
         Nic {
             mode,
@@ -185,6 +201,7 @@ impl Nic {
             vlan: 0,
             filter: None,
             port_forwarding_rules: Vec::new(),
+            network: None,
         }
     }
 }

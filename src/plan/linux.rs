@@ -247,7 +247,7 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
         }
     }
     let mut sysctls = Vec::new();
-    if networks.contains(&"shared") {
+    if networks.iter().any(|n| !input.host_only(n)) {
         sysctls.push(("net.ipv4.ip_forward".to_owned(), "1".to_owned()));
     }
     // A port forward used from the host itself (127.0.0.1:PORT) leaves through the bridge
@@ -271,13 +271,13 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
 
 /// Does the VM join a network vmctl runs (a bridge, dnsmasq and the firewall)?
 fn on_network(vm: &PlanVm) -> bool {
-    vm.mode.builtin_network().is_some()
+    vm.network.as_deref().is_some()
 }
 
 fn vm_link(vm: &PlanVm, name: String) -> Link {
     let guest_mac = Mac(vm.mac).to_string();
     let host_mac = Mac(host_end_mac(vm.mac)).to_string();
-    let master = vm.mode.builtin_network().map(bridge_name);
+    let master = vm.network.as_deref().map(bridge_name);
     let owner = match vm.attach {
         Attach::OwnedTap { owner } => Some(owner),
         _ => None,
@@ -348,7 +348,7 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
         addr.mask,
         input.dhcp_lease_time
     ));
-    if network == "host" {
+    if input.host_only(network) {
         // Host-only: no route out, so hand out no router.
         line("dhcp-option=option:router".into());
     } else {
@@ -363,7 +363,7 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     line("expand-hosts".into());
     // Upstream DNS: a shared VM resolves through the host's resolv.conf (it has a route out); a
     // host-only VM has none, so it gets only the names of its network.
-    if network == "host" {
+    if input.host_only(network) {
         line("no-resolv".into());
     }
     if let Some(user) = &input.dnsmasq_user {
@@ -372,7 +372,7 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     let hosts = input
         .vms
         .iter()
-        .filter(|vm| vm.mode.builtin_network() == Some(network))
+        .filter(|vm| vm.network.as_deref() == Some(network))
         .map(|vm| (vm.name.clone(), reservation(vm)))
         .collect();
     DnsmasqNetwork {
@@ -437,6 +437,7 @@ pub mod counters {
     pub const VM_TO_VM_ROUTED: &str = "no-local: VM to another VM network";
     pub const HOST_ONLY_OUT: &str = "host-only: no route out";
     pub const HOST_ONLY_IN: &str = "host-only: no route in";
+    pub const BETWEEN_NETWORKS: &str = "VM to another vmctl network (no filter rules pass it)";
 }
 
 // A template: one line of code per line of nft, easier to review whole than split.
@@ -478,12 +479,12 @@ fn nft(input: &PlanInput) -> String {
     let bridges: Vec<String> = networks.iter().map(|n| quoted(&bridge_name(n))).collect();
     let host_only: Vec<String> = networks
         .iter()
-        .filter(|n| **n == "host")
+        .filter(|n| input.host_only(n))
         .map(|n| quoted(&bridge_name(n)))
         .collect();
     let nat_nets: Vec<String> = networks
         .iter()
-        .filter(|n| **n == "shared")
+        .filter(|n| !input.host_only(n))
         .map(|n| input.address_plan(n).subnet().to_string())
         .collect();
     let filtered: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.filter.is_some()).collect();
@@ -535,6 +536,23 @@ fn nft(input: &PlanInput) -> String {
     w(&set("vm_bridges", "ifname", &bridges));
     w(&set("host_only", "ifname", &host_only));
     w(&set("nolocal_macs", "ether_addr", &nolocal_macs));
+    w(&set(
+        "filtered_macs",
+        "ether_addr",
+        &of("inet", "filtered_macs"),
+    ));
+    // Every ordered pair of two different vmctl bridges (nft cannot compare iifname with
+    // oifname).
+    let cross: Vec<String> = bridges
+        .iter()
+        .flat_map(|a| {
+            bridges
+                .iter()
+                .filter(move |b| *b != a)
+                .map(move |b| format!("{a} . {b}"))
+        })
+        .collect();
+    w(&set("cross_nets", "ifname . ifname", &cross));
     w(&format!(
         "\tmap fwd_any {{ type inet_proto . inet_service : ipv4_addr . inet_service;{} }}",
         elements(&fwd_any)
@@ -567,7 +585,10 @@ fn nft(input: &PlanInput) -> String {
     // Base chains cost every packet that passes their hook, so a hook gets one only when some
     // started VM needs it: VMs without no-local or filter rules (and without the host
     // network) are not slowed down at all.
-    let host_net = networks.contains(&"host");
+    let host_net = networks.iter().any(|n| input.host_only(n));
+    // VMs of different networks meet only through the host's routing: that is refused (their
+    // replies pass), unless the VM that starts it has filter rules, which then decide.
+    let between_networks = networks.len() > 1;
     if any_nolocal {
         w("\tchain input {");
         w("\t\ttype filter hook input priority filter; policy accept;");
@@ -580,7 +601,7 @@ fn nft(input: &PlanInput) -> String {
         w(&format!("\t\t{}", drop(c::VM_TO_HOST)));
         w("\t}");
     }
-    if host_net || any_nolocal {
+    if host_net || any_nolocal || between_networks {
         w("\tchain forward {");
         w("\t\ttype filter hook forward priority filter; policy accept;");
         if host_net {
@@ -591,6 +612,12 @@ fn nft(input: &PlanInput) -> String {
             w(&format!(
                 "\t\toifname @host_only iifname != @host_only {}",
                 drop(c::HOST_ONLY_IN)
+            ));
+        }
+        if between_networks {
+            w(&format!(
+                "\t\tiifname . oifname @cross_nets ct state new ether saddr != @filtered_macs {}",
+                drop(c::BETWEEN_NETWORKS)
             ));
         }
         if any_nolocal {
@@ -725,6 +752,10 @@ pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
             add("bridge", "ip_known", port.clone());
         }
     }
+    if vm.filter.is_some() {
+        // Its rules decide whether it may reach another vmctl network.
+        add("inet", "filtered_macs", Mac(vm.mac).to_string());
+    }
     let (out_chain, in_chain) = (chain_name(vm, "out"), chain_name(vm, "in"));
     match (vm.no_local, vm.filter.is_some()) {
         (false, false) => {}
@@ -774,7 +805,7 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
         let networks: Vec<_> = input
             .networks()
             .into_iter()
-            .map(|n| (n, *input.address_plan(n)))
+            .map(|n| (n.to_owned(), *input.address_plan(n), input.host_only(n)))
             .collect();
         let chains: Vec<_> = input
             .vms

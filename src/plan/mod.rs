@@ -26,6 +26,8 @@ use crate::settings::Settings;
 pub struct PlanVm {
     pub name: String,
     pub mode: Mode,
+    /// The vmctl network it joins (built-in or named); `None` in bridge or disconnected mode.
+    pub network: Option<String>,
     pub mac: MacAddr6,
     /// The static IP, else the address the VM was last seen with (leases), if any.
     pub ip: Option<Ipv4Addr>,
@@ -105,6 +107,8 @@ pub struct PlanInput {
     pub vms: Vec<PlanVm>,
     pub shared: AddressPlan,
     pub host: AddressPlan,
+    /// The named shared and host networks: their mode and addresses.
+    pub named: BTreeMap<String, (Mode, AddressPlan)>,
     pub dhcp_lease_time: u32,
     /// `VMCTL_HOME/networks`: where the Linux backend keeps dnsmasq's files.
     pub networks_dir: PathBuf,
@@ -137,6 +141,7 @@ impl PlanInput {
             vms.push(PlanVm {
                 name: profile.name.clone(),
                 mode: nic.mode,
+                network: nic.network_name().map(str::to_owned),
                 mac: effective_mac(profile, settings),
                 ip: nic.ip.or_else(|| observed.get(&profile.name).copied()),
                 static_ip: nic.ip.is_some(),
@@ -157,6 +162,11 @@ impl PlanInput {
             vms,
             shared: settings.shared,
             host: settings.host,
+            named: settings
+                .named
+                .iter()
+                .filter_map(|(name, (net, plan))| Some((name.clone(), (net.mode, (*plan)?))))
+                .collect(),
             dhcp_lease_time: settings.dhcp_lease_time,
             dnsmasq_user: dnsmasq_user(&networks_dir),
             networks_dir,
@@ -167,6 +177,13 @@ impl PlanInput {
     pub fn validate(&self) -> Result<(), Error> {
         for vm in &self.vms {
             validate_vm_name(&vm.name)?;
+            if let Some(network) = &vm.network
+                && !matches!(network.as_str(), "shared" | "host")
+                && !self.named.contains_key(network)
+            {
+                return Err(Error::invalid("network", network, format!("VM '{}' joins a network that does not exist", vm.name))
+                    .with_hint(format!("create it (vmctl network create {network} ...), or move the VM: vmctl modify {} network -t shared", vm.name)));
+            }
             if let Some(bridge) = &vm.bridge {
                 validate_interface_name(bridge)?;
             }
@@ -191,24 +208,31 @@ impl PlanInput {
         Ok(())
     }
 
-    /// The address plan of a built-in network.
+    /// The address plan of a vmctl network (a VM on a network the plan does not know is
+    /// refused by `validate`).
     pub fn address_plan(&self, network: &str) -> &AddressPlan {
-        if network == "host" {
-            &self.host
-        } else {
-            &self.shared
+        match network {
+            "host" => &self.host,
+            "shared" => &self.shared,
+            name => self.named.get(name).map_or(&self.shared, |(_, plan)| plan),
         }
     }
 
-    /// The built-in networks some VM joins, in a stable order.
-    pub fn networks(&self) -> Vec<&'static str> {
+    /// Is it a host-only network (no route out)?
+    pub fn host_only(&self, network: &str) -> bool {
+        match network {
+            "host" => true,
+            "shared" => false,
+            name => self.named.get(name).is_some_and(|(m, _)| *m == Mode::Host),
+        }
+    }
+
+    /// The vmctl networks some VM joins, in a stable order: built-in first, then by name.
+    pub fn networks(&self) -> Vec<&str> {
         crate::model::BUILTIN_NETWORKS
             .into_iter()
-            .filter(|n| {
-                self.vms
-                    .iter()
-                    .any(|vm| vm.mode.builtin_network() == Some(*n))
-            })
+            .chain(self.named.keys().map(String::as_str))
+            .filter(|n| self.vms.iter().any(|vm| vm.network.as_deref() == Some(*n)))
             .collect()
     }
 }
@@ -279,9 +303,10 @@ pub(crate) mod tests {
     /// A realistic host: every mode and feature.
     pub fn sample_input() -> PlanInput {
         let ip = Ipv4Addr::new;
-        let vm = |name: &str, mode, last| PlanVm {
+        let vm = |name: &str, mode: Mode, last| PlanVm {
             name: name.into(),
             mode,
+            network: mode.builtin_network().map(str::to_owned),
             mac: mac(last),
             ip: None,
             static_ip: false,
@@ -346,6 +371,7 @@ pub(crate) mod tests {
                 ip(255, 255, 255, 0),
             )
             .unwrap(),
+            named: BTreeMap::new(),
             dhcp_lease_time: 86400,
             networks_dir: PathBuf::from("/var/lib/vmctl/networks"),
             dnsmasq_user: None,

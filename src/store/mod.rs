@@ -23,6 +23,7 @@ pub use lock::StoreLock;
 use crate::backend::state::RunState;
 use crate::error::Error;
 use crate::model::VmProfile;
+use crate::model::named_network::NetworkDef;
 use crate::model::profile::{SCHEMA_VERSION, validate_vm_name};
 use crate::settings::{ConfigValues, check_file_values};
 
@@ -231,6 +232,65 @@ impl Store {
 
     pub fn remove(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {
         let path = self.profile_path(name);
+        fs::remove_file(&path).map_err(|e| Error::io("removing", path, e))
+    }
+
+    /// `networks/<name>.plist`: a named network's file.
+    pub fn network_path(&self, name: &str) -> PathBuf {
+        self.networks_dir().join(format!("{name}.plist"))
+    }
+
+    /// Every named network, sorted by name.
+    pub fn load_networks(&self) -> Result<Vec<NetworkDef>, Error> {
+        let dir = self.networks_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("reading", dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let net = name.strip_suffix(".plist")?;
+                (!net.starts_with('.')).then(|| net.to_owned())
+            })
+            .collect();
+        names.sort_unstable();
+        names.iter().map(|n| self.load_network(n)).collect()
+    }
+
+    /// One named network.
+    pub fn load_network(&self, name: &str) -> Result<NetworkDef, Error> {
+        let path = self.network_path(name);
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Err(Error::invalid("network", name, "no such network").with_hint(
+                "`vmctl network list` shows them; `vmctl network create NAME --mode shared --subnet auto` makes one",
+            ));
+        };
+        check_plist_depth(&path, &bytes)?;
+        let net: NetworkDef = plist::from_bytes(&bytes)
+            .map_err(|e| Error::corrupt(&path, format!("not a vmctl network: {e}")))?;
+        if net.name != name {
+            return Err(Error::corrupt(
+                &path,
+                format!("it holds network '{}' but is named for '{name}'", net.name),
+            ));
+        }
+        Ok(net)
+    }
+
+    pub fn save_network(&self, _lock: &StoreLock, net: &NetworkDef) -> Result<(), Error> {
+        let path = self.network_path(&net.name);
+        let mut bytes = Vec::new();
+        plist::to_writer_xml(&mut bytes, net).map_err(|e| Error::corrupt(&path, e))?;
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes)
+    }
+
+    pub fn remove_network(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {
+        let path = self.network_path(name);
         fs::remove_file(&path).map_err(|e| Error::io("removing", path, e))
     }
 
@@ -558,6 +618,7 @@ mod tests {
             <key>mac_salt</key><integer>1</integer><key>ip</key><string>192.168.64.9</string>
             <key>bridge</key><string>en0</string><key>no_local</key><true/><key>vlan</key><integer>3</integer>
             <key>filter</key><string>pass all</string><key>port_forwarding_rules</key><array/>
+            <key>network</key><string>ci</string>
             </dict></dict></plist>"#;
         let profile: VmProfile = plist::from_bytes(text).unwrap();
         let value = plist::to_value(&profile).unwrap();

@@ -204,9 +204,8 @@ impl<'b, 'a> Checkup<'b, 'a> {
                 fixed,
             );
         }
-        for net in crate::model::BUILTIN_NETWORKS {
-            let dir = self.backend.store.networks_dir().join(net);
-            if networks.iter().any(|n| n == net) || dnsmasq::running(&dir).is_none() {
+        for (net, dir) in super::network_dirs(self.backend.store) {
+            if networks.iter().any(|n| *n == net) || dnsmasq::running(&dir).is_none() {
                 continue;
             }
             if self.fix {

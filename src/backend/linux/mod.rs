@@ -410,6 +410,21 @@ impl<'a> Linux<'a> {
     }
 }
 
+/// The folders of the networks vmctl has run (built-in and named), with their names.
+pub fn network_dirs(store: &Store) -> Vec<(String, std::path::PathBuf)> {
+    let mut dirs: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(store.networks_dir())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
 impl Backend for Linux<'_> {
     fn start(
         &self,
@@ -428,7 +443,7 @@ impl Backend for Linux<'_> {
                 warnings,
             });
         }
-        let network = profile.network.mode.builtin_network();
+        let network = profile.network.network_name();
         if network.is_some() {
             require_tool("nft", "nftables")?;
             require_tool("dnsmasq", "dnsmasq-base")?;
@@ -580,11 +595,7 @@ impl Backend for Linux<'_> {
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
         let mac = effective_mac(profile, self.settings);
         let runs = self.store.load_runs()?;
-        for net in crate::model::BUILTIN_NETWORKS {
-            let dir = self.store.networks_dir().join(net);
-            if !dir.exists() {
-                continue;
-            }
+        for (net, dir) in network_dirs(self.store) {
             let leased = crate::discovery::read_leases(&dir.join("leases"))
                 .unwrap_or_default()
                 .iter()
@@ -608,7 +619,7 @@ impl Backend for Linux<'_> {
                 .and_then(|_| dnsmasq::remove_leases(&dir, mac));
             if running {
                 let plan = self.plan_for(&runs)?;
-                if let Some(dns) = plan.dnsmasq_of(net) {
+                if let Some(dns) = plan.dnsmasq_of(&net) {
                     dnsmasq::start(dns)?;
                 }
             }
