@@ -205,7 +205,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
             );
         }
         for (net, dir) in super::network_dirs(self.backend.store) {
-            if networks.iter().any(|n| *n == net) || dnsmasq::running(&dir).is_none() {
+            if networks.contains(&net) || dnsmasq::running(&dir).is_none() {
                 continue;
             }
             if self.fix {
