@@ -1254,3 +1254,19 @@ fn start_refusals_name_what_is_missing_and_leave_nothing() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["code"], 11, "{json}");
 }
+
+#[test]
+fn anka_global_forms() {
+    let home = with_vm();
+    let body = home.run(&["show", "web", "--machine-readable"]).ok().json();
+    assert_eq!(body["status"], "OK");
+    let body = home.run(&["--machine-readable", "show", "nope"]).json();
+    assert_eq!(body["code"], 3);
+    let run = home.run_env(&["config", "bridge_name"], &[("ANKA_BRIDGE", "en4")]);
+    assert_eq!(run.ok().stdout, "en4\n");
+    let run = home.run_env(
+        &["config", "bridge_name"],
+        &[("ANKA_BRIDGE", "en4"), ("VMCTL_BRIDGE_NAME", "en3")],
+    );
+    assert_eq!(run.ok().stdout, "en3\n");
+}

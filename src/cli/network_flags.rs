@@ -24,7 +24,7 @@ pub struct NetworkFlags {
     /// Network mode
     #[arg(short = 't', long = "mode", value_name = "MODE", value_parser = mode_parser())]
     pub mode: Option<Mode>,
-    /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route's)
+    /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME / ANKA_BRIDGE, else the default route's)
     #[arg(short = 'b', long, value_name = "IF|auto")]
     pub bridge: Option<String>,
     /// Static MAC (unicast), or `auto` for a stable vmctl-made one
