@@ -221,7 +221,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -239,7 +239,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__clone)
-            opts="-j -y -q -h -V --keep-mac --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --keep-mac --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,7 +257,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__completions)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,7 +275,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__config)
-            opts="-l -r -j -y -q -h -V --list --reset --unset --home --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file"
+            opts="-l -r -j -y -q -h -V --list --reset --unset --home --machine-readable --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,7 +297,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__create)
-            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,7 +371,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__delete)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,7 +389,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__doctor)
-            opts="-j -y -q -h -V --fix --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --fix --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,7 +785,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__hosts__subcmd__sync)
-            opts="-j -y -q -h -V --apply --hosts-file --leases-file --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --apply --hosts-file --leases-file --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,7 +811,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__ip)
-            opts="-j -y -q -h -V --wait --source --file --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --wait --source --file --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -841,7 +841,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__lease__subcmd__event)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -859,7 +859,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__leases)
-            opts="-j -y -q -h -V --network --file --all --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --network --file --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,14 +885,18 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__list)
-            opts="-j -y -q -h -V --running --field --home --json --yes --quiet --verbose --help --version"
+            opts="-f -j -y -q -h -V --running --field --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --field)
-                    COMPREPLY=($(compgen -W "name uuid mode mac ip status" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -907,7 +911,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__man)
-            opts="-j -y -q -h -V --out-dir --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --out-dir --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,7 +933,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network port set delete help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network port set delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -947,7 +951,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__delete)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network-card help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,7 +1011,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1137,7 +1141,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__network)
-            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1211,7 +1215,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__port)
-            opts="-j -y -q -h -V --protocol --delete --all --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --protocol --delete --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1233,7 +1237,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__set)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network-card help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1293,7 +1297,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__set__subcmd__network__subcmd__card)
-            opts="-t -b -m -j -y -q -h -V --type --bridge --mac --local --no-local --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -j -y -q -h -V --type --bridge --mac --local --no-local --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1335,7 +1339,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__plan)
-            opts="-j -y -q -h -V --platform --part --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --platform --part --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1361,7 +1365,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__relay__subcmd__helper)
-            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --report --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --report --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1411,7 +1415,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__run)
-            opts="-j -y -q -h -V --attach --owner --user --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --attach --owner --user --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1441,7 +1445,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__show)
-            opts="-f -j -y -q -h -V --filter --home --json --yes --quiet --verbose --help --version network mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status"
+            opts="-f -j -y -q -h -V --filter --home --machine-readable --json --yes --quiet --verbose --help --version network port mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status ip_source"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1459,7 +1463,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__start)
-            opts="-j -y -q -h -V --attach --owner --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --attach --owner --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1485,7 +1489,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__stop)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -960,7 +960,7 @@ fn ip_by_lease_by_arp_and_clear_when_missing() {
     home.run(&["create", "db"]).ok();
     let run = home.refuses(
         &["ip", "db", "--source", "lease", "--file", &leases],
-        1,
+        10,
         "no address found for VM 'db'",
     );
     assert!(run.stderr.contains("--wait"), "{}", run.stderr);
@@ -968,7 +968,7 @@ fn ip_by_lease_by_arp_and_clear_when_missing() {
     let run = home.run(&[
         "-j", "ip", "db", "--source", "lease", "--file", &leases, "--wait", "1s",
     ]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 10);
     assert_eq!(run.json()["code"], 10);
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     home.refuses(&["ip", "db", "--wait", "soon"], 2, "soon");
@@ -1119,10 +1119,16 @@ fn a_started_vm_shows_its_leased_address() {
     let home = with_vm();
     home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
         .ok();
-    assert_eq!(
-        home.run(&["show", "web", "network", "ip"]).ok().stdout,
-        "\n"
+    // No address yet is "not there yet" (exit 10), never an empty line with exit 0.
+    home.refuses(
+        &["show", "web", "network", "ip"],
+        10,
+        "VM 'web' has no address: it is stopped and has no static IP",
     );
+    let body = home.run(&["-j", "show", "web", "network", "ip"]).json();
+    assert_eq!(body["code"], 10);
+    let table = home.run(&["show", "web", "network"]).ok().stdout;
+    assert!(table.contains("| ip                    | none"), "{table}");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -1151,6 +1157,23 @@ fn a_started_vm_shows_its_leased_address() {
     assert_eq!(
         home.run(&["show", "web", "network", "ip"]).ok().stdout,
         "192.168.64.50\n"
+    );
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip_source"])
+            .ok()
+            .stdout,
+        "lease\n"
+    );
+    let table = home.run(&["show", "web", "network"]).ok().stdout;
+    assert!(table.contains("192.168.64.50 (lease)"), "{table}");
+    let vm = home.run(&["-j", "show", "web"]).ok().json();
+    assert_eq!(vm["body"]["ip"], "192.168.64.50");
+    assert_eq!(vm["body"]["ip_source"], "lease");
+    assert!(
+        home.run(&["show", "web"])
+            .ok()
+            .stdout
+            .contains("shared 192.168.64.50"),
     );
     assert_eq!(
         home.run(&["ip", "web", "--source", "lease"]).ok().stdout,
@@ -1269,4 +1292,98 @@ fn anka_global_forms() {
         &[("ANKA_BRIDGE", "en4"), ("VMCTL_BRIDGE_NAME", "en3")],
     );
     assert_eq!(run.ok().stdout, "en3\n");
+}
+
+#[test]
+fn list_names_vms_picks_columns_and_filters_rows() {
+    let home = with_vm();
+    home.run(&["create", "db", "-t", "host"]).ok();
+    home.run(&["create", "lan", "-t", "bridge", "-b", "en0"])
+        .ok();
+    let one = home.run(&["-j", "list", "db"]).ok().json();
+    assert_eq!(one["body"].as_array().unwrap().len(), 1);
+    assert_eq!(one["body"][0]["name"], "db");
+    let missing = home.run(&["-j", "list", "web", "nope"]);
+    assert_eq!(missing.json()["code"], 3);
+    home.refuses(&["list", "nope"], 1, "VM 'nope' not found");
+
+    let run = home.run(&["-j", "list", "-f", "name", "-f", "mode"]).ok();
+    let row = &run.json()["body"][0];
+    assert_eq!(row.as_object().unwrap().len(), 2, "{row}");
+    assert_eq!(row["mode"], "host"); // db: sorted by name
+    let run = home
+        .run(&["-j", "list", "--field", "name", "-f", "mode=host"])
+        .ok();
+    assert_eq!(run.json()["body"], serde_json::json!([{"name": "db"}]));
+    let run = home.run(&["list", "-f", "status=stopped,name"]).ok();
+    assert!(run.stdout.contains("web") && run.stdout.contains("lan"));
+    let run = home.run(&["-j", "list", "-f", "status=started"]).ok();
+    assert_eq!(run.json()["body"], serde_json::json!([]));
+    home.refuses(&["list", "-f", "colour"], 1, "invalid list field 'colour'");
+    home.refuses(
+        &["list", "-f", "colour=red"],
+        1,
+        "invalid list field 'colour'",
+    );
+
+    // Anka's creation_date, also in `show`; an old profile without one lists as null.
+    let date = one["body"][0]["creation_date"].as_str().unwrap().to_owned();
+    let shape = date
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect::<String>();
+    assert!(
+        shape.len() == 20 && shape[3..].starts_with(" 99 99:99:99 9999"),
+        "{date}"
+    );
+    let shown = home.run(&["-j", "show", "db"]).ok().json();
+    assert_eq!(shown["body"]["creation_date"], date.as_str());
+    let path = home.path().join("vms/db.plist");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let at = text.find("<key>created</key>").unwrap();
+    let end = at + text[at..].find("</integer>").unwrap() + "</integer>".len();
+    std::fs::write(&path, format!("{}{}", &text[..at], &text[end..])).unwrap();
+    let old = home.run(&["-j", "list", "db"]).ok().json();
+    assert_eq!(old["body"][0]["creation_date"], Value::Null);
+    assert!(home.run(&["show", "db"]).ok().stdout.contains("db"));
+}
+
+#[test]
+fn network_means_the_network_name_everywhere() {
+    let home = with_vm();
+    home.run(&["create", "db", "-t", "host"]).ok();
+    home.run(&["create", "lan", "-t", "bridge", "-b", "en0"])
+        .ok();
+    home.run(&["create", "off", "-t", "disconnected"]).ok();
+    let want = [
+        ("web", "shared", Value::from("shared"), Value::Null),
+        ("db", "host", Value::from("host"), Value::Null),
+        ("lan", "bridge", Value::Null, Value::from("en0")),
+        ("off", "disconnected", Value::Null, Value::Null),
+    ];
+    let list = home.run(&["-j", "list"]).ok().json();
+    for (vm, mode, network, bridge) in want {
+        let show = home.run(&["-j", "show", vm]).ok().json()["body"].clone();
+        let nic = home.run(&["-j", "show", vm, "network"]).ok().json()["body"].clone();
+        let row = list["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == vm)
+            .unwrap()
+            .clone();
+        for body in [&show, &nic, &row] {
+            assert_eq!(body["mode"], mode, "{vm}: {body}");
+            assert_eq!(body["network"], network, "{vm}: {body}");
+        }
+        for body in [&show, &nic] {
+            assert_eq!(body["bridge"], bridge, "{vm}: {body}");
+        }
+    }
+    let created = home.run(&["-j", "create", "x"]).ok().json();
+    assert_eq!(created["body"]["network"], "shared");
+    assert_eq!(created["body"]["name"], "x");
+    let cloned = home.run(&["-j", "clone", "lan", "lan2"]).ok().json();
+    assert_eq!(cloned["body"]["network"], Value::Null);
+    assert_eq!(cloned["body"]["bridge"], "en0");
 }

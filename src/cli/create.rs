@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::Ctx;
 use super::network_flags::NetworkFlags;
-use super::show::nic_json;
+use super::show::vm_nic_json;
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::model::change::apply_nic_change;
@@ -39,9 +39,9 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     for w in &warnings {
         ctx.out.warn(w);
     }
-    let body = nic_json(&profile, &settings);
+    let body = vm_nic_json(&profile, &settings);
     ctx.out.done(
-        &serde_json::json!({"name": profile.name, "uuid": profile.uuid, "network": body}),
+        &body,
         &format!(
             "created VM '{}' ({}, mac {})",
             profile.name,

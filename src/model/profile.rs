@@ -87,7 +87,8 @@ pub struct VmProfile {
     pub schema_version: u32,
     pub name: String,
     pub uuid: String,
-    /// Unix seconds.
+    /// Unix seconds; 0 in a profile written before vmctl recorded it.
+    #[serde(default)]
     pub created: u64,
     pub network: Nic,
 }
