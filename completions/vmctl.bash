@@ -136,6 +136,9 @@ _vmctl() {
             vmctl__subcmd__help,stop)
                 cmd="vmctl__subcmd__help__subcmd__stop"
                 ;;
+            vmctl__subcmd__help__subcmd__modify,add)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add"
+                ;;
             vmctl__subcmd__help__subcmd__modify,delete)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete"
                 ;;
@@ -148,11 +151,20 @@ _vmctl() {
             vmctl__subcmd__help__subcmd__modify,set)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__set"
                 ;;
+            vmctl__subcmd__help__subcmd__modify__subcmd__add,port)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__port"
+                ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__delete,network-card)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card"
                 ;;
+            vmctl__subcmd__help__subcmd__modify__subcmd__delete,port)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__port"
+                ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__set,network-card)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__set__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__modify,add)
+                cmd="vmctl__subcmd__modify__subcmd__add"
                 ;;
             vmctl__subcmd__modify,delete)
                 cmd="vmctl__subcmd__modify__subcmd__delete"
@@ -169,17 +181,44 @@ _vmctl() {
             vmctl__subcmd__modify,set)
                 cmd="vmctl__subcmd__modify__subcmd__set"
                 ;;
+            vmctl__subcmd__modify__subcmd__add,help)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help"
+                ;;
+            vmctl__subcmd__modify__subcmd__add,port)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__add,port-forwarding)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__add__subcmd__help,help)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__help"
+                ;;
+            vmctl__subcmd__modify__subcmd__add__subcmd__help,port)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__port"
+                ;;
             vmctl__subcmd__modify__subcmd__delete,help)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help"
                 ;;
             vmctl__subcmd__modify__subcmd__delete,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card"
                 ;;
+            vmctl__subcmd__modify__subcmd__delete,port)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__delete,port-forwarding)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__port"
+                ;;
             vmctl__subcmd__modify__subcmd__delete__subcmd__help,help)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__help"
                 ;;
             vmctl__subcmd__modify__subcmd__delete__subcmd__help,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__modify__subcmd__delete__subcmd__help,port)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__help,add)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__add"
                 ;;
             vmctl__subcmd__modify__subcmd__help,delete)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete"
@@ -196,8 +235,14 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__help,set)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__set"
                 ;;
+            vmctl__subcmd__modify__subcmd__help__subcmd__add,port)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__port"
+                ;;
             vmctl__subcmd__modify__subcmd__help__subcmd__delete,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__modify__subcmd__help__subcmd__delete,port)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__port"
                 ;;
             vmctl__subcmd__modify__subcmd__help__subcmd__set,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__set__subcmd__network__subcmd__card"
@@ -603,7 +648,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__modify)
-            opts="network port set delete"
+            opts="network port add delete set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -616,8 +661,36 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__add)
+            opts="port"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__help__subcmd__modify__subcmd__delete)
-            opts="network-card"
+            opts="port network-card"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -631,6 +704,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__port)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -933,7 +1020,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network port set delete help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network port add delete set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -950,8 +1037,114 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__add)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help)
+            opts="port help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__port)
+            opts="-g -p -l -j -y -q -h -V --guest-port --host-port --host-ip --protocol --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --guest-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "tcp udp" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__delete)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network-card help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -969,7 +1162,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__delete__subcmd__help)
-            opts="network-card help"
+            opts="port network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1010,6 +1203,20 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
             opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1028,8 +1235,26 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__delete__subcmd__port)
+            opts="-a -j -y -q -h -V --all --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__help)
-            opts="network port set delete help"
+            opts="network port add delete set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,8 +1267,36 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__add)
+            opts="port"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__help__subcmd__delete)
-            opts="network-card"
+            opts="port network-card"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1057,6 +1310,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network__subcmd__card)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__port)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1215,14 +1482,42 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__port)
-            opts="-j -y -q -h -V --protocol --delete --all --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-g -p -l -d -a -j -y -q -h -V --guest-port --host-port --host-ip --protocol --set-name --delete --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --guest-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --protocol)
                     COMPREPLY=($(compgen -W "tcp udp" -- "${cur}"))
+                    return 0
+                    ;;
+                --set-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)

@@ -533,10 +533,11 @@ fn bad_port_forwards() {
         1,
         "too many",
     );
-    home.refuses(&["modify", "web", "port", "ssh"], 2, "needs NAME");
+    home.refuses(&["modify", "web", "port", "ssh"], 1, "needs a guest port");
+    home.refuses(&["modify", "web", "port"], 2, "needs NAME");
     home.run(&["modify", "web", "port", "ssh", "22:2222"]).ok();
     home.refuses(
-        &["modify", "web", "port", "ssh", "23"],
+        &["modify", "web", "add", "port", "ssh", "23"],
         1,
         "already has a port forward named 'ssh'",
     );
@@ -1386,4 +1387,143 @@ fn network_means_the_network_name_everywhere() {
     let cloned = home.run(&["-j", "clone", "lan", "lan2"]).ok().json();
     assert_eq!(cloned["body"]["network"], Value::Null);
     assert_eq!(cloned["body"]["bridge"], "en0");
+}
+
+#[test]
+fn port_forwards_in_ankas_forms() {
+    let home = with_vm();
+    home.run(&["create", "db"]).ok();
+    // Anka 3's add, with flags; Anka 2's add port-forwarding.
+    let pf = home
+        .run(&[
+            "-j",
+            "modify",
+            "web",
+            "add",
+            "port",
+            "ssh",
+            "-g",
+            "22",
+            "-p",
+            "2222",
+            "-l",
+            "127.0.0.1",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        pf["body"],
+        serde_json::json!({"name": "ssh", "protocol": "tcp", "guest_port": 22, "host_port": 2222, "host_ip": "127.0.0.1"})
+    );
+    home.run(&[
+        "modify",
+        "web",
+        "add",
+        "port-forwarding",
+        "vnc",
+        "5900",
+        "--host-port",
+        "5901",
+    ])
+    .ok();
+    home.run(&["modify", "web", "port", "http", "80"]).ok();
+    home.run(&[
+        "modify",
+        "web",
+        "add",
+        "port",
+        "dns",
+        "53",
+        "--protocol",
+        "udp",
+    ])
+    .ok();
+    let table = home.run(&["show", "web", "port"]).ok().stdout;
+    assert!(
+        table.contains("| name ") && table.contains("5901"),
+        "{table}"
+    );
+    let rules = home.run(&["-j", "show", "web", "port"]).ok().json()["body"].clone();
+    let names: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ssh", "vnc", "http", "dns"]);
+    assert_eq!(rules[2]["host_port"], 10000);
+
+    // Changing a rule keeps what is not named and its place; renaming checks the name.
+    home.run(&["modify", "web", "port", "ssh", "-p", "2200"])
+        .ok();
+    home.run(&["modify", "web", "port", "ssh", "--set-name", "ssh2"])
+        .ok();
+    let rules = home.run(&["-j", "show", "web", "port"]).ok().json()["body"].clone();
+    assert_eq!(
+        rules[0],
+        serde_json::json!({"name": "ssh2", "protocol": "tcp", "guest_port": 22, "host_port": 2200, "host_ip": "127.0.0.1"})
+    );
+    // Bad input changes nothing.
+    home.refuses(
+        &["modify", "web", "port", "ssh2", "--set-name", "vnc"],
+        1,
+        "already has a port forward named 'vnc'",
+    );
+    home.refuses(
+        &["modify", "web", "port", "nope", "--set-name", "x"],
+        1,
+        "has no such rule",
+    );
+    home.refuses(
+        &["modify", "db", "add", "port", "x", "-g", "22", "-p", "2200"],
+        1,
+        "already forwarded to VM 'web'",
+    );
+    home.refuses(
+        &["modify", "web", "port", "ssh2", "22", "-g", "23"],
+        1,
+        "guest port is given twice",
+    );
+    home.refuses(
+        &["modify", "web", "add", "port", "x", "22:2000", "-p", "2001"],
+        1,
+        "host port is given twice",
+    );
+    home.refuses(&["modify", "web", "port", "ssh2"], 2, "say what to change");
+    home.refuses(
+        &["modify", "web", "add", "port", "x", "-p", "0", "-g", "1"],
+        2,
+        "invalid port",
+    );
+    home.refuses(
+        &["modify", "web", "delete", "port", "vnc", "nope"],
+        1,
+        "has no such rule",
+    );
+    home.refuses(&["modify", "web", "delete", "port"], 2, "needs rule names");
+    home.refuses(
+        &["modify", "web", "port", "vnc", "-d", "-p", "1"],
+        2,
+        "--delete takes only NAME",
+    );
+
+    // Deleting: several names, -d, --all.
+    home.run(&["modify", "web", "delete", "port", "vnc", "http"])
+        .ok();
+    home.run(&["modify", "web", "port", "dns", "-d"]).ok();
+    let rules = home.run(&["-j", "show", "web", "port"]).ok().json()["body"].clone();
+    assert_eq!(rules.as_array().unwrap().len(), 1);
+    home.run(&["modify", "web", "delete", "port-forwarding", "-a"])
+        .ok();
+    let empty = home.run(&["show", "web", "port"]).ok();
+    assert_eq!(empty.stdout, "");
+    assert!(
+        empty.stderr.contains("no port forwards"),
+        "{}",
+        empty.stderr
+    );
+    assert_eq!(
+        home.run(&["-j", "show", "web", "port"]).ok().json()["body"],
+        serde_json::json!([])
+    );
 }
