@@ -1740,7 +1740,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__show)
-            opts="-f -j -y -q -h -V --filter --home --machine-readable --json --yes --quiet --verbose --help --version network port mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status ip_source"
+            opts="-f -j -y -q -h -V --filter --home --machine-readable --json --yes --quiet --verbose --help --version network port mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status ip_source filter_file"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -62,7 +62,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s c -l controller -
 anet\t''
 e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s v -l vlan -d 'VLAN ID (0 = none)' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s f -l filter -d 'IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s f -l filter -d 'IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local -d 'Allow traffic to other VMs and the host'
@@ -115,7 +115,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 anet\t''
 e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s v -l vlan -d 'VLAN ID (0 = none)' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s f -l filter -d 'IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s f -l filter -d 'IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local -d 'Allow traffic to other VMs and the host'

@@ -719,13 +719,48 @@ fn filter_rules_are_kept_shown_and_replaced_whole() {
     );
     assert_eq!(
         home.run(&["show", "web", "network", "filter"]).ok().stdout,
-        "vm\n"
+        "file\n"
+    );
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter_file"])
+            .ok()
+            .stdout,
+        format!("{file}\n")
     );
     let json = home
         .run(&["-j", "show", "web", "network", "-f"])
         .ok()
         .json();
     assert_eq!(json["body"]["rules"][1], "block out to local");
+    assert_eq!(json["body"]["source"], file.as_str());
+
+    // The file is kept by its path and read again at every show, plan and start, as in Anka.
+    std::fs::write(&file, "block out to 9.9.9.9\n").unwrap();
+    assert_eq!(
+        home.run(&["show", "web", "network", "-f"]).ok().stdout,
+        "block out to 9.9.9.9\n"
+    );
+    let nft = home
+        .run(&["plan", "web", "--platform", "linux", "--part", "nft"])
+        .ok()
+        .stdout;
+    assert!(nft.contains("9.9.9.9") && !nft.contains("1.1.1.1"), "{nft}");
+    // A file that stopped parsing refuses the plan (and a start), naming the file.
+    std::fs::write(&file, "block out to 9.9.9.9 prot 53\n").unwrap();
+    let run = home.refuses(
+        &["plan", "web", "--platform", "linux"],
+        1,
+        "VM 'web' reads its rules from it, and it no longer parses",
+    );
+    assert!(run.stderr.contains("rules.txt"), "{}", run.stderr);
+    home.refuses(&["show", "web", "network", "-f"], 1, "rules.txt");
+    std::fs::remove_file(&file).unwrap();
+    home.refuses(
+        &["plan", "web", "--platform", "macos"],
+        1,
+        "it cannot be read",
+    );
+    std::fs::write(&file, rules).unwrap();
 
     let mut child = home
         .cmd(&["modify", "web", "network", "-f", "-"])
@@ -738,6 +773,14 @@ fn filter_rules_are_kept_shown_and_replaced_whole() {
         home.run(&["show", "web", "network", "-f"]).ok().stdout,
         "block any\n"
     );
+    // `-f -` embeds the rules: the file no longer matters.
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter"]).ok().stdout,
+        "vm\n"
+    );
+    std::fs::remove_file(&file).unwrap();
+    home.run(&["plan", "web", "--platform", "linux"]).ok();
+    std::fs::write(&file, rules).unwrap();
 
     let bad = write_file(
         &home,

@@ -5,7 +5,7 @@ use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::error::Error;
-use crate::model::change::{BridgeChoice, IpChoice, NicChange};
+use crate::model::change::{BridgeChoice, FilterChoice, IpChoice, NicChange};
 use crate::model::filter::FilterRules;
 use crate::model::{Controller, MacPolicy, Mode};
 
@@ -48,7 +48,7 @@ pub struct NetworkFlags {
     /// VLAN ID (0 = none)
     #[arg(short = 'v', long, value_name = "ID", value_parser = clap::value_parser!(u16).range(0..=4094))]
     pub vlan: Option<u16>,
-    /// IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`
+    /// IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`
     #[arg(short = 'f', long, value_name = "FILE|-|off")]
     pub filter: Option<String>,
     /// Network by name: `shared` or `host` (the built-in networks; same as --mode)
@@ -107,11 +107,12 @@ impl NetworkFlags {
     }
 }
 
-/// `-f FILE|-|off`: the rules text, checked now so that a bad file stores nothing.
-fn read_filter(source: &str) -> Result<Option<String>, Error> {
+/// `-f FILE|-|off`: the rules, checked now so that a bad file stores nothing. A file is kept
+/// by its path (absolute, so a start from another folder finds it), as Anka does.
+fn read_filter(source: &str) -> Result<FilterChoice, Error> {
     use std::io::Read;
     if source == "off" {
-        return Ok(None);
+        return Ok(FilterChoice::Off);
     }
     let text = if source == "-" {
         let mut text = String::new();
@@ -128,5 +129,10 @@ fn read_filter(source: &str) -> Result<Option<String>, Error> {
             "one rule a line: (block|pass) [in|out|any] [proto tcp|udp|icmp] [from ADDR [port P]] [to ADDR [port P]], or block local",
         )
     })?;
-    Ok(Some(text))
+    if source == "-" {
+        return Ok(FilterChoice::Rules(text));
+    }
+    std::path::absolute(source)
+        .map(FilterChoice::File)
+        .map_err(|e| Error::io("finding", source, e))
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::backend::state::RunState;
 use crate::discovery::AddressSource;
-use crate::error::Error;
+use crate::error::{Error, printable};
 use crate::model::change::{effective_mac, effective_no_local};
 use crate::model::{Mac, Mode, VmProfile};
 use crate::output::{field_table, grid};
@@ -31,7 +31,7 @@ pub struct ShowArgs {
     #[arg(value_parser = PossibleValuesParser::new(["network", "port"]))]
     section: Option<String>,
     /// Print only this field of `network`, bare
-    #[arg(value_parser = PossibleValuesParser::new(NIC_FIELDS.iter().chain(&["ip_source"])))]
+    #[arg(value_parser = PossibleValuesParser::new(NIC_FIELDS.iter().chain(&["ip_source", "filter_file"])))]
     field: Option<String>,
     /// Print the VM's IP filter rules (its own, else the host's net_filter)
     #[arg(short = 'f', long, conflicts_with = "field")]
@@ -258,8 +258,16 @@ fn show_ports(ctx: &Ctx, profile: &VmProfile) {
 
 /// `show VM network -f`: the rules text as the user wrote it.
 fn show_filter(ctx: &Ctx, profile: &VmProfile, settings: &Settings) -> Result<(), Error> {
-    let (text, source) = match (&profile.network.filter, &settings.net_filter) {
-        (Some(text), _) => (text.clone(), "vm".to_owned()),
+    let own = crate::backend::own_filter_text(profile)?;
+    let (text, source) = match (own, &settings.net_filter) {
+        (Some(text), _) => (
+            text,
+            profile
+                .network
+                .filter_file
+                .as_ref()
+                .map_or_else(|| "vm".to_owned(), |path| path.display().to_string()),
+        ),
         (None, Some(path)) => (
             std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?,
             path.display().to_string(),
@@ -337,11 +345,13 @@ pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
         "no_local": effective_no_local(nic, settings),
         "no_local_source": if nic.no_local.is_some() { "vm" } else { "host" },
         "vlan": nic.vlan,
-        "filter": match (&nic.filter, &settings.net_filter) {
-            (Some(_), _) => Some("vm"),
-            (None, Some(_)) => Some("net_filter"),
-            (None, None) => None,
+        "filter": match (&nic.filter, &nic.filter_file, &settings.net_filter) {
+            (_, Some(_), _) => Some("file"),
+            (Some(_), None, _) => Some("vm"),
+            (None, None, Some(_)) => Some("net_filter"),
+            (None, None, None) => None,
         },
+        "filter_file": nic.filter_file.as_ref().map(|path| path.display().to_string()),
         "port_forwarding_rules": nic.port_forwarding_rules,
     })
 }
@@ -380,6 +390,10 @@ fn table_value(field: &str, body: &Value) -> String {
         ),
         ("bridge" | "network" | "filter", Value::Null) => "-".into(),
         ("filter", Value::String(s)) if s == "vm" => "rules of its own (show -f)".into(),
+        ("filter", Value::String(s)) if s == "file" => format!(
+            "{}, read at every start (show -f)",
+            printable(body["filter_file"].as_str().unwrap_or(""))
+        ),
         ("filter", Value::String(_)) => "the host's net_filter (show -f)".into(),
         ("port_forwarding_rules", Value::Array(rules)) if rules.is_empty() => "-".into(),
         ("port_forwarding_rules", Value::Array(rules)) => rules

@@ -39,8 +39,18 @@ pub struct NicChange {
     /// `Some(None)` = follow the host's `no_local`.
     pub no_local: Option<Option<bool>>,
     pub vlan: Option<u16>,
-    /// `Some(None)` = no rules of its own (the host's `net_filter`, if any, applies).
-    pub filter: Option<Option<String>>,
+    pub filter: Option<FilterChoice>,
+}
+
+/// `-f FILE|-|off`: where a VM's own filter rules come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterChoice {
+    /// No rules of its own (the host's `net_filter`, if any, applies).
+    Off,
+    /// Rules kept in the profile (`-f -`).
+    Rules(String),
+    /// A file read at every start and plan (checked when chosen).
+    File(std::path::PathBuf),
 }
 
 impl BridgeChoice {
@@ -110,7 +120,11 @@ pub fn apply_nic_change(
         nic.vlan = vlan;
     }
     if let Some(filter) = &change.filter {
-        nic.filter.clone_from(filter);
+        (nic.filter, nic.filter_file) = match filter {
+            FilterChoice::Off => (None, None),
+            FilterChoice::Rules(text) => (Some(text.clone()), None),
+            FilterChoice::File(path) => (None, Some(path.clone())),
+        };
     }
     if let Some(ip) = change.ip {
         nic.ip = match ip {

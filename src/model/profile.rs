@@ -116,6 +116,9 @@ pub struct Nic {
     /// IP filter rules, as the user wrote them (parsed when read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// A rules file read at every start and plan (Anka's `-f FILE`); excludes `filter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub port_forwarding_rules: Vec<PortForward>,
 }
@@ -143,6 +146,7 @@ impl Nic {
             no_local: None,
             vlan: 0,
             filter: None,
+            filter_file: None,
             port_forwarding_rules: Vec::new(),
         }
     }
