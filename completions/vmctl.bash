@@ -320,7 +320,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__config)
-            opts="-l -r -j -y -q -h -V --list --reset --unset --home --machine-readable --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file"
+            opts="-l -r -j -y -q -h -V --list --reset --unset --home --machine-readable --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file network_failure_action shared_nat rx_cksum"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,7 +342,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__create)
-            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,6 +401,14 @@ _vmctl() {
                     return 0
                     ;;
                 --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bond)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1408,7 +1416,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__network)
-            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1467,6 +1475,14 @@ _vmctl() {
                     return 0
                     ;;
                 --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bond)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,6 +64,7 @@ e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s v -l vlan -d 'VLAN ID (0 = none)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s f -l filter -d 'IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s n -l bond -d 'Anka\'s NIC bonding: accepted and ignored (a vmctl VM has one NIC on one host interface)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local -d 'Allow traffic to other VMs and the host'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l no-local -d 'Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing'
@@ -117,6 +118,7 @@ e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s v -l vlan -d 'VLAN ID (0 = none)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s f -l filter -d 'IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s n -l bond -d 'Anka\'s NIC bonding: accepted and ignored (a vmctl VM has one NIC on one host interface)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local -d 'Allow traffic to other VMs and the host'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l no-local -d 'Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing'

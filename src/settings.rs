@@ -111,7 +111,7 @@ impl Key {
                     value.into()
                 })
             }
-            Key::NetworkMode => Ok(value.parse::<Mode>()?.name().into()),
+            Key::NetworkMode => Ok(Mode::from_anka(value)?.name().into()),
             Key::NetworkController => Ok(value.parse::<Controller>()?.name().into()),
             Key::NetFilter | Key::DhcpLeasesFile => {
                 if value.contains('\n') || value.contains('\0') {

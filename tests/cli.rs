@@ -362,9 +362,13 @@ fn json_envelope_on_error() {
         .run_env(&["create", "web"], &[("ANKA_MACHINE_READABLE", "1")])
         .json();
     assert_eq!(doc["code"], 18);
-    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nat"]);
+    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nated"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.json()["code"], 2);
+    // Anka's nat is a value vmctl knows and refuses with its reason.
+    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nat"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["code"], 4);
 }
 
 #[test]
@@ -467,9 +471,9 @@ fn bad_static_ips() {
 fn unknown_names_and_values() {
     let home = with_vm();
     home.refuses(
-        &["modify", "web", "network", "--mode", "nat"],
+        &["modify", "web", "network", "--mode", "nated"],
         2,
-        "invalid value 'nat'",
+        "invalid value 'nated'",
     );
     home.refuses(
         &["modify", "web", "network", "-c", "rtl8139"],
@@ -1569,4 +1573,52 @@ fn port_forwards_in_ankas_forms() {
         home.run(&["-j", "show", "web", "port"]).ok().json()["body"],
         serde_json::json!([])
     );
+}
+
+#[test]
+fn anka_options_vmctl_cannot_honour_say_why() {
+    let home = with_vm();
+    // -t nat: refused with the reason, not a bare usage error.
+    for args in [
+        &["modify", "web", "network", "-t", "nat"][..],
+        &["create", "x", "-t", "nat"],
+        &["modify", "web", "set", "network-card", "-t", "nat"],
+        &["config", "network_mode", "nat"],
+    ] {
+        let run = home.refuses(args, 1, "no separate nat mode");
+        assert!(run.stderr.contains("-t shared"), "{}", run.stderr);
+    }
+    // --bond: accepted, ignored, said so.
+    let run = home.run(&["modify", "web", "network", "-n", "bond0"]).ok();
+    assert!(
+        run.stderr.contains("warning: --bond is ignored"),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .run(&["modify", "web", "network", "--bond", "-t", "host"])
+        .ok();
+    assert!(run.stderr.contains("--bond is ignored"), "{}", run.stderr);
+    assert_eq!(
+        home.run(&["show", "web", "network", "mode"]).ok().stdout,
+        "host\n"
+    );
+    let run = home.run(&["create", "y", "--bond", "en0"]).ok();
+    assert!(run.stderr.contains("--bond is ignored"), "{}", run.stderr);
+    // Anka-only config keys: set is ignored with a warning (nothing written), get is refused.
+    for key in ["network_failure_action", "shared_nat", "rx_cksum"] {
+        let before = home.files();
+        let run = home.run(&["config", key, "1"]).ok();
+        assert!(
+            run.stderr
+                .contains(&format!("warning: {key} is an Anka setting vmctl ignores")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(before, home.files(), "{key} wrote a file");
+        home.run(&["config", "--unset", key]).ok();
+        home.refuses(&["config", key], 1, "an Anka setting vmctl does not have");
+    }
+    let help = home.run(&["config", "--help"]).ok().stdout;
+    assert!(!help.contains("shared_nat"), "{help}");
 }

@@ -24,6 +24,9 @@ pub struct CreateArgs {
 
 pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     let change = args.flags.to_change()?;
+    for w in args.flags.ignored() {
+        ctx.out.warn(&w);
+    }
     let settings = ctx.settings()?;
     let mut profile = VmProfile::new(&args.vm, settings.network_mode, settings.network_controller)?;
     let lock = ctx.store.lock()?;

@@ -186,7 +186,7 @@ enum DeleteCommand {
 #[derive(Debug, Args)]
 struct SetCardArgs {
     #[arg(short = 't', long = "type", value_parser = mode_parser())]
-    mode: Option<Mode>,
+    mode: Option<String>,
     #[arg(short = 'b', long)]
     bridge: Option<String>,
     #[arg(short = 'm', long)]
@@ -222,8 +222,13 @@ impl CardIndex {
 }
 
 pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
+    let mut ignored = Vec::new();
     let change = match args.what {
-        ModifyCommand::Network(n) => n.flags.to_change()?,
+        ModifyCommand::Network(n) => {
+            let change = n.flags.to_change()?;
+            ignored = n.flags.ignored();
+            change
+        }
         ModifyCommand::Set {
             what: SetCommand::NetworkCard(card),
         } => {
@@ -268,8 +273,11 @@ pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
             return delete_ports(ctx, &args.vm, (!delete.all).then_some(&delete.names[..]));
         }
     };
-    if change == NicChange::default() {
+    if change == NicChange::default() && ignored.is_empty() {
         return Err(Error::Usage("no change given".into()));
+    }
+    for w in &ignored {
+        ctx.out.warn(w);
     }
     let settings = ctx.settings()?;
     let (lock, mut profile, others) = load_for_change(ctx, &args.vm)?;

@@ -2,16 +2,22 @@
 //! translation into a `NicChange`.
 
 use clap::Args;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 use crate::error::Error;
 use crate::model::change::{BridgeChoice, FilterChoice, IpChoice, NicChange};
 use crate::model::filter::FilterRules;
 use crate::model::{Controller, MacPolicy, Mode};
 
-pub fn mode_parser() -> impl TypedValueParser<Value = Mode> {
-    PossibleValuesParser::new(Mode::ALL.iter().map(|m| m.name()))
-        .map(|s| s.parse::<Mode>().expect("listed value"))
+/// `-t MODE`: vmctl's modes, plus Anka's `nat` (hidden), which `to_change` refuses with the
+/// reason instead of a bare usage error.
+pub fn mode_parser() -> impl TypedValueParser<Value = String> {
+    PossibleValuesParser::new(
+        Mode::ALL
+            .iter()
+            .map(|m| PossibleValue::new(m.name()))
+            .chain([PossibleValue::new("nat").hide(true)]),
+    )
 }
 
 pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
@@ -23,7 +29,7 @@ pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
 pub struct NetworkFlags {
     /// Network mode
     #[arg(short = 't', long = "mode", value_name = "MODE", value_parser = mode_parser())]
-    pub mode: Option<Mode>,
+    pub mode: Option<String>,
     /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME / ANKA_BRIDGE, else the default route's)
     #[arg(short = 'b', long, value_name = "IF|auto")]
     pub bridge: Option<String>,
@@ -54,12 +60,15 @@ pub struct NetworkFlags {
     /// Network by name: `shared` or `host` (the built-in networks; same as --mode)
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
+    /// Anka's NIC bonding: accepted and ignored (a vmctl VM has one NIC on one host interface)
+    #[arg(short = 'n', long, value_name = "IF", num_args = 0..=1, default_missing_value = "")]
+    pub bond: Option<String>,
 }
 
 impl NetworkFlags {
     /// Check every value and build the change; nothing is applied yet.
     pub fn to_change(&self) -> Result<NicChange, Error> {
-        let mut mode = self.mode;
+        let mut mode = self.mode.as_deref().map(Mode::from_anka).transpose()?;
         if let Some(network) = &self.network {
             let by_name = match network.as_str() {
                 "shared" => Mode::Shared,
@@ -104,6 +113,20 @@ impl NetworkFlags {
             vlan: self.vlan,
             filter: self.filter.as_deref().map(read_filter).transpose()?,
         })
+    }
+}
+
+impl NetworkFlags {
+    /// Warnings for Anka options that were accepted and change nothing.
+    pub fn ignored(&self) -> Vec<String> {
+        self.bond
+            .iter()
+            .map(|_| {
+                "--bond is ignored: a vmctl VM has one NIC on one host interface; bond the host's \
+                 interfaces and bridge to the bond with -b BOND"
+                    .to_owned()
+            })
+            .collect()
     }
 }
 

@@ -71,6 +71,20 @@ named_enum!(
 );
 
 impl Mode {
+    /// A mode by name, as `FromStr`, but Anka's `nat` is refused with the reason: vmctl has
+    /// no mode without its isolation.
+    pub fn from_anka(name: &str) -> Result<Mode, Error> {
+        if name == "nat" {
+            return Err(Error::invalid(
+                "network mode",
+                name,
+                "vmctl has no separate nat mode: Anka's nat is NAT without no-local isolation or anti-spoofing, and vmctl's `shared` is NAT + DHCP with them",
+            )
+            .with_hint("use shared (-t shared): the same NAT, with --no-local available"));
+        }
+        name.parse()
+    }
+
     /// The built-in network a VM in this mode joins, if it joins one vmctl runs.
     pub fn builtin_network(self) -> Option<&'static str> {
         match self {
@@ -276,5 +290,9 @@ mod tests {
             "invalid network mode 'nat': expected one of shared, host, bridge, disconnected"
         );
         assert_eq!("e1000".parse::<Controller>().unwrap(), Controller::E1000);
+        let err = Mode::from_anka("nat").unwrap_err();
+        assert!(err.to_string().contains("no separate nat mode"), "{err}");
+        assert!(err.hint().unwrap().contains("-t shared"));
+        assert_eq!(Mode::from_anka("host").unwrap(), Mode::Host);
     }
 }
