@@ -65,7 +65,12 @@ impl Selection {
         for arg in args {
             match arg.split_once('=') {
                 Some((field, value)) => filters.push((known_field(field)?, value.to_owned())),
-                None => columns.push(known_field(arg)?),
+                None => {
+                    let field = known_field(arg)?;
+                    if !columns.contains(&field) {
+                        columns.push(field);
+                    }
+                }
             }
         }
         if columns.is_empty() {

@@ -1,5 +1,5 @@
-//! `vmctl modify VM network|port|set network-card|delete network-card`: change a VM's NIC and
-//! port forwards. Every change is checked whole, under the store lock, then written atomically.
+//! `vmctl modify VM network|port|add port|delete port`, and Anka 2.x's `set|delete network-card`:
+//! change a VM's NIC and port forwards. Every change is checked whole, under the store lock, then written atomically.
 
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -289,11 +289,8 @@ pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
     for w in &warnings {
         ctx.out.warn(w);
     }
-    if profile != before && ctx.store.is_started(&profile.name) {
-        ctx.out.note(&format!(
-            "VM '{}' is started: the change takes effect when it is next started",
-            profile.name
-        ));
+    if profile != before {
+        started_note(ctx, &profile);
     }
     let message = if profile == before {
         format!("VM '{}': nothing changed", profile.name)

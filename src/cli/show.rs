@@ -1,4 +1,5 @@
-//! `vmctl show VM [network [FIELD]]`: a VM, or its NIC, as a table, a bare value or JSON.
+//! `vmctl show VM [network [FIELD] | port]`: a VM, its NIC or its port forwards, as a table, a
+//! bare value or JSON.
 
 use std::net::Ipv4Addr;
 
