@@ -214,6 +214,18 @@ fn tour_of_the_issue() {
         home.run(&["show", "web", "network", "ip"]).ok().stdout,
         "192.168.64.20\n"
     );
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip_source"])
+            .ok()
+            .stdout,
+        "static\n"
+    );
+    assert!(
+        home.run(&["show", "web", "network"])
+            .ok()
+            .stdout
+            .contains("192.168.64.20 (static)")
+    );
     home.run(&["modify", "web", "network", "--no-local"]).ok();
     assert_eq!(
         home.run(&["show", "web", "network", "no_local"])
@@ -1177,16 +1189,6 @@ fn a_started_vm_shows_its_leased_address() {
     assert_eq!(body["code"], 10);
     let table = home.run(&["show", "web", "network"]).ok().stdout;
     assert!(table.contains("| ip                    | none"), "{table}");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    std::fs::create_dir_all(home.path().join("networks/shared")).unwrap();
-    std::fs::write(
-        home.path().join("networks/shared/leases"),
-        format!("{} 52:54:00:12:34:56 192.168.64.50 web *\n", now + 600),
-    )
-    .unwrap();
     std::fs::create_dir_all(home.path().join("run")).unwrap();
     // Started without an address yet: `show` falls back to the leases, as `vmctl ip` does.
     std::fs::write(
@@ -1200,6 +1202,21 @@ fn a_started_vm_shows_its_leased_address() {
 <key>attach</key><dict><key>kind</key><string>tap</string></dict>
 <key>mac</key><string>52:54:00:12:34:56</string><key>no_local</key><false/>
 </dict></plist>"#,
+    )
+    .unwrap();
+    home.refuses(
+        &["show", "web", "network", "ip"],
+        10,
+        "VM 'web' is started but has no address yet",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::fs::create_dir_all(home.path().join("networks/shared")).unwrap();
+    std::fs::write(
+        home.path().join("networks/shared/leases"),
+        format!("{} 52:54:00:12:34:56 192.168.64.50 web *\n", now + 600),
     )
     .unwrap();
     assert_eq!(
