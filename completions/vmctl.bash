@@ -136,6 +136,9 @@ _vmctl() {
             vmctl__subcmd__help,stop)
                 cmd="vmctl__subcmd__help__subcmd__stop"
                 ;;
+            vmctl__subcmd__help__subcmd__modify,add)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add"
+                ;;
             vmctl__subcmd__help__subcmd__modify,delete)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete"
                 ;;
@@ -148,11 +151,20 @@ _vmctl() {
             vmctl__subcmd__help__subcmd__modify,set)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__set"
                 ;;
+            vmctl__subcmd__help__subcmd__modify__subcmd__add,port)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__port"
+                ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__delete,network-card)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card"
                 ;;
+            vmctl__subcmd__help__subcmd__modify__subcmd__delete,port)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__port"
+                ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__set,network-card)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__set__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__modify,add)
+                cmd="vmctl__subcmd__modify__subcmd__add"
                 ;;
             vmctl__subcmd__modify,delete)
                 cmd="vmctl__subcmd__modify__subcmd__delete"
@@ -169,17 +181,44 @@ _vmctl() {
             vmctl__subcmd__modify,set)
                 cmd="vmctl__subcmd__modify__subcmd__set"
                 ;;
+            vmctl__subcmd__modify__subcmd__add,help)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help"
+                ;;
+            vmctl__subcmd__modify__subcmd__add,port)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__add,port-forwarding)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__add__subcmd__help,help)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__help"
+                ;;
+            vmctl__subcmd__modify__subcmd__add__subcmd__help,port)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__port"
+                ;;
             vmctl__subcmd__modify__subcmd__delete,help)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help"
                 ;;
             vmctl__subcmd__modify__subcmd__delete,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card"
                 ;;
+            vmctl__subcmd__modify__subcmd__delete,port)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__delete,port-forwarding)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__port"
+                ;;
             vmctl__subcmd__modify__subcmd__delete__subcmd__help,help)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__help"
                 ;;
             vmctl__subcmd__modify__subcmd__delete__subcmd__help,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__modify__subcmd__delete__subcmd__help,port)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__port"
+                ;;
+            vmctl__subcmd__modify__subcmd__help,add)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__add"
                 ;;
             vmctl__subcmd__modify__subcmd__help,delete)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete"
@@ -196,8 +235,14 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__help,set)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__set"
                 ;;
+            vmctl__subcmd__modify__subcmd__help__subcmd__add,port)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__port"
+                ;;
             vmctl__subcmd__modify__subcmd__help__subcmd__delete,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__modify__subcmd__help__subcmd__delete,port)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__port"
                 ;;
             vmctl__subcmd__modify__subcmd__help__subcmd__set,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__set__subcmd__network__subcmd__card"
@@ -221,7 +266,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -239,7 +284,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__clone)
-            opts="-j -y -q -h -V --keep-mac --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --keep-mac --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,7 +302,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__completions)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,7 +320,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__config)
-            opts="-l -r -j -y -q -h -V --list --reset --unset --home --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file"
+            opts="-l -r -j -y -q -h -V --list --reset --unset --home --machine-readable --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file network_failure_action shared_nat rx_cksum"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,7 +350,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__create)
-            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +412,14 @@ _vmctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --bond)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -379,7 +432,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__delete)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,7 +450,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__doctor)
-            opts="-j -y -q -h -V --fix --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --fix --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -611,7 +664,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__modify)
-            opts="network port set delete"
+            opts="network port add delete set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -624,8 +677,36 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__add)
+            opts="port"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__help__subcmd__modify__subcmd__delete)
-            opts="network-card"
+            opts="port network-card"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,6 +720,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__port)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -793,7 +888,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__hosts__subcmd__sync)
-            opts="-j -y -q -h -V --apply --hosts-file --leases-file --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --apply --hosts-file --leases-file --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -819,7 +914,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__ip)
-            opts="-j -y -q -h -V --wait --source --file --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --wait --source --file --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -849,7 +944,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__lease__subcmd__event)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -867,14 +962,14 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__leases)
-            opts="-j -y -q -h -V --network --file --all --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --network --file --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --network)
-                    COMPREPLY=($(compgen -W "shared host" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --file)
@@ -893,14 +988,18 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__list)
-            opts="-j -y -q -h -V --running --field --home --json --yes --quiet --verbose --help --version"
+            opts="-f -j -y -q -h -V --running --field --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --field)
-                    COMPREPLY=($(compgen -W "name uuid mode mac ip status" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -915,7 +1014,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__man)
-            opts="-j -y -q -h -V --out-dir --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --out-dir --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -937,7 +1036,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network port set delete help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network port add delete set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -954,8 +1053,114 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__add)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help)
+            opts="port help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__port)
+            opts="-g -p -l -j -y -q -h -V --guest-port --host-port --host-ip --protocol --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --guest-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "tcp udp" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__delete)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network-card help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -973,7 +1178,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__delete__subcmd__help)
-            opts="network-card help"
+            opts="port network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1014,8 +1219,40 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__delete__subcmd__port)
+            opts="-a -j -y -q -h -V --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1033,7 +1270,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__help)
-            opts="network port set delete help"
+            opts="network port add delete set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1046,8 +1283,36 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__add)
+            opts="port"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__help__subcmd__delete)
-            opts="network-card"
+            opts="port network-card"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1061,6 +1326,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network__subcmd__card)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__port)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1145,7 +1424,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__network)
-            opts="-t -b -m -c -v -f -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1207,6 +1486,14 @@ _vmctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --bond)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1219,14 +1506,42 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__port)
-            opts="-j -y -q -h -V --protocol --delete --all --home --json --yes --quiet --verbose --help --version"
+            opts="-g -p -l -d -a -j -y -q -h -V --guest-port --host-port --host-ip --protocol --set-name --delete --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --guest-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --protocol)
                     COMPREPLY=($(compgen -W "tcp udp" -- "${cur}"))
+                    return 0
+                    ;;
+                --set-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -1241,7 +1556,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__set)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version network-card help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version network-card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1301,7 +1616,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__set__subcmd__network__subcmd__card)
-            opts="-t -b -m -j -y -q -h -V --type --bridge --mac --local --no-local --home --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -j -y -q -h -V --type --bridge --mac --local --no-local --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1343,7 +1658,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__plan)
-            opts="-j -y -q -h -V --platform --part --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --platform --part --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1369,7 +1684,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__relay__subcmd__helper)
-            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --report --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --subnet --address --report --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1419,7 +1734,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__run)
-            opts="-j -y -q -h -V --attach --owner --user --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --attach --owner --user --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,7 +1764,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__show)
-            opts="-f -j -y -q -h -V --filter --home --json --yes --quiet --verbose --help --version network mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status"
+            opts="-f -j -y -q -h -V --filter --home --machine-readable --json --yes --quiet --verbose --help --version network port mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status ip_source filter_file"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1467,7 +1782,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__start)
-            opts="-j -y -q -h -V --attach --owner --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --attach --owner --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1493,7 +1808,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__stop)
-            opts="-j -y -q -h -V --home --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

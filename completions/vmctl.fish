@@ -25,15 +25,15 @@ function __fish_vmctl_using_subcommand
 end
 
 complete -c vmctl -n "__fish_vmctl_needs_command" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_needs_command" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_needs_command" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_needs_command" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_needs_command" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_needs_command" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
-complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
-complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "show" -d 'Show a VM, or its network settings'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "list" -d 'List the VMs: name, uuid, creation_date, mode, network, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "show" -d 'Show a VM, its network settings, or its port forwards'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
@@ -55,34 +55,30 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s t -l mode -d 'Net
 host\t''
 bridge\t''
 disconnected\t''"
-complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s b -l bridge -d 'Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route\'s)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s b -l bridge -d 'Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME / ANKA_BRIDGE, else the default route\'s)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s m -l mac -d 'Static MAC (unicast), or `auto` for a stable vmctl-made one' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l ip -d 'Static IP, reserved in the network\'s DHCP server (shared/host only), or `auto`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s c -l controller -d 'NIC model' -r -f -a "virtio-net\t''
 anet\t''
 e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s v -l vlan -d 'VLAN ID (0 = none)' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s f -l filter -d 'IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s f -l filter -d 'IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l network -d 'Network by name: `shared` or `host` (built in; same as --mode), or one made with `vmctl network create`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s n -l bond -d 'Anka\'s NIC bonding: accepted and ignored (a vmctl VM has one NIC on one host interface)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local -d 'Allow traffic to other VMs and the host'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l no-local -d 'Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l local-default -d 'Follow the host\'s `no_local` setting'
-complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l field -d 'Columns to show, comma-separated' -r -f -a "name\t''
-uuid\t''
-mode\t''
-mac\t''
-ip\t''
-status\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s f -l field -d 'A column to show (FIELD), or a filter on rows (FIELD=VALUE); repeat or separate with commas' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l running -d 'Only started VMs'
-complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -90,60 +86,87 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s h -l help -d 'Print
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s f -l filter -d 'Print the VM\'s IP filter rules (its own, else the host\'s net_filter)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s y -l yes -d 'Answer yes to confirmations'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s q -l quiet -d 'Print no notes or warnings on stderr'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s h -l help -d 'Print help'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "network" -d 'Change the network card'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "delete" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port set delete help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "network" -d 'Change the network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "port" -d 'Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "add" -d 'Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "delete" -d 'Delete port forwards: `delete port [--all] [NAME...]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s t -l mode -d 'Network mode' -r -f -a "shared\t''
 host\t''
 bridge\t''
 disconnected\t''"
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s b -l bridge -d 'Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route\'s)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s b -l bridge -d 'Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME / ANKA_BRIDGE, else the default route\'s)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s m -l mac -d 'Static MAC (unicast), or `auto` for a stable vmctl-made one' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l ip -d 'Static IP, reserved in the network\'s DHCP server (shared/host only), or `auto`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s c -l controller -d 'NIC model' -r -f -a "virtio-net\t''
 anet\t''
 e1000\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s v -l vlan -d 'VLAN ID (0 = none)' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s f -l filter -d 'IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l network -d 'Network by name: `shared` or `host` (the built-in networks; same as --mode)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s f -l filter -d 'IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l network -d 'Network by name: `shared` or `host` (built in; same as --mode), or one made with `vmctl network create`' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s n -l bond -d 'Anka\'s NIC bonding: accepted and ignored (a vmctl VM has one NIC on one host interface)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local -d 'Allow traffic to other VMs and the host'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l no-local -d 'Block traffic to other VMs and the host (DHCP/DNS stay open); anti-spoofing'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l local-default -d 'Follow the host\'s `no_local` setting'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l protocol -d 'Protocol of the forward' -r -f -a "tcp\t''
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s g -l guest-port -d 'Guest port (instead of RULE)' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s p -l host-port -d 'Host port [default for a new rule: the lowest free one from portfwd_base]' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s l -l host-ip -d 'Host address to listen on [default for a new rule: 0.0.0.0, every address]' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l protocol -d 'Protocol [default for a new rule: tcp]' -r -f -a "tcp\t''
 udp\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l set-name -d 'New name of the rule NAME' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l delete -d 'Delete the named rule (or every rule with --all)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l all -d 'With --delete: every rule'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s d -l delete -d 'Delete the named rule (or every rule with --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s a -l all -d 'With --delete: every rule'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "port" -d 'Add a port forward (Anka 2.x: `add port-forwarding`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "port-forwarding" -d 'Add a port forward (Anka 2.x: `add port-forwarding`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "port" -d 'Delete port forwards (Anka 2.x: `delete port-forwarding`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "port-forwarding" -d 'Delete port forwards (Anka 2.x: `delete port-forwarding`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "network-card" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -151,30 +174,22 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "network-card"
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print no notes or warnings on stderr'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "network-card"
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "network" -d 'Change the network card'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "port" -d 'Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete port forwards: `delete port [--all] [NAME...]`'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l keep-mac -d 'Keep a static MAC (warns: both VMs cannot run at once)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand delete" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -212,7 +227,7 @@ mac_prefix\t''
 dhcp_leases_file\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s l -l list -d 'Show where each value comes from (default, config file, env)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand config" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -227,7 +242,7 @@ vmnet\t''
 pf\t''
 bootptab\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand plan" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -239,18 +254,17 @@ arp\t''
 any\t''"
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l file -d 'Lease file to read instead of the default ones' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand ip" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l network -d 'Only this network\'s leases and pool' -r -f -a "shared\t''
-host\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l network -d 'Only this network\'s leases and pool (shared, host, or a named network)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l file -d 'Lease file to read (bootpd or dnsmasq format) [default: dhcp_leases_file on macOS, vmctl\'s dnsmasq files on Linux]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l all -d 'Include expired leases'
-complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand leases" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -260,7 +274,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l hosts-file -d
 complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l leases-file -d 'Lease file to read instead of the default ones' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l apply -d 'Write the change'
-complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -269,14 +283,14 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand hosts-sync" -s V -l version 
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -l attach -d 'How the NIC reaches the VM: `tap` (a TAP for a hypervisor), `socket` (a unix datagram socket relayed through the frame policy) or `netns:NAME`' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -l owner -d 'User (name or uid) allowed to open the TAP, for an unprivileged hypervisor' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand start" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand start" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand start" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand stop" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand stop" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand stop" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand stop" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand stop" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand stop" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -286,7 +300,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand run" -l attach -d 'How the N
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -l owner -d 'User (name or uid) allowed to open the TAP [default: --user\'s]' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -l user -d 'Run the command as this user (name or uid)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand run" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand run" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -294,14 +308,14 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand run" -s h -l help -d 'Print 
 complete -c vmctl -n "__fish_vmctl_using_subcommand run" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -l fix -d 'Repair what is found'
-complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -317,14 +331,14 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l address -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l report -d 'The vmctl network to report the VM\'s learned address on (as a lease event)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l no-local
-complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
@@ -332,15 +346,15 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s h -l help -d
 complete -c vmctl -n "__fish_vmctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l out-dir -d 'Write one page per command into DIR instead of printing vmctl(1)' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s j -l json -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s q -l quiet -d 'Print no notes or warnings on stderr'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "list" -d 'List the VMs: name, uuid, mode, mac, ip, status'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "show" -d 'Show a VM, or its network settings'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "list" -d 'List the VMs: name, uuid, creation_date, mode, network, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "show" -d 'Show a VM, its network settings, or its port forwards'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
@@ -359,6 +373,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_su
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "man"
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "network" -d 'Change the network card'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "port" -d 'Add a port forward, or delete one (--delete NAME) or all (--delete --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "port" -d 'Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "add" -d 'Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "delete" -d 'Delete port forwards: `delete port [--all] [NAME...]`'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "delete" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'

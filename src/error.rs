@@ -217,10 +217,12 @@ impl Error {
         }
     }
 
-    /// The process exit code: 2 for usage errors, 1 for everything else.
+    /// The process exit code: 2 for usage errors, 10 for "not there yet" (so a script can
+    /// wait and retry: `until vmctl show web network ip; do sleep 1; done`), 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::NotAvailable { .. } => 10,
             _ => 1,
         }
     }

@@ -78,10 +78,15 @@ impl std::str::FromStr for Key {
 }
 
 impl Key {
-    /// The environment variables that override this key, strongest first.
-    pub fn env_names(self) -> [String; 2] {
+    /// The environment variables that override this key, strongest first. `bridge_name` also
+    /// answers to `ANKA_BRIDGE`, the shorter name some Anka setups export.
+    pub fn env_names(self) -> Vec<String> {
         let upper = self.name().to_ascii_uppercase();
-        [format!("VMCTL_{upper}"), format!("ANKA_{upper}")]
+        let mut names = vec![format!("VMCTL_{upper}"), format!("ANKA_{upper}")];
+        if self == Key::BridgeName {
+            names.push("ANKA_BRIDGE".to_owned());
+        }
+        names
     }
 
     /// Check a value for this key and return the form that is stored.
@@ -119,7 +124,7 @@ impl Key {
                     value.into()
                 })
             }
-            Key::NetworkMode => Ok(value.parse::<Mode>()?.name().into()),
+            Key::NetworkMode => Ok(Mode::from_anka(value)?.name().into()),
             Key::NetworkController => Ok(value.parse::<Controller>()?.name().into()),
             Key::NetFilter | Key::DhcpLeasesFile => {
                 if value.contains('\n') || value.contains('\0') {
@@ -402,6 +407,21 @@ mod tests {
         let s = Settings::resolve(
             &file,
             env_of(&[("ANKA_BRIDGE_NAME", "en1"), ("VMCTL_BRIDGE_NAME", "en3")]),
+        )
+        .unwrap();
+        assert_eq!(s.bridge_name.as_deref(), Some("en3"));
+        let s = Settings::resolve(&file, env_of(&[("ANKA_BRIDGE", "en4")])).unwrap();
+        assert_eq!(s.bridge_name.as_deref(), Some("en4"));
+        assert_eq!(s.get(Key::BridgeName).1, &Source::Env("ANKA_BRIDGE".into()));
+        let s = Settings::resolve(
+            &file,
+            env_of(&[("ANKA_BRIDGE", "en4"), ("ANKA_BRIDGE_NAME", "en1")]),
+        )
+        .unwrap();
+        assert_eq!(s.bridge_name.as_deref(), Some("en1"));
+        let s = Settings::resolve(
+            &file,
+            env_of(&[("ANKA_BRIDGE", "en4"), ("VMCTL_BRIDGE_NAME", "en3")]),
         )
         .unwrap();
         assert_eq!(s.bridge_name.as_deref(), Some("en3"));

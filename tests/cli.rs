@@ -214,6 +214,18 @@ fn tour_of_the_issue() {
         home.run(&["show", "web", "network", "ip"]).ok().stdout,
         "192.168.64.20\n"
     );
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip_source"])
+            .ok()
+            .stdout,
+        "static\n"
+    );
+    assert!(
+        home.run(&["show", "web", "network"])
+            .ok()
+            .stdout
+            .contains("192.168.64.20 (static)")
+    );
     home.run(&["modify", "web", "network", "--no-local"]).ok();
     assert_eq!(
         home.run(&["show", "web", "network", "no_local"])
@@ -362,9 +374,13 @@ fn json_envelope_on_error() {
         .run_env(&["create", "web"], &[("ANKA_MACHINE_READABLE", "1")])
         .json();
     assert_eq!(doc["code"], 18);
-    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nat"]);
+    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nated"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.json()["code"], 2);
+    // Anka's nat is a value vmctl knows and refuses with its reason.
+    let run = home.run(&["-j", "modify", "web", "network", "--mode", "nat"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["code"], 4);
 }
 
 #[test]
@@ -467,9 +483,9 @@ fn bad_static_ips() {
 fn unknown_names_and_values() {
     let home = with_vm();
     home.refuses(
-        &["modify", "web", "network", "--mode", "nat"],
+        &["modify", "web", "network", "--mode", "nated"],
         2,
-        "invalid value 'nat'",
+        "invalid value 'nated'",
     );
     home.refuses(
         &["modify", "web", "network", "-c", "rtl8139"],
@@ -533,10 +549,11 @@ fn bad_port_forwards() {
         1,
         "too many",
     );
-    home.refuses(&["modify", "web", "port", "ssh"], 2, "needs NAME");
+    home.refuses(&["modify", "web", "port", "ssh"], 1, "needs a guest port");
+    home.refuses(&["modify", "web", "port"], 2, "needs NAME");
     home.run(&["modify", "web", "port", "ssh", "22:2222"]).ok();
     home.refuses(
-        &["modify", "web", "port", "ssh", "23"],
+        &["modify", "web", "add", "port", "ssh", "23"],
         1,
         "already has a port forward named 'ssh'",
     );
@@ -718,13 +735,48 @@ fn filter_rules_are_kept_shown_and_replaced_whole() {
     );
     assert_eq!(
         home.run(&["show", "web", "network", "filter"]).ok().stdout,
-        "vm\n"
+        "file\n"
+    );
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter_file"])
+            .ok()
+            .stdout,
+        format!("{file}\n")
     );
     let json = home
         .run(&["-j", "show", "web", "network", "-f"])
         .ok()
         .json();
     assert_eq!(json["body"]["rules"][1], "block out to local");
+    assert_eq!(json["body"]["source"], file.as_str());
+
+    // The file is kept by its path and read again at every show, plan and start, as in Anka.
+    std::fs::write(&file, "block out to 9.9.9.9\n").unwrap();
+    assert_eq!(
+        home.run(&["show", "web", "network", "-f"]).ok().stdout,
+        "block out to 9.9.9.9\n"
+    );
+    let nft = home
+        .run(&["plan", "web", "--platform", "linux", "--part", "nft"])
+        .ok()
+        .stdout;
+    assert!(nft.contains("9.9.9.9") && !nft.contains("1.1.1.1"), "{nft}");
+    // A file that stopped parsing refuses the plan (and a start), naming the file.
+    std::fs::write(&file, "block out to 9.9.9.9 prot 53\n").unwrap();
+    let run = home.refuses(
+        &["plan", "web", "--platform", "linux"],
+        1,
+        "VM 'web' reads its rules from it, and it no longer parses",
+    );
+    assert!(run.stderr.contains("rules.txt"), "{}", run.stderr);
+    home.refuses(&["show", "web", "network", "-f"], 1, "rules.txt");
+    std::fs::remove_file(&file).unwrap();
+    home.refuses(
+        &["plan", "web", "--platform", "macos"],
+        1,
+        "it cannot be read",
+    );
+    std::fs::write(&file, rules).unwrap();
 
     let mut child = home
         .cmd(&["modify", "web", "network", "-f", "-"])
@@ -737,6 +789,14 @@ fn filter_rules_are_kept_shown_and_replaced_whole() {
         home.run(&["show", "web", "network", "-f"]).ok().stdout,
         "block any\n"
     );
+    // `-f -` embeds the rules: the file no longer matters.
+    assert_eq!(
+        home.run(&["show", "web", "network", "filter"]).ok().stdout,
+        "vm\n"
+    );
+    std::fs::remove_file(&file).unwrap();
+    home.run(&["plan", "web", "--platform", "linux"]).ok();
+    std::fs::write(&file, rules).unwrap();
 
     let bad = write_file(
         &home,
@@ -960,7 +1020,7 @@ fn ip_by_lease_by_arp_and_clear_when_missing() {
     home.run(&["create", "db"]).ok();
     let run = home.refuses(
         &["ip", "db", "--source", "lease", "--file", &leases],
-        1,
+        10,
         "no address found for VM 'db'",
     );
     assert!(run.stderr.contains("--wait"), "{}", run.stderr);
@@ -968,7 +1028,7 @@ fn ip_by_lease_by_arp_and_clear_when_missing() {
     let run = home.run(&[
         "-j", "ip", "db", "--source", "lease", "--file", &leases, "--wait", "1s",
     ]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 10);
     assert_eq!(run.json()["code"], 10);
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     home.refuses(&["ip", "db", "--wait", "soon"], 2, "soon");
@@ -1119,20 +1179,16 @@ fn a_started_vm_shows_its_leased_address() {
     let home = with_vm();
     home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
         .ok();
-    assert_eq!(
-        home.run(&["show", "web", "network", "ip"]).ok().stdout,
-        "\n"
+    // No address yet is "not there yet" (exit 10), never an empty line with exit 0.
+    home.refuses(
+        &["show", "web", "network", "ip"],
+        10,
+        "VM 'web' has no address: it is stopped and has no static IP",
     );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    std::fs::create_dir_all(home.path().join("networks/shared")).unwrap();
-    std::fs::write(
-        home.path().join("networks/shared/leases"),
-        format!("{} 52:54:00:12:34:56 192.168.64.50 web *\n", now + 600),
-    )
-    .unwrap();
+    let body = home.run(&["-j", "show", "web", "network", "ip"]).json();
+    assert_eq!(body["code"], 10);
+    let table = home.run(&["show", "web", "network"]).ok().stdout;
+    assert!(table.contains("| ip                    | none"), "{table}");
     std::fs::create_dir_all(home.path().join("run")).unwrap();
     // Started without an address yet: `show` falls back to the leases, as `vmctl ip` does.
     std::fs::write(
@@ -1148,9 +1204,41 @@ fn a_started_vm_shows_its_leased_address() {
 </dict></plist>"#,
     )
     .unwrap();
+    home.refuses(
+        &["show", "web", "network", "ip"],
+        10,
+        "VM 'web' is started but has no address yet",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::fs::create_dir_all(home.path().join("networks/shared")).unwrap();
+    std::fs::write(
+        home.path().join("networks/shared/leases"),
+        format!("{} 52:54:00:12:34:56 192.168.64.50 web *\n", now + 600),
+    )
+    .unwrap();
     assert_eq!(
         home.run(&["show", "web", "network", "ip"]).ok().stdout,
         "192.168.64.50\n"
+    );
+    assert_eq!(
+        home.run(&["show", "web", "network", "ip_source"])
+            .ok()
+            .stdout,
+        "lease\n"
+    );
+    let table = home.run(&["show", "web", "network"]).ok().stdout;
+    assert!(table.contains("192.168.64.50 (lease)"), "{table}");
+    let vm = home.run(&["-j", "show", "web"]).ok().json();
+    assert_eq!(vm["body"]["ip"], "192.168.64.50");
+    assert_eq!(vm["body"]["ip_source"], "lease");
+    assert!(
+        home.run(&["show", "web"])
+            .ok()
+            .stdout
+            .contains("shared 192.168.64.50"),
     );
     assert_eq!(
         home.run(&["ip", "web", "--source", "lease"]).ok().stdout,
@@ -1475,12 +1563,27 @@ fn surprising_input_is_refused_where_it_enters() {
     assert!(run.stderr.contains("vmt-"), "{}", run.stderr);
     home.refuses(&["clone", "web", "vm1056122"], 1, "vm625978");
     // A control character in a filter rule's comment: refused, the profile stays readable.
-    let rules = write_file(
-        &home,
-        "rules.txt",
-        "block out from any to 10.0.0.0/8 # a\u{1}b\n",
+    // (Embedded with `-f -`; a rules file by path is read where it lies.)
+    let before = home.files();
+    let mut child = home
+        .cmd(&["modify", "web", "network", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"block out from any to 10.0.0.0/8 # a\x01b\n",
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("U+0001") && stderr.contains("hint:"),
+        "{stderr}"
     );
-    home.refuses(&["modify", "web", "network", "-f", &rules], 1, "U+0001");
+    assert_eq!(before, home.files(), "nothing written");
     home.run(&["show", "web", "network"]).ok();
     // A stray copy in vms/ is ignored (named by list), and naming it says what to do.
     std::fs::copy(&path, home.path().join("vms/web copy.plist")).unwrap();
@@ -1495,4 +1598,301 @@ fn surprising_input_is_refused_where_it_enters() {
     let run = home.refuses(&["show", "web copy"], 1, "web copy.plist is not a VM");
     assert!(run.stderr.contains("rename it"), "{}", run.stderr);
     assert!(!run.stderr.contains("did you mean"), "{}", run.stderr);
+}
+
+#[test]
+fn anka_global_forms() {
+    let home = with_vm();
+    let body = home.run(&["show", "web", "--machine-readable"]).ok().json();
+    assert_eq!(body["status"], "OK");
+    let body = home.run(&["--machine-readable", "show", "nope"]).json();
+    assert_eq!(body["code"], 3);
+    let run = home.run_env(&["config", "bridge_name"], &[("ANKA_BRIDGE", "en4")]);
+    assert_eq!(run.ok().stdout, "en4\n");
+    let run = home.run_env(
+        &["config", "bridge_name"],
+        &[("ANKA_BRIDGE", "en4"), ("VMCTL_BRIDGE_NAME", "en3")],
+    );
+    assert_eq!(run.ok().stdout, "en3\n");
+}
+
+#[test]
+fn list_names_vms_picks_columns_and_filters_rows() {
+    let home = with_vm();
+    home.run(&["create", "db", "-t", "host"]).ok();
+    home.run(&["create", "lan", "-t", "bridge", "-b", "en0"])
+        .ok();
+    let one = home.run(&["-j", "list", "db"]).ok().json();
+    assert_eq!(one["body"].as_array().unwrap().len(), 1);
+    assert_eq!(one["body"][0]["name"], "db");
+    let missing = home.run(&["-j", "list", "web", "nope"]);
+    assert_eq!(missing.json()["code"], 3);
+    home.refuses(&["list", "nope"], 1, "VM 'nope' not found");
+
+    let run = home.run(&["-j", "list", "-f", "name", "-f", "mode"]).ok();
+    let row = &run.json()["body"][0];
+    assert_eq!(row.as_object().unwrap().len(), 2, "{row}");
+    assert_eq!(row["mode"], "host"); // db: sorted by name
+    let run = home
+        .run(&["-j", "list", "--field", "name", "-f", "mode=host"])
+        .ok();
+    assert_eq!(run.json()["body"], serde_json::json!([{"name": "db"}]));
+    let run = home.run(&["list", "-f", "status=stopped,name"]).ok();
+    assert!(run.stdout.contains("web") && run.stdout.contains("lan"));
+    let run = home.run(&["-j", "list", "-f", "status=started"]).ok();
+    assert_eq!(run.json()["body"], serde_json::json!([]));
+    home.refuses(&["list", "-f", "colour"], 1, "invalid list field 'colour'");
+    home.refuses(
+        &["list", "-f", "colour=red"],
+        1,
+        "invalid list field 'colour'",
+    );
+
+    // Anka's creation_date, also in `show`; an old profile without one lists as null.
+    let date = one["body"][0]["creation_date"].as_str().unwrap().to_owned();
+    let shape = date
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect::<String>();
+    assert!(
+        shape.len() == 20 && shape[3..].starts_with(" 99 99:99:99 9999"),
+        "{date}"
+    );
+    let shown = home.run(&["-j", "show", "db"]).ok().json();
+    assert_eq!(shown["body"]["creation_date"], date.as_str());
+    let path = home.path().join("vms/db.plist");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let at = text.find("<key>created</key>").unwrap();
+    let end = at + text[at..].find("</integer>").unwrap() + "</integer>".len();
+    std::fs::write(&path, format!("{}{}", &text[..at], &text[end..])).unwrap();
+    let old = home.run(&["-j", "list", "db"]).ok().json();
+    assert_eq!(old["body"][0]["creation_date"], Value::Null);
+    assert!(home.run(&["show", "db"]).ok().stdout.contains("db"));
+}
+
+#[test]
+fn network_means_the_network_name_everywhere() {
+    let home = with_vm();
+    home.run(&["create", "db", "-t", "host"]).ok();
+    home.run(&["create", "lan", "-t", "bridge", "-b", "en0"])
+        .ok();
+    home.run(&["create", "off", "-t", "disconnected"]).ok();
+    let want = [
+        ("web", "shared", Value::from("shared"), Value::Null),
+        ("db", "host", Value::from("host"), Value::Null),
+        ("lan", "bridge", Value::Null, Value::from("en0")),
+        ("off", "disconnected", Value::Null, Value::Null),
+    ];
+    let list = home.run(&["-j", "list"]).ok().json();
+    for (vm, mode, network, bridge) in want {
+        let show = home.run(&["-j", "show", vm]).ok().json()["body"].clone();
+        let nic = home.run(&["-j", "show", vm, "network"]).ok().json()["body"].clone();
+        let row = list["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == vm)
+            .unwrap()
+            .clone();
+        for body in [&show, &nic, &row] {
+            assert_eq!(body["mode"], mode, "{vm}: {body}");
+            assert_eq!(body["network"], network, "{vm}: {body}");
+        }
+        for body in [&show, &nic] {
+            assert_eq!(body["bridge"], bridge, "{vm}: {body}");
+        }
+    }
+    let created = home.run(&["-j", "create", "x"]).ok().json();
+    assert_eq!(created["body"]["network"], "shared");
+    assert_eq!(created["body"]["name"], "x");
+    let cloned = home.run(&["-j", "clone", "lan", "lan2"]).ok().json();
+    assert_eq!(cloned["body"]["network"], Value::Null);
+    assert_eq!(cloned["body"]["bridge"], "en0");
+}
+
+#[test]
+fn port_forwards_in_ankas_forms() {
+    let home = with_vm();
+    home.run(&["create", "db"]).ok();
+    // Anka 3's add, with flags; Anka 2's add port-forwarding.
+    let pf = home
+        .run(&[
+            "-j",
+            "modify",
+            "web",
+            "add",
+            "port",
+            "ssh",
+            "-g",
+            "22",
+            "-p",
+            "2222",
+            "-l",
+            "127.0.0.1",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        pf["body"],
+        serde_json::json!({"name": "ssh", "protocol": "tcp", "guest_port": 22, "host_port": 2222, "host_ip": "127.0.0.1"})
+    );
+    home.run(&[
+        "modify",
+        "web",
+        "add",
+        "port-forwarding",
+        "vnc",
+        "5900",
+        "--host-port",
+        "5901",
+    ])
+    .ok();
+    home.run(&["modify", "web", "port", "http", "80"]).ok();
+    home.run(&[
+        "modify",
+        "web",
+        "add",
+        "port",
+        "dns",
+        "53",
+        "--protocol",
+        "udp",
+    ])
+    .ok();
+    let table = home.run(&["show", "web", "port"]).ok().stdout;
+    assert!(
+        table.contains("| name ") && table.contains("5901"),
+        "{table}"
+    );
+    let rules = home.run(&["-j", "show", "web", "port"]).ok().json()["body"].clone();
+    let names: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ssh", "vnc", "http", "dns"]);
+    assert_eq!(rules[2]["host_port"], 10000);
+
+    // Changing a rule keeps what is not named and its place; renaming checks the name.
+    home.run(&["modify", "web", "port", "ssh", "-p", "2200"])
+        .ok();
+    home.run(&["modify", "web", "port", "ssh", "--set-name", "ssh2"])
+        .ok();
+    let rules = home.run(&["-j", "show", "web", "port"]).ok().json()["body"].clone();
+    assert_eq!(
+        rules[0],
+        serde_json::json!({"name": "ssh2", "protocol": "tcp", "guest_port": 22, "host_port": 2200, "host_ip": "127.0.0.1"})
+    );
+    // Bad input changes nothing.
+    home.refuses(
+        &["modify", "web", "port", "ssh2", "--set-name", "vnc"],
+        1,
+        "already has a port forward named 'vnc'",
+    );
+    home.refuses(
+        &["modify", "web", "port", "nope", "--set-name", "x"],
+        1,
+        "has no such rule",
+    );
+    home.refuses(
+        &["modify", "db", "add", "port", "x", "-g", "22", "-p", "2200"],
+        1,
+        "already forwarded to VM 'web'",
+    );
+    home.refuses(
+        &["modify", "web", "port", "ssh2", "22", "-g", "23"],
+        1,
+        "guest port is given twice",
+    );
+    home.refuses(
+        &["modify", "web", "add", "port", "x", "22:2000", "-p", "2001"],
+        1,
+        "host port is given twice",
+    );
+    home.refuses(&["modify", "web", "port", "ssh2"], 2, "say what to change");
+    home.refuses(
+        &["modify", "web", "add", "port", "x", "-p", "0", "-g", "1"],
+        2,
+        "invalid port",
+    );
+    home.refuses(
+        &["modify", "web", "delete", "port", "vnc", "nope"],
+        1,
+        "has no such rule",
+    );
+    home.refuses(&["modify", "web", "delete", "port"], 2, "needs rule names");
+    home.refuses(
+        &["modify", "web", "port", "vnc", "-d", "-p", "1"],
+        2,
+        "--delete takes only NAME",
+    );
+
+    // Deleting: several names, -d, --all.
+    home.run(&["modify", "web", "delete", "port", "vnc", "http"])
+        .ok();
+    home.run(&["modify", "web", "port", "dns", "-d"]).ok();
+    let rules = home.run(&["-j", "show", "web", "port"]).ok().json()["body"].clone();
+    assert_eq!(rules.as_array().unwrap().len(), 1);
+    home.run(&["modify", "web", "delete", "port-forwarding", "-a"])
+        .ok();
+    let empty = home.run(&["show", "web", "port"]).ok();
+    assert_eq!(empty.stdout, "");
+    assert!(
+        empty.stderr.contains("no port forwards"),
+        "{}",
+        empty.stderr
+    );
+    assert_eq!(
+        home.run(&["-j", "show", "web", "port"]).ok().json()["body"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn anka_options_vmctl_cannot_honour_say_why() {
+    let home = with_vm();
+    // -t nat: refused with the reason, not a bare usage error.
+    for args in [
+        &["modify", "web", "network", "-t", "nat"][..],
+        &["create", "x", "-t", "nat"],
+        &["modify", "web", "set", "network-card", "-t", "nat"],
+        &["config", "network_mode", "nat"],
+    ] {
+        let run = home.refuses(args, 1, "no separate nat mode");
+        assert!(run.stderr.contains("-t shared"), "{}", run.stderr);
+    }
+    // --bond: accepted, ignored, said so.
+    let run = home.run(&["modify", "web", "network", "-n", "bond0"]).ok();
+    assert!(
+        run.stderr.contains("warning: --bond is ignored"),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .run(&["modify", "web", "network", "--bond", "-t", "host"])
+        .ok();
+    assert!(run.stderr.contains("--bond is ignored"), "{}", run.stderr);
+    assert_eq!(
+        home.run(&["show", "web", "network", "mode"]).ok().stdout,
+        "host\n"
+    );
+    let run = home.run(&["create", "y", "--bond", "en0"]).ok();
+    assert!(run.stderr.contains("--bond is ignored"), "{}", run.stderr);
+    // Anka-only config keys: set is ignored with a warning (nothing written), get is refused.
+    for key in ["network_failure_action", "shared_nat", "rx_cksum"] {
+        let before = home.files();
+        let run = home.run(&["config", key, "1"]).ok();
+        assert!(
+            run.stderr
+                .contains(&format!("warning: {key} is an Anka setting vmctl ignores")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(before, home.files(), "{key} wrote a file");
+        home.run(&["config", "--unset", key]).ok();
+        home.refuses(&["config", key], 1, "an Anka setting vmctl does not have");
+    }
+    let help = home.run(&["config", "--help"]).ok().stdout;
+    assert!(!help.contains("shared_nat"), "{help}");
 }

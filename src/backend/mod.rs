@@ -247,10 +247,60 @@ pub fn started_plan_input(
     ))
 }
 
+/// The VM's own filter rules: kept in the profile, or read now from its rules file (which must
+/// still parse: a start or plan with rules other than the user's would be worse than none).
+pub fn own_filter_text(profile: &VmProfile) -> Result<Option<String>, Error> {
+    let Some(path) = &profile.network.filter_file else {
+        return Ok(profile.network.filter.clone());
+    };
+    let shown = path.display().to_string();
+    let fix = || {
+        format!(
+            "fix the file, or give the VM other rules: vmctl modify {} network -f FILE|-|off",
+            profile.name
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            "filter rules file",
+            shown.clone(),
+            format!(
+                "VM '{}' reads its rules from it, and it cannot be read: {e}",
+                profile.name
+            ),
+        )
+        .with_hint(fix())
+    })?;
+    text.parse::<crate::model::filter::FilterRules>()
+        .map_err(|e| {
+            Error::invalid(
+                "filter rules file",
+                shown.clone(),
+                format!(
+                    "VM '{}' reads its rules from it, and it no longer parses: {e}",
+                    profile.name
+                ),
+            )
+            .with_hint(fix())
+        })?;
+    Ok(Some(text))
+}
+
+/// The profile with its rules file read into `filter`, for the pure planner.
+pub fn with_filter_file_read(profile: &VmProfile) -> Result<VmProfile, Error> {
+    if profile.network.filter_file.is_none() {
+        return Ok(profile.clone());
+    }
+    let mut read = profile.clone();
+    read.network.filter = own_filter_text(profile)?;
+    read.network.filter_file = None;
+    Ok(read)
+}
+
 /// The filter rules a start puts in force: the VM's own, else `net_filter`'s.
 pub fn filter_text(profile: &VmProfile, settings: &Settings) -> Result<Option<String>, Error> {
-    if let Some(text) = &profile.network.filter {
-        return Ok(Some(text.clone()));
+    if let Some(text) = own_filter_text(profile)? {
+        return Ok(Some(text));
     }
     let Some(path) = &settings.net_filter else {
         return Ok(None);

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::Ctx;
 use super::modify::load_for_change;
-use super::show::nic_json;
+use super::show::vm_nic_json;
 use crate::error::Error;
 use crate::model::change::{add_port_forward, reroll_auto_mac};
 use crate::model::port_forward::PortForwardRequest;
@@ -96,7 +96,7 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
     reroll_auto_mac(&mut clone, &settings, &others);
     ctx.store.save(&lock, &clone)?;
     ctx.out.done(
-        &serde_json::json!({"name": clone.name, "uuid": clone.uuid, "network": nic_json(&clone, &settings)}),
+        &vm_nic_json(&clone, &settings),
         &format!("cloned '{}' to '{}'", args.src, clone.name),
     );
     Ok(())

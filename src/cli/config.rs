@@ -1,7 +1,7 @@
 //! `vmctl config [-l] [-r] [KEY [VALUE]] [--unset KEY]`: host settings and where they come from.
 
 use clap::Args;
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
@@ -11,8 +11,57 @@ use crate::error::{Error, printable};
 use crate::output::{field_table, grid};
 use crate::settings::{Key, Settings, Source};
 
+/// Anka settings with no vmctl equivalent, and why: setting one is accepted and ignored (with
+/// a warning), so an Anka host's setup script runs; reading one is refused.
+const ANKA_ONLY_KEYS: [(&str, &str); 3] = [
+    (
+        "network_failure_action",
+        "vmctl's start never leaves a VM half-networked: a failure undoes what it made and the start fails",
+    ),
+    (
+        "shared_nat",
+        "vmctl's shared network always NATs (vmnet's NAT on macOS, nftables masquerade on Linux)",
+    ),
+    (
+        "rx_cksum",
+        "receive checksum offload belongs to the hypervisor's NIC, which vmctl does not run",
+    ),
+];
+
+fn anka_only(name: &str) -> Option<&'static str> {
+    ANKA_ONLY_KEYS
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, why)| *why)
+}
+
 fn key_parser() -> PossibleValuesParser {
-    PossibleValuesParser::new(Key::ALL.iter().map(|k| k.name()))
+    PossibleValuesParser::new(
+        Key::ALL.iter().map(|k| PossibleValue::new(k.name())).chain(
+            ANKA_ONLY_KEYS
+                .iter()
+                .map(|(k, _)| PossibleValue::new(*k).hide(true)),
+        ),
+    )
+}
+
+/// `config KEY [VALUE]` / `--unset KEY` on an Anka-only key.
+fn anka_only_key(ctx: &Ctx, name: &str, why: &str, reading: bool) -> Result<(), Error> {
+    if reading {
+        return Err(Error::invalid(
+            "config key",
+            name,
+            format!("an Anka setting vmctl does not have: {why}"),
+        )
+        .with_hint("`vmctl config -l` lists vmctl's keys"));
+    }
+    ctx.out
+        .warn(&format!("{name} is an Anka setting vmctl ignores: {why}"));
+    ctx.out.done(
+        &json!({"ignored": name}),
+        &format!("{name}: nothing written"),
+    );
+    Ok(())
 }
 
 /// Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)
@@ -56,6 +105,20 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> Result<(), Error> {
             .map(|k| k.parse::<Key>())
             .collect::<Result<Vec<_>, _>>()?;
         return unset(ctx, &keys);
+    }
+    if let Some(why) = args
+        .unset
+        .as_deref()
+        .or(args.key.as_deref())
+        .and_then(anka_only)
+    {
+        let name = args
+            .unset
+            .as_deref()
+            .or(args.key.as_deref())
+            .unwrap_or_default();
+        let reading = args.unset.is_none() && args.value.is_empty();
+        return anka_only_key(ctx, name, why, reading);
     }
     if let Some(name) = &args.unset {
         return unset(ctx, &[name.parse()?]);

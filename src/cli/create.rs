@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::Ctx;
 use super::network_flags::NetworkFlags;
-use super::show::nic_json;
+use super::show::vm_nic_json;
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::model::change::apply_nic_change;
@@ -24,6 +24,9 @@ pub struct CreateArgs {
 
 pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     let change = args.flags.to_change()?;
+    for w in args.flags.ignored() {
+        ctx.out.warn(&w);
+    }
     let settings = ctx.settings()?;
     let mut profile = VmProfile::new(&args.vm, settings.network_mode, settings.network_controller)?;
     let lock = ctx.store.lock()?;
@@ -40,9 +43,9 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     for w in &warnings {
         ctx.out.warn(w);
     }
-    let body = nic_json(&profile, &settings);
+    let body = vm_nic_json(&profile, &settings);
     ctx.out.done(
-        &serde_json::json!({"name": profile.name, "uuid": profile.uuid, "network": body}),
+        &body,
         &format!(
             "created VM '{}' ({}, mac {})",
             profile.name,

@@ -1,47 +1,109 @@
-//! `vmctl list`: every VM with its mode, MAC, IP and status.
+//! `vmctl list [VM...]`: VMs with their creation date, mode, network, MAC, IP and status;
+//! `-f` picks columns (`-f name,ip`) and filters rows (`-f status=stopped`).
 
 use clap::Args;
-use clap::builder::PossibleValuesParser;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use super::show::status;
+use super::show::{address_now, creation_date, nic_json, status};
 use crate::error::Error;
-use crate::model::Mac;
-use crate::model::change::effective_mac;
 use crate::output::grid;
 
-const FIELDS: [&str; 6] = ["name", "uuid", "mode", "mac", "ip", "status"];
+const FIELDS: [&str; 8] = [
+    "name",
+    "uuid",
+    "creation_date",
+    "mode",
+    "network",
+    "mac",
+    "ip",
+    "status",
+];
 
-/// List the VMs: name, uuid, mode, mac, ip, status
+/// List the VMs: name, uuid, creation_date, mode, network, mac, ip, status
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   vmctl list
-  vmctl list --field name,ip
+  vmctl list web db                   only these (a missing one is an error)
+  vmctl list -f name -f ip            only these columns
+  vmctl list -f status=stopped        only the rows where status is stopped
+  vmctl list -f name,mode -f mode=shared
   vmctl -j list --running")]
 pub struct ListArgs {
+    /// VMs to list [default: every stored VM]
+    vms: Vec<String>,
     /// Only started VMs
     #[arg(long)]
     running: bool,
-    /// Columns to show, comma-separated
-    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(FIELDS))]
+    /// A column to show (FIELD), or a filter on rows (FIELD=VALUE); repeat or separate with commas
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FIELD|FIELD=VALUE",
+        value_delimiter = ','
+    )]
     field: Vec<String>,
 }
 
+/// `-f` split into the columns to show and the `field=value` filters rows must match.
+struct Selection {
+    columns: Vec<&'static str>,
+    filters: Vec<(&'static str, String)>,
+}
+
+fn known_field(name: &str) -> Result<&'static str, Error> {
+    FIELDS.iter().copied().find(|f| *f == name).ok_or_else(|| {
+        Error::invalid("list field", name, "no such field")
+            .with_hint(format!("the fields are: {}", FIELDS.join(", ")))
+    })
+}
+
+impl Selection {
+    fn parse(args: &[String]) -> Result<Selection, Error> {
+        let mut columns = Vec::new();
+        let mut filters = Vec::new();
+        for arg in args {
+            match arg.split_once('=') {
+                Some((field, value)) => filters.push((known_field(field)?, value.to_owned())),
+                None => {
+                    let field = known_field(arg)?;
+                    if !columns.contains(&field) {
+                        columns.push(field);
+                    }
+                }
+            }
+        }
+        if columns.is_empty() {
+            columns = FIELDS.to_vec();
+        }
+        Ok(Selection { columns, filters })
+    }
+}
+
+/// A value as a table cell and as a filter compares it.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
+    let selection = Selection::parse(&args.field)?;
     let settings = ctx.settings()?;
-    let (profiles, unreadable) = ctx.store.load_all_lenient()?;
-    for path in ctx.store.stray_files() {
-        ctx.out
-            .warn(&format!("ignored: {}", crate::store::stray(&path)));
-    }
-    for err in &unreadable {
-        ctx.out.warn(&format!("skipped: {err}"));
-    }
-    let fields: Vec<&str> = if args.field.is_empty() {
-        FIELDS.to_vec()
+    let profiles = if args.vms.is_empty() {
+        let (profiles, unreadable) = ctx.store.load_all_lenient()?;
+        for path in ctx.store.stray_files() {
+            ctx.out
+                .warn(&format!("ignored: {}", crate::store::stray(&path)));
+        }
+        for err in &unreadable {
+            ctx.out.warn(&format!("skipped: {err}"));
+        }
+        profiles
     } else {
-        args.field.iter().map(String::as_str).collect()
+        ctx.store.load_named(&args.vms)?
     };
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
     for profile in &profiles {
@@ -49,30 +111,38 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         if args.running && status != "started" {
             continue;
         }
-        // A started VM shows the address it has now (a DHCP lease reaches run/ at once).
-        let live_ip = if status == "started" {
-            ctx.store
-                .load_run(&profile.name)
-                .ok()
-                .flatten()
-                .and_then(|r| r.ip)
-        } else {
-            None
+        let nic = nic_json(profile, &settings);
+        // A started VM shows the address it has now; an unreadable run state or lease file
+        // costs that VM its address, not the whole listing.
+        let run = ctx.store.load_run(&profile.name).ok().flatten();
+        let ip = address_now(ctx, &settings, profile, run.as_ref())
+            .ok()
+            .flatten()
+            .map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
+        let mac = run
+            .as_ref()
+            .map_or_else(|| nic["mac"].clone(), |run| Value::from(run.mac.as_str()));
+        let full = |field: &str| match field {
+            "name" => Value::from(profile.name.as_str()),
+            "uuid" => Value::from(profile.uuid.as_str()),
+            "creation_date" => creation_date(profile.created).map_or(Value::Null, Value::from),
+            "mode" | "network" => nic[field].clone(),
+            "mac" => mac.clone(),
+            "ip" => ip.clone(),
+            _ => Value::from(status),
         };
-        let mut row = Map::new();
-        for &field in &fields {
-            let value = match field {
-                "name" => Value::from(profile.name.as_str()),
-                "uuid" => Value::from(profile.uuid.as_str()),
-                "mode" => Value::from(profile.network.mode.name()),
-                "mac" => Value::from(Mac(effective_mac(profile, &settings)).to_string()),
-                "ip" => live_ip
-                    .or(profile.network.ip)
-                    .map_or(Value::Null, |ip| Value::from(ip.to_string())),
-                _ => Value::from(status),
-            };
-            row.insert(field.to_owned(), value);
+        if !selection
+            .filters
+            .iter()
+            .all(|(field, want)| cell(&full(field)) == *want)
+        {
+            continue;
         }
+        let row: Map<String, Value> = selection
+            .columns
+            .iter()
+            .map(|&field| (field.to_owned(), full(field)))
+            .collect();
         rows.push(row);
     }
     let body = Value::Array(rows.iter().cloned().map(Value::Object).collect());
@@ -81,21 +151,15 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
             return String::new();
         }
         grid(
-            &fields,
-            rows.iter().map(|row| {
-                fields
-                    .iter()
-                    .map(|f| match &row[*f] {
-                        Value::String(s) => s.clone(),
-                        Value::Null => "-".to_owned(),
-                        other => other.to_string(),
-                    })
-                    .collect()
-            }),
+            &selection.columns,
+            rows.iter()
+                .map(|row| selection.columns.iter().map(|f| cell(&row[*f])).collect()),
         )
     });
     if rows.is_empty() && !ctx.out.json {
-        ctx.out.note(if args.running {
+        ctx.out.note(if !selection.filters.is_empty() {
+            "no VM matches the filters"
+        } else if args.running {
             "no VM is started"
         } else {
             "no VMs yet: `vmctl create NAME` makes one"

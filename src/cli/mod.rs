@@ -53,7 +53,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "VMCTL_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
     /// Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)
-    #[arg(short = 'j', long, global = true)]
+    #[arg(short = 'j', long, visible_alias = "machine-readable", global = true)]
     json: bool,
     /// Answer yes to confirmations
     #[arg(short = 'y', long, global = true)]
@@ -120,7 +120,10 @@ pub fn run(args: &[OsString]) -> ExitCode {
     // VMCTL_JSON beats ANKA_MACHINE_READABLE, as every VMCTL_ variable beats its ANKA_ twin.
     let json_env = env_flag("VMCTL_JSON")
         .unwrap_or_else(|| env_flag("ANKA_MACHINE_READABLE").unwrap_or(false));
-    let json_arg = args.iter().skip(1).any(|a| a == "-j" || a == "--json");
+    let json_arg = args
+        .iter()
+        .skip(1)
+        .any(|a| a == "-j" || a == "--json" || a == "--machine-readable");
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err, json_env || json_arg),

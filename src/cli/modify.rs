@@ -1,5 +1,5 @@
-//! `vmctl modify VM network|port|set network-card|delete network-card`: change a VM's NIC and
-//! port forwards. Every change is checked whole, under the store lock, then written atomically.
+//! `vmctl modify VM network|port|add port|delete port`, and Anka 2.x's `set|delete network-card`:
+//! change a VM's NIC and port forwards. Every change is checked whole, under the store lock, then written atomically.
 
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -8,10 +8,15 @@ use super::Ctx;
 use super::network_flags::{NetworkFlags, mode_parser};
 use super::show::nic_json;
 use crate::error::Error;
-use crate::model::change::{NicChange, add_port_forward, apply_nic_change, delete_port_forwards};
-use crate::model::port_forward::parse_port_spec;
+use std::net::Ipv4Addr;
+
+use crate::error::printable;
+use crate::model::change::{
+    NicChange, add_port_forward, apply_nic_change, delete_named_port_forwards,
+    delete_port_forwards, find_port_forward, update_port_forward,
+};
+use crate::model::port_forward::{PortForwardParts, PortForwardRequest, parse_port};
 use crate::model::{Mode, Protocol, VmProfile};
-use crate::settings::Settings;
 use crate::store::StoreLock;
 
 /// Change a VM's network card or port forwards
@@ -21,9 +26,13 @@ use crate::store::StoreLock;
   vmctl modify web network -t bridge -b en0
   vmctl modify web network --ip 192.168.64.20
   vmctl modify web network --no-local
-  vmctl modify web port ssh 22               host port chosen from portfwd_base
+  vmctl modify web network -f rules.txt      rules re-read from rules.txt at every start
+  vmctl modify web port ssh 22               add: host port chosen from portfwd_base
   vmctl modify web port vnc 5900:127.0.0.1:15900
-  vmctl modify web port --delete ssh")]
+  vmctl modify web add port ssh -g 22 -p 2222 -l 127.0.0.1
+  vmctl modify web port ssh -p 2200          change an existing rule's host port
+  vmctl modify web port ssh --set-name ssh2  rename it
+  vmctl modify web delete port ssh vnc       or: port ssh -d, delete port --all")]
 pub struct ModifyArgs {
     /// The VM
     vm: String,
@@ -35,19 +44,23 @@ pub struct ModifyArgs {
 enum ModifyCommand {
     /// Change the network card
     Network(NetworkArgs),
-    /// Add a port forward, or delete one (--delete NAME) or all (--delete --all)
+    /// Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)
     Port(PortArgs),
+    /// Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`
+    Add {
+        #[command(subcommand)]
+        what: AddCommand,
+    },
+    /// Delete port forwards: `delete port [--all] [NAME...]`
+    Delete {
+        #[command(subcommand)]
+        what: DeleteCommand,
+    },
     /// Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`
     #[command(hide = true)]
     Set {
         #[command(subcommand)]
         what: SetCommand,
-    },
-    /// Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)
-    #[command(hide = true)]
-    Delete {
-        #[command(subcommand)]
-        what: DeleteCommand,
     },
 }
 
@@ -57,21 +70,100 @@ struct NetworkArgs {
     flags: NetworkFlags,
 }
 
+/// The parts of a forward as flags (Anka's names); RULE gives the same parts in short.
+#[derive(Debug, Args)]
+struct PortFlags {
+    /// Guest port (instead of RULE)
+    #[arg(short = 'g', long, value_name = "N", value_parser = port_value)]
+    guest_port: Option<u16>,
+    /// Host port [default for a new rule: the lowest free one from portfwd_base]
+    #[arg(short = 'p', long, value_name = "N", value_parser = port_value)]
+    host_port: Option<u16>,
+    /// Host address to listen on [default for a new rule: 0.0.0.0, every address]
+    #[arg(short = 'l', long, value_name = "IP")]
+    host_ip: Option<Ipv4Addr>,
+    /// Protocol [default for a new rule: tcp]
+    #[arg(long, value_parser = ["tcp", "udp"])]
+    protocol: Option<String>,
+}
+
+fn port_value(text: &str) -> Result<u16, String> {
+    parse_port(text).map_err(|e| e.to_string())
+}
+
+impl PortFlags {
+    /// RULE's parts with the flags' (a part given both ways is refused).
+    fn parts(&self, rule: Option<&str>) -> Result<PortForwardParts, Error> {
+        let flags = PortForwardParts {
+            guest_port: self.guest_port,
+            host_ip: self.host_ip,
+            host_port: self.host_port,
+            protocol: self.protocol.as_deref().map(|p| {
+                if p == "udp" {
+                    Protocol::Udp
+                } else {
+                    Protocol::Tcp
+                }
+            }),
+        };
+        match rule {
+            Some(rule) => PortForwardParts::from_rule(rule)?.merge(flags),
+            None => Ok(flags),
+        }
+    }
+
+    fn given(&self) -> bool {
+        self.guest_port.is_some()
+            || self.host_port.is_some()
+            || self.host_ip.is_some()
+            || self.protocol.is_some()
+    }
+}
+
 #[derive(Debug, Args)]
 struct PortArgs {
     /// Name of the rule (e.g. ssh)
     name: Option<String>,
     /// GUEST[:HOST_IP][:HOST_PORT], e.g. 22, 22:2222, 22:127.0.0.1:2222
-    #[arg(value_name = "GUEST[:HOST_IP][:HOST_PORT]")]
-    spec: Option<String>,
-    /// Protocol of the forward
-    #[arg(long, default_value = "tcp", value_parser = ["tcp", "udp"])]
-    protocol: String,
+    #[arg(value_name = "RULE")]
+    rule: Option<String>,
+    #[command(flatten)]
+    flags: PortFlags,
+    /// New name of the rule NAME
+    #[arg(long, value_name = "NEW")]
+    set_name: Option<String>,
     /// Delete the named rule (or every rule with --all)
-    #[arg(long, conflicts_with_all = ["spec", "protocol"])]
+    #[arg(short = 'd', long, conflicts_with_all = ["rule", "set_name"])]
     delete: bool,
     /// With --delete: every rule
-    #[arg(long, requires = "delete", conflicts_with = "name")]
+    #[arg(short = 'a', long, requires = "delete", conflicts_with = "name")]
+    all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum AddCommand {
+    /// Add a port forward (Anka 2.x: `add port-forwarding`)
+    #[command(name = "port", visible_alias = "port-forwarding")]
+    Port(AddPortArgs),
+}
+
+#[derive(Debug, Args)]
+struct AddPortArgs {
+    /// Name of the rule (e.g. ssh)
+    name: String,
+    /// GUEST[:HOST_IP][:HOST_PORT], e.g. 22, 22:2222, 22:127.0.0.1:2222
+    #[arg(value_name = "RULE")]
+    rule: Option<String>,
+    #[command(flatten)]
+    flags: PortFlags,
+}
+
+#[derive(Debug, Args)]
+struct DeletePortArgs {
+    /// Names of the rules to delete
+    names: Vec<String>,
+    /// Every rule
+    #[arg(short = 'a', long, conflicts_with = "names")]
     all: bool,
 }
 
@@ -83,14 +175,18 @@ enum SetCommand {
 
 #[derive(Debug, Subcommand)]
 enum DeleteCommand {
-    #[command(name = "network-card")]
+    /// Delete port forwards (Anka 2.x: `delete port-forwarding`)
+    #[command(name = "port", visible_alias = "port-forwarding")]
+    Port(DeletePortArgs),
+    /// Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)
+    #[command(name = "network-card", hide = true)]
     NetworkCard(CardIndex),
 }
 
 #[derive(Debug, Args)]
 struct SetCardArgs {
     #[arg(short = 't', long = "type", value_parser = mode_parser())]
-    mode: Option<Mode>,
+    mode: Option<String>,
     #[arg(short = 'b', long)]
     bridge: Option<String>,
     #[arg(short = 'm', long)]
@@ -126,8 +222,13 @@ impl CardIndex {
 }
 
 pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
+    let mut ignored = Vec::new();
     let change = match args.what {
-        ModifyCommand::Network(n) => n.flags.to_change()?,
+        ModifyCommand::Network(n) => {
+            let change = n.flags.to_change()?;
+            ignored = n.flags.ignored();
+            change
+        }
         ModifyCommand::Set {
             what: SetCommand::NetworkCard(card),
         } => {
@@ -151,10 +252,32 @@ pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
                 ..NicChange::default()
             }
         }
-        ModifyCommand::Port(port) => return modify_ports(ctx, &args.vm, &port),
+        ModifyCommand::Port(port) => return modify_port(ctx, &args.vm, &port),
+        ModifyCommand::Add {
+            what: AddCommand::Port(add),
+        } => {
+            let request = add
+                .flags
+                .parts(add.rule.as_deref())?
+                .into_request(&add.name)?;
+            return add_port(ctx, &args.vm, &request);
+        }
+        ModifyCommand::Delete {
+            what: DeleteCommand::Port(delete),
+        } => {
+            if !delete.all && delete.names.is_empty() {
+                return Err(Error::Usage(
+                    "`delete port` needs rule names, or --all".into(),
+                ));
+            }
+            return delete_ports(ctx, &args.vm, (!delete.all).then_some(&delete.names[..]));
+        }
     };
-    if change == NicChange::default() {
+    if change == NicChange::default() && ignored.is_empty() {
         return Err(Error::Usage("no change given".into()));
+    }
+    for w in &ignored {
+        ctx.out.warn(w);
     }
     let settings = ctx.settings()?;
     let (lock, mut profile, others) = load_for_change(ctx, &args.vm)?;
@@ -166,11 +289,8 @@ pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
     for w in &warnings {
         ctx.out.warn(w);
     }
-    if profile != before && ctx.store.is_started(&profile.name) {
-        ctx.out.note(&format!(
-            "VM '{}' is started: the change takes effect when it is next started",
-            profile.name
-        ));
+    if profile != before {
+        started_note(ctx, &profile);
     }
     let message = if profile == before {
         format!("VM '{}': nothing changed", profile.name)
@@ -181,43 +301,83 @@ pub fn run(ctx: &Ctx, args: ModifyArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn modify_ports(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Error> {
-    let settings: Settings = ctx.settings()?;
+/// `port NAME ...`: delete (-d), change (NAME exists) or add.
+fn modify_port(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Error> {
     if args.delete {
-        let name = match (&args.name, args.all) {
-            (Some(name), false) => Some(name.as_str()),
-            (None, true) => None,
-            _ => return Err(Error::Usage("--delete needs a rule name, or --all".into())),
+        if args.flags.given() {
+            return Err(Error::Usage(
+                "--delete takes only NAME (or --all): -g, -p, -l and --protocol change a rule"
+                    .into(),
+            ));
+        }
+        return match (&args.name, args.all) {
+            (Some(name), false) => delete_ports(ctx, vm, Some(std::slice::from_ref(name))),
+            (None, true) => delete_ports(ctx, vm, None),
+            _ => Err(Error::Usage("--delete needs a rule name, or --all".into())),
         };
-        let (lock, mut profile, _) = load_for_change(ctx, vm)?;
-        let removed = delete_port_forwards(&mut profile, name)?;
-        ctx.store.save(&lock, &profile)?;
-        let names: Vec<&str> = removed.iter().map(|pf| pf.name.as_str()).collect();
-        ctx.out.done(
-            &json!({"deleted": removed}),
-            &format!(
-                "VM '{}': deleted {} port forward(s) {}",
-                profile.name,
-                removed.len(),
-                names.join(", ")
-            ),
-        );
-        return Ok(());
     }
-    let (Some(name), Some(spec)) = (&args.name, &args.spec) else {
+    let Some(name) = &args.name else {
         return Err(Error::Usage(
-            "a port forward needs NAME and GUEST[:HOST_IP][:HOST_PORT]".into(),
+            "a port forward needs NAME and RULE (GUEST[:HOST_IP][:HOST_PORT]) or -g N".into(),
         ));
     };
-    let protocol = if args.protocol == "udp" {
-        Protocol::Udp
-    } else {
-        Protocol::Tcp
-    };
-    let request = parse_port_spec(name, spec, protocol)?;
+    let parts = args.flags.parts(args.rule.as_deref())?;
+    let settings = ctx.settings()?;
     let (lock, mut profile, others) = load_for_change(ctx, vm)?;
-    let forward = add_port_forward(&mut profile, &request, &settings, &others)?;
+    let exists = profile
+        .network
+        .port_forwarding_rules
+        .iter()
+        .any(|pf| &pf.name == name);
+    if !exists {
+        if args.set_name.is_some() {
+            // Renaming needs the rule: this fails, saying which rules there are.
+            find_port_forward(&profile, name)?;
+        }
+        drop(lock);
+        return add_port(ctx, vm, &parts.into_request(name)?);
+    }
+    if parts == PortForwardParts::default() && args.set_name.is_none() {
+        return Err(Error::Usage(format!(
+            "rule '{}' exists: say what to change (RULE, -g, -p, -l, --protocol, --set-name) or -d to delete it",
+            printable(name)
+        )));
+    }
+    let before = profile.clone();
+    let forward = update_port_forward(
+        &mut profile,
+        name,
+        parts,
+        args.set_name.as_deref(),
+        &settings,
+        &others,
+    )?;
+    if profile != before {
+        ctx.store.save(&lock, &profile)?;
+        started_note(ctx, &profile);
+    }
+    ctx.out.done(
+        &serde_json::to_value(&forward).unwrap_or_default(),
+        &format!(
+            "VM '{}': rule {}: {} {}:{} -> guest port {}",
+            profile.name,
+            forward.name,
+            forward.protocol.name(),
+            forward.host_ip,
+            forward.host_port,
+            forward.guest_port
+        ),
+    );
+    Ok(())
+}
+
+/// Add one forward, checked against every VM under the lock.
+fn add_port(ctx: &Ctx, vm: &str, request: &PortForwardRequest) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let (lock, mut profile, others) = load_for_change(ctx, vm)?;
+    let forward = add_port_forward(&mut profile, request, &settings, &others)?;
     ctx.store.save(&lock, &profile)?;
+    started_note(ctx, &profile);
     ctx.out.done(
         &serde_json::to_value(&forward).unwrap_or_default(),
         &format!(
@@ -231,6 +391,40 @@ fn modify_ports(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Error> {
         ),
     );
     Ok(())
+}
+
+/// Delete the named forwards (all of them, or none when one is unknown), or every one.
+fn delete_ports(ctx: &Ctx, vm: &str, names: Option<&[String]>) -> Result<(), Error> {
+    let (lock, mut profile, _) = load_for_change(ctx, vm)?;
+    let removed = match names {
+        Some(names) => delete_named_port_forwards(&mut profile, names)?,
+        None => delete_port_forwards(&mut profile, None)?,
+    };
+    if !removed.is_empty() {
+        ctx.store.save(&lock, &profile)?;
+        started_note(ctx, &profile);
+    }
+    let names: Vec<&str> = removed.iter().map(|pf| pf.name.as_str()).collect();
+    ctx.out.done(
+        &json!({"deleted": removed}),
+        &format!(
+            "VM '{}': deleted {} port forward(s) {}",
+            profile.name,
+            removed.len(),
+            names.join(", ")
+        ),
+    );
+    Ok(())
+}
+
+/// A started VM keeps the rules it started with until its next start.
+fn started_note(ctx: &Ctx, profile: &VmProfile) {
+    if ctx.store.is_started(&profile.name) {
+        ctx.out.note(&format!(
+            "VM '{}' is started: the change takes effect when it is next started",
+            profile.name
+        ));
+    }
 }
 
 /// Take the lock, then load the VM and every other VM (the uniqueness rules span the host).

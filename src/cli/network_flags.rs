@@ -2,16 +2,22 @@
 //! translation into a `NicChange`.
 
 use clap::Args;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 use crate::error::Error;
-use crate::model::change::{BridgeChoice, IpChoice, NicChange};
+use crate::model::change::{BridgeChoice, FilterChoice, IpChoice, NicChange};
 use crate::model::filter::FilterRules;
 use crate::model::{Controller, MacPolicy, Mode};
 
-pub fn mode_parser() -> impl TypedValueParser<Value = Mode> {
-    PossibleValuesParser::new(Mode::ALL.iter().map(|m| m.name()))
-        .map(|s| s.parse::<Mode>().expect("listed value"))
+/// `-t MODE`: vmctl's modes, plus Anka's `nat` (hidden), which `to_change` refuses with the
+/// reason instead of a bare usage error.
+pub fn mode_parser() -> impl TypedValueParser<Value = String> {
+    PossibleValuesParser::new(
+        Mode::ALL
+            .iter()
+            .map(|m| PossibleValue::new(m.name()))
+            .chain([PossibleValue::new("nat").hide(true)]),
+    )
 }
 
 pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
@@ -23,8 +29,8 @@ pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
 pub struct NetworkFlags {
     /// Network mode
     #[arg(short = 't', long = "mode", value_name = "MODE", value_parser = mode_parser())]
-    pub mode: Option<Mode>,
-    /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME, else the default route's)
+    pub mode: Option<String>,
+    /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME / ANKA_BRIDGE, else the default route's)
     #[arg(short = 'b', long, value_name = "IF|auto")]
     pub bridge: Option<String>,
     /// Static MAC (unicast), or `auto` for a stable vmctl-made one
@@ -48,19 +54,22 @@ pub struct NetworkFlags {
     /// VLAN ID (0 = none)
     #[arg(short = 'v', long, value_name = "ID", value_parser = clap::value_parser!(u16).range(0..=4094))]
     pub vlan: Option<u16>,
-    /// IP filter rules: a file (read now and kept in the profile), `-` for stdin, or `off`
+    /// IP filter rules: a file (checked now, re-read at every start and plan), `-` for stdin (kept in the profile), or `off`
     #[arg(short = 'f', long, value_name = "FILE|-|off")]
     pub filter: Option<String>,
     /// Network by name: `shared` or `host` (built in; same as --mode), or one made with
     /// `vmctl network create`
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
+    /// Anka's NIC bonding: accepted and ignored (a vmctl VM has one NIC on one host interface)
+    #[arg(short = 'n', long, value_name = "IF", num_args = 0..=1, default_missing_value = "")]
+    pub bond: Option<String>,
 }
 
 impl NetworkFlags {
     /// Check every value and build the change; nothing is applied yet.
     pub fn to_change(&self) -> Result<NicChange, Error> {
-        let mut mode = self.mode;
+        let mut mode = self.mode.as_deref().map(Mode::from_anka).transpose()?;
         let mut network = None;
         if let Some(name) = &self.network {
             match name.as_str() {
@@ -120,11 +129,26 @@ impl NetworkFlags {
     }
 }
 
-/// `-f FILE|-|off`: the rules text, checked now so that a bad file stores nothing.
-fn read_filter(source: &str) -> Result<Option<String>, Error> {
+impl NetworkFlags {
+    /// Warnings for Anka options that were accepted and change nothing.
+    pub fn ignored(&self) -> Vec<String> {
+        self.bond
+            .iter()
+            .map(|_| {
+                "--bond is ignored: a vmctl VM has one NIC on one host interface; bond the host's \
+                 interfaces and bridge to the bond with -b BOND"
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+/// `-f FILE|-|off`: the rules, checked now so that a bad file stores nothing. A file is kept
+/// by its path (absolute, so a start from another folder finds it), as Anka does.
+fn read_filter(source: &str) -> Result<FilterChoice, Error> {
     use std::io::Read;
     if source == "off" {
-        return Ok(None);
+        return Ok(FilterChoice::Off);
     }
     let text = if source == "-" {
         let mut text = String::new();
@@ -141,5 +165,10 @@ fn read_filter(source: &str) -> Result<Option<String>, Error> {
             "one rule a line: (block|pass) [in|out|any] [proto tcp|udp|icmp] [from ADDR [port P]] [to ADDR [port P]], or block local",
         )
     })?;
-    Ok(Some(text))
+    if source == "-" {
+        return Ok(FilterChoice::Rules(text));
+    }
+    std::path::absolute(source)
+        .map(FilterChoice::File)
+        .map_err(|e| Error::io("finding", source, e))
 }

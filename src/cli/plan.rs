@@ -31,7 +31,12 @@ pub struct PlanArgs {
 
 pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    let profiles = ctx.store.load_named(&args.vms)?;
+    let profiles = ctx
+        .store
+        .load_named(&args.vms)?
+        .iter()
+        .map(crate::backend::with_filter_file_read)
+        .collect::<Result<Vec<_>, _>>()?;
     let default_filter = load_default_filter(settings.net_filter.as_deref())?;
     let input = PlanInput::new(
         &profiles,

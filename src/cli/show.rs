@@ -1,32 +1,38 @@
-//! `vmctl show VM [network [FIELD]]`: a VM, or its NIC, as a table, a bare value or JSON.
+//! `vmctl show VM [network [FIELD] | port]`: a VM, its NIC or its port forwards, as a table, a
+//! bare value or JSON.
+
+use std::net::Ipv4Addr;
 
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 use serde_json::{Value, json};
 
 use super::Ctx;
+use crate::backend::state::RunState;
 use crate::discovery::AddressSource;
-use crate::error::Error;
+use crate::error::{Error, printable};
 use crate::model::change::{effective_mac, effective_no_local};
 use crate::model::{Mac, Mode, VmProfile};
-use crate::output::field_table;
+use crate::output::{field_table, grid};
 use crate::settings::Settings;
 
-/// Show a VM, or its network settings
+/// Show a VM, its network settings, or its port forwards
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   vmctl show web                  the VM in short
-  vmctl show web network          its NIC as a table
+  vmctl show web network          its NIC as a table (ip: static, lease or none)
   vmctl show web network mac      the bare value, for scripts
+  vmctl show web network ip       the address it has now; exit 10 when it has none yet
+  vmctl show web port             its port forwards as a table
   vmctl -j show web network       {\"status\":\"OK\",\"body\":{...}}")]
 pub struct ShowArgs {
     /// The VM
     vm: String,
     /// What to show
-    #[arg(value_parser = PossibleValuesParser::new(["network"]))]
+    #[arg(value_parser = PossibleValuesParser::new(["network", "port"]))]
     section: Option<String>,
-    /// Print only this field of the section, bare
-    #[arg(value_parser = PossibleValuesParser::new(NIC_FIELDS))]
+    /// Print only this field of `network`, bare
+    #[arg(value_parser = PossibleValuesParser::new(NIC_FIELDS.iter().chain(&["ip_source", "filter_file"])))]
     field: Option<String>,
     /// Print the VM's IP filter rules (its own, else the host's net_filter)
     #[arg(short = 'f', long, conflicts_with = "field")]
@@ -49,33 +55,128 @@ pub const NIC_FIELDS: [&str; 12] = [
     "status",
 ];
 
+/// The columns of `show VM port`, as in `port_forwarding_rules`.
+const PORT_FIELDS: [&str; 5] = ["name", "protocol", "guest_port", "host_ip", "host_port"];
+
+/// Where the address a VM has now comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressOrigin {
+    /// The VM's static IP (a DHCP reservation).
+    Static,
+    /// The DHCP lease of a started VM.
+    Lease,
+}
+
+impl AddressOrigin {
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressOrigin::Static => "static",
+            AddressOrigin::Lease => "lease",
+        }
+    }
+}
+
+/// The address a VM has now: a started VM's (as recorded at start or by a lease event, else
+/// its unexpired lease), else its static IP.
+pub fn address_now(
+    ctx: &Ctx,
+    settings: &Settings,
+    profile: &VmProfile,
+    run: Option<&RunState>,
+) -> Result<Option<(Ipv4Addr, AddressOrigin)>, Error> {
+    let Some(run) = run else {
+        return Ok(profile.network.ip.map(|ip| (ip, AddressOrigin::Static)));
+    };
+    let origin = |ip| {
+        if run.static_ip == Some(ip) {
+            AddressOrigin::Static
+        } else {
+            AddressOrigin::Lease
+        }
+    };
+    if let Some(ip) = run.ip.or(run.static_ip) {
+        return Ok(Some((ip, origin(ip))));
+    }
+    // Started without an address yet: the leases, as `vmctl ip` reads them.
+    let found = super::ip::discover(
+        ctx,
+        settings,
+        std::slice::from_ref(profile),
+        AddressSource::Lease,
+        None,
+    )?;
+    Ok(found
+        .first()
+        .map(|(_, found)| (found.ip, AddressOrigin::Lease)))
+}
+
 pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     let profile = ctx.store.load(&args.vm)?;
     let settings = ctx.settings()?;
     let status = status(ctx, &profile.name);
-    if args.section.is_none() {
-        let body = json!({
-            "uuid": profile.uuid,
-            "name": profile.name,
-            "created": profile.created,
-            "network": network_summary(&profile),
-            "status": status,
-        });
-        ctx.out.data(&body, || {
-            field_table([
-                ("uuid", profile.uuid.clone()),
-                ("name", profile.name.clone()),
-                ("created", format_time(profile.created)),
-                ("network", network_summary(&profile)),
-                ("status", status.to_owned()),
-            ])
-        });
-        return Ok(());
+    if args.field.is_some() && args.section.as_deref() != Some("network") {
+        return Err(Error::Usage(
+            "a field can be shown only from `network`: vmctl show VM network FIELD".into(),
+        ));
     }
-    if args.filter {
-        return show_filter(ctx, &profile, &settings);
+    if args.filter && args.section.as_deref() == Some("port") {
+        return Err(Error::Usage(
+            "-f shows filter rules: vmctl show VM network -f".into(),
+        ));
     }
-    let mut body = nic_json(&profile, &settings);
+    match args.section.as_deref() {
+        None if args.filter => show_filter(ctx, &profile, &settings),
+        None => show_vm(ctx, &settings, &profile, status),
+        Some("port") => {
+            show_ports(ctx, &profile);
+            Ok(())
+        }
+        Some(_) if args.filter => show_filter(ctx, &profile, &settings),
+        Some(_) => show_network(ctx, &settings, &profile, status, args.field.as_deref()),
+    }
+}
+
+/// `show VM`: the VM in short, like `anka show`.
+fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile, status: &str) -> Result<(), Error> {
+    let run = ctx.store.load_run(&profile.name)?;
+    let address = address_now(ctx, settings, profile, run.as_ref())?;
+    let nic = nic_json(profile, settings);
+    let body = json!({
+        "uuid": profile.uuid,
+        "name": profile.name,
+        "created": profile.created,
+        "creation_date": creation_date(profile.created),
+        "mode": nic["mode"],
+        "network": nic["network"],
+        "bridge": nic["bridge"],
+        "ip": address.map(|(ip, _)| ip.to_string()),
+        "ip_source": address.map_or("none", |(_, origin)| origin.name()),
+        "status": status,
+    });
+    ctx.out.data(&body, || {
+        field_table([
+            ("uuid", profile.uuid.clone()),
+            ("name", profile.name.clone()),
+            ("created", format_time(profile.created)),
+            (
+                "network",
+                network_summary(profile, address.map(|(ip, _)| ip)),
+            ),
+            ("status", status.to_owned()),
+        ])
+    });
+    Ok(())
+}
+
+/// `show VM network [FIELD]`.
+fn show_network(
+    ctx: &Ctx,
+    settings: &Settings,
+    profile: &VmProfile,
+    status: &str,
+    field: Option<&str>,
+) -> Result<(), Error> {
+    let mut body = nic_json(profile, settings);
     let run = ctx.store.load_run(&profile.name)?;
     body["status"] = Value::from(status);
     if let Some(run) = &run {
@@ -87,39 +188,87 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
         }
         // The MAC in use is the one recorded at start (a later modify waits for a restart).
         body["mac"] = Value::from(run.mac.as_str());
-        if let Some(ip) = run.ip {
-            body["ip"] = Value::from(ip.to_string());
-        }
     }
-    if status == "started" && body["ip"].is_null() {
-        // A started VM shows the address `vmctl ip` would choose.
-        let found = super::ip::discover(
-            ctx,
-            &settings,
-            std::slice::from_ref(&profile),
-            AddressSource::Lease,
-            None,
-        )?;
-        if let Some((_, found)) = found.first() {
-            body["ip"] = Value::from(found.ip.to_string());
-        }
-    }
-    match &args.field {
+    let address = address_now(ctx, settings, profile, run.as_ref())?;
+    body["ip"] = address.map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
+    body["ip_source"] = Value::from(address.map_or("none", |(_, origin)| origin.name()));
+    match field {
+        Some("ip") if address.is_none() => Err(no_address(profile, run.is_some())),
         Some(field) => {
-            let value = &body[field.as_str()];
+            let value = &body[field];
             ctx.out.data(value, || format!("{}\n", bare(field, value)));
+            Ok(())
         }
-        None => ctx.out.data(&body, || {
-            field_table(NIC_FIELDS.iter().map(|&f| (f, table_value(f, &body))))
-        }),
+        None => {
+            ctx.out.data(&body, || {
+                field_table(NIC_FIELDS.iter().map(|&f| (f, table_value(f, &body))))
+            });
+            Ok(())
+        }
     }
-    Ok(())
+}
+
+/// `show VM network ip` without an address: not there yet, and what would give it one.
+fn no_address(profile: &VmProfile, started: bool) -> Error {
+    let name = &profile.name;
+    if started {
+        Error::NotAvailable {
+            message: format!("VM '{name}' is started but has no address yet: no unexpired lease"),
+            hint: Some(format!(
+                "`vmctl ip {name} --wait 60s` waits for one; is the guest's DHCP client running?"
+            )),
+        }
+    } else {
+        Error::NotAvailable {
+            message: format!("VM '{name}' has no address: it is stopped and has no static IP"),
+            hint: Some(format!(
+                "start it (`vmctl start {name}`), or give it one: vmctl modify {name} network --ip ADDRESS"
+            )),
+        }
+    }
+}
+
+/// `show VM port`: the port forwards, one row each.
+fn show_ports(ctx: &Ctx, profile: &VmProfile) {
+    let rules = &profile.network.port_forwarding_rules;
+    let body = serde_json::to_value(rules).unwrap_or_default();
+    if rules.is_empty() && !ctx.out.json {
+        ctx.out.note(&format!(
+            "VM '{}' has no port forwards: `vmctl modify {} add port NAME GUEST_PORT` adds one",
+            profile.name, profile.name
+        ));
+    }
+    ctx.out.data(&body, || {
+        if rules.is_empty() {
+            return String::new();
+        }
+        grid(
+            &PORT_FIELDS,
+            rules.iter().map(|pf| {
+                vec![
+                    pf.name.clone(),
+                    pf.protocol.name().to_owned(),
+                    pf.guest_port.to_string(),
+                    pf.host_ip.to_string(),
+                    pf.host_port.to_string(),
+                ]
+            }),
+        )
+    });
 }
 
 /// `show VM network -f`: the rules text as the user wrote it.
 fn show_filter(ctx: &Ctx, profile: &VmProfile, settings: &Settings) -> Result<(), Error> {
-    let (text, source) = match (&profile.network.filter, &settings.net_filter) {
-        (Some(text), _) => (text.clone(), "vm".to_owned()),
+    let own = crate::backend::own_filter_text(profile)?;
+    let (text, source) = match (own, &settings.net_filter) {
+        (Some(text), _) => (
+            text,
+            profile
+                .network
+                .filter_file
+                .as_ref()
+                .map_or_else(|| "vm".to_owned(), |path| path.display().to_string()),
+        ),
         (None, Some(path)) => (
             std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?,
             path.display().to_string(),
@@ -149,14 +298,29 @@ pub fn status(ctx: &Ctx, name: &str) -> &'static str {
     }
 }
 
-/// `shared 192.168.64.20`, `bridge en0`, `disconnected`.
-pub fn network_summary(profile: &VmProfile) -> String {
+/// `shared 192.168.64.20` (with the address it has now), `bridge en0`, `disconnected`.
+pub fn network_summary(profile: &VmProfile, ip: Option<Ipv4Addr>) -> String {
     let nic = &profile.network;
-    match (nic.mode, nic.ip, &nic.bridge) {
-        (Mode::Bridge, _, Some(bridge)) => format!("bridge {bridge}"),
+    match (nic.mode, ip, &nic.bridge) {
+        (Mode::Bridge, Some(ip), Some(bridge)) => format!("bridge {bridge} {ip}"),
+        (Mode::Bridge, None, Some(bridge)) => format!("bridge {bridge}"),
         (mode, Some(ip), _) => format!("{mode} {ip}"),
         (mode, ..) => mode.to_string(),
     }
+}
+
+/// Anka's `creation_date`: `Oct 12 17:14:31 2022` (UTC here); `None` when the profile
+/// predates creation times (0).
+pub fn creation_date(created: u64) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if created == 0 {
+        return None;
+    }
+    let (year, month, day, hms) = civil(created);
+    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    Some(format!("{month} {day:02} {hms} {year}"))
 }
 
 /// The NIC as `show VM network` reports it (Anka's field names where Anka has one).
@@ -171,29 +335,34 @@ pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
         ),
         _ => None,
     };
-    let network = nic
-        .mode
-        .builtin_network()
-        .map(str::to_owned)
-        .or_else(|| bridge.clone());
     json!({
         "mode": nic.mode.name(),
         "controller": nic.controller.name(),
         "mac": Mac(effective_mac(profile, settings)).to_string(),
         "mac_policy": nic.mac.name(),
         "ip": nic.ip.map(|ip| ip.to_string()),
-        "network": network,
+        "network": nic.mode.builtin_network(),
         "bridge": bridge,
         "no_local": effective_no_local(nic, settings),
         "no_local_source": if nic.no_local.is_some() { "vm" } else { "host" },
         "vlan": nic.vlan,
-        "filter": match (&nic.filter, &settings.net_filter) {
-            (Some(_), _) => Some("vm"),
-            (None, Some(_)) => Some("net_filter"),
-            (None, None) => None,
+        "filter": match (&nic.filter, &nic.filter_file, &settings.net_filter) {
+            (_, Some(_), _) => Some("file"),
+            (Some(_), None, _) => Some("vm"),
+            (None, None, Some(_)) => Some("net_filter"),
+            (None, None, None) => None,
         },
+        "filter_file": nic.filter_file.as_ref().map(|path| path.display().to_string()),
         "port_forwarding_rules": nic.port_forwarding_rules,
     })
+}
+
+/// A new VM as `create` and `clone` report it: its name and uuid beside its NIC.
+pub fn vm_nic_json(profile: &VmProfile, settings: &Settings) -> Value {
+    let mut body = nic_json(profile, settings);
+    body["name"] = Value::from(profile.name.as_str());
+    body["uuid"] = Value::from(profile.uuid.as_str());
+    body
 }
 
 fn table_value(field: &str, body: &Value) -> String {
@@ -208,7 +377,8 @@ fn table_value(field: &str, body: &Value) -> String {
                 "host default"
             }
         ),
-        ("ip", Value::Null) => "dhcp".into(),
+        ("ip", Value::Null) => "none".into(),
+        ("ip", Value::String(ip)) => format!("{ip} ({})", body["ip_source"].as_str().unwrap_or("")),
         ("status", Value::String(s)) if s == "started" => format!(
             "started since {} ({} {}{})",
             format_time(body["started"].as_u64().unwrap_or(0)),
@@ -221,6 +391,10 @@ fn table_value(field: &str, body: &Value) -> String {
         ),
         ("bridge" | "network" | "filter", Value::Null) => "-".into(),
         ("filter", Value::String(s)) if s == "vm" => "rules of its own (show -f)".into(),
+        ("filter", Value::String(s)) if s == "file" => format!(
+            "{}, read at every start (show -f)",
+            printable(body["filter_file"].as_str().unwrap_or(""))
+        ),
         ("filter", Value::String(_)) => "the host's net_filter (show -f)".into(),
         ("port_forwarding_rules", Value::Array(rules)) if rules.is_empty() => "-".into(),
         ("port_forwarding_rules", Value::Array(rules)) => rules
@@ -269,6 +443,12 @@ fn bare(field: &str, value: &Value) -> String {
 
 /// `2026-11-24 14:16:05 UTC` from unix seconds, without a time-zone database.
 pub fn format_time(secs: u64) -> String {
+    let (year, month, day, hms) = civil(secs);
+    format!("{year:04}-{month:02}-{day:02} {hms} UTC")
+}
+
+/// Year, month (1-12), day and `HH:MM:SS` of unix seconds, in UTC.
+fn civil(secs: u64) -> (i64, i64, i64, String) {
     let days = i64::try_from(secs / 86400).unwrap_or(0);
     let rem = secs % 86400;
     // Howard Hinnant's days-to-civil.
@@ -281,12 +461,8 @@ pub fn format_time(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let hms = format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    (year, month, day, hms)
 }
 
 #[cfg(test)]
@@ -295,5 +471,15 @@ mod tests {
     fn formats_time() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::format_time(1_795_533_365), "2026-11-24 15:16:05 UTC");
+        // Anka's form, as in `anka show`'s "Oct 12 17:14:31 2022".
+        assert_eq!(
+            super::creation_date(1_665_594_871).as_deref(),
+            Some("Oct 12 17:14:31 2022")
+        );
+        assert_eq!(
+            super::creation_date(1_704_067_200).as_deref(),
+            Some("Jan 01 00:00:00 2024")
+        );
+        assert_eq!(super::creation_date(0), None);
     }
 }

@@ -6,7 +6,10 @@ use std::net::Ipv4Addr;
 use macaddr::MacAddr6;
 
 use super::mac::{Mac, MacPolicy, auto_mac};
-use super::port_forward::{PortForward, PortForwardRequest, host_port_owner, next_free_port};
+use super::port_forward::{
+    PortForward, PortForwardParts, PortForwardRequest, host_port_owner, next_free_port,
+    validate_rule_name,
+};
 use super::profile::{Controller, Mode, Nic, VmProfile, validate_interface_name};
 use crate::error::Error;
 use crate::settings::Settings;
@@ -38,8 +41,18 @@ pub struct NicChange {
     /// `Some(None)` = follow the host's `no_local`.
     pub no_local: Option<Option<bool>>,
     pub vlan: Option<u16>,
-    /// `Some(None)` = no rules of its own (the host's `net_filter`, if any, applies).
-    pub filter: Option<Option<String>>,
+    pub filter: Option<FilterChoice>,
+}
+
+/// `-f FILE|-|off`: where a VM's own filter rules come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterChoice {
+    /// No rules of its own (the host's `net_filter`, if any, applies).
+    Off,
+    /// Rules kept in the profile (`-f -`).
+    Rules(String),
+    /// A file read at every start and plan (checked when chosen).
+    File(std::path::PathBuf),
 }
 
 impl BridgeChoice {
@@ -133,7 +146,11 @@ pub fn apply_nic_change(
         nic.vlan = vlan;
     }
     if let Some(filter) = &change.filter {
-        nic.filter.clone_from(filter);
+        (nic.filter, nic.filter_file) = match filter {
+            FilterChoice::Off => (None, None),
+            FilterChoice::Rules(text) => (Some(text.clone()), None),
+            FilterChoice::File(path) => (None, Some(path.clone())),
+        };
     }
     if let Some(ip) = change.ip {
         nic.ip = match ip {
@@ -288,7 +305,7 @@ pub fn add_port_forward(
             profile.name, request.name
         ))
         .with_hint(format!(
-            "pick another name, or remove it first: vmctl modify {} port --delete {}",
+            "pick another name, change that rule (vmctl modify {0} port {1} ...), or delete it (vmctl modify {0} delete port {1})",
             profile.name, request.name
         )));
     }
@@ -341,6 +358,71 @@ pub fn add_port_forward(
     Ok(forward)
 }
 
+/// Change the port forward `name`: the parts given, and its name with `new_name`. The result is
+/// checked as a new forward would be (the mode, a unique name, a host port free on the host);
+/// a host port left out keeps the rule's own. The rule keeps its place in the list.
+pub fn update_port_forward(
+    profile: &mut VmProfile,
+    name: &str,
+    parts: PortForwardParts,
+    new_name: Option<&str>,
+    settings: &Settings,
+    others: &[VmProfile],
+) -> Result<PortForward, Error> {
+    if let Some(new_name) = new_name {
+        validate_rule_name(new_name)?;
+    }
+    let mut changed = profile.clone();
+    let at = find_port_forward(&changed, name)?;
+    let old = changed.network.port_forwarding_rules.remove(at);
+    let request = PortForwardRequest {
+        name: new_name.unwrap_or(name).to_owned(),
+        protocol: parts.protocol.unwrap_or(old.protocol),
+        guest_port: parts.guest_port.unwrap_or(old.guest_port),
+        host_ip: parts.host_ip.unwrap_or(old.host_ip),
+        host_port: Some(parts.host_port.unwrap_or(old.host_port)),
+    };
+    let forward = add_port_forward(&mut changed, &request, settings, others)?;
+    let rules = &mut changed.network.port_forwarding_rules;
+    let moved = rules.pop().expect("just added");
+    rules.insert(at, moved);
+    *profile = changed;
+    Ok(forward)
+}
+
+/// Where the rule `name` is, or an error listing the VM's rules.
+pub fn find_port_forward(profile: &VmProfile, name: &str) -> Result<usize, Error> {
+    let rules = &profile.network.port_forwarding_rules;
+    rules.iter().position(|pf| pf.name == name).ok_or_else(|| {
+        let names: Vec<&str> = rules.iter().map(|pf| pf.name.as_str()).collect();
+        let hint = if names.is_empty() {
+            format!("VM '{}' has no port forwards", profile.name)
+        } else {
+            format!("its port forwards are: {}", names.join(", "))
+        };
+        Error::invalid(
+            "port forward",
+            name,
+            format!("VM '{}' has no such rule", profile.name),
+        )
+        .with_hint(hint)
+    })
+}
+
+/// Remove the named port forwards, every one or none (an unknown name changes nothing).
+pub fn delete_named_port_forwards(
+    profile: &mut VmProfile,
+    names: &[String],
+) -> Result<Vec<PortForward>, Error> {
+    let mut changed = profile.clone();
+    let mut removed = Vec::with_capacity(names.len());
+    for name in names {
+        removed.extend(delete_port_forwards(&mut changed, Some(name))?);
+    }
+    *profile = changed;
+    Ok(removed)
+}
+
 /// Remove the named port forward (or all with `None`); returns what was removed.
 pub fn delete_port_forwards(
     profile: &mut VmProfile,
@@ -350,21 +432,8 @@ pub fn delete_port_forwards(
     match name {
         None => Ok(std::mem::take(rules)),
         Some(name) => {
-            let Some(at) = rules.iter().position(|pf| pf.name == name) else {
-                let names: Vec<&str> = rules.iter().map(|pf| pf.name.as_str()).collect();
-                let hint = if names.is_empty() {
-                    format!("VM '{}' has no port forwards", profile.name)
-                } else {
-                    format!("its port forwards are: {}", names.join(", "))
-                };
-                return Err(Error::invalid(
-                    "port forward",
-                    name,
-                    format!("VM '{}' has no such rule", profile.name),
-                )
-                .with_hint(hint));
-            };
-            Ok(vec![rules.remove(at)])
+            let at = find_port_forward(profile, name)?;
+            Ok(vec![profile.network.port_forwarding_rules.remove(at)])
         }
     }
 }

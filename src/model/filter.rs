@@ -10,9 +10,10 @@
 //!
 //! ```text
 //! rule     := (block|pass) [in|out|any] [proto tcp|udp|icmp] [from ENDPOINT] [to ENDPOINT]
+//!           | (block|pass) [in|out|any] [proto tcp|udp|icmp] all
 //!           | (block|pass) local
 //! ENDPOINT := ADDR [port P] | port P
-//! ADDR     := any | local | IPv4 | IPv4/len
+//! ADDR     := any | all | local | IPv4 | IPv4/len
 //! P        := N | N-M                       (1..=65535, N <= M)
 //! ```
 //!
@@ -24,6 +25,8 @@
 //! * `local` is the RFC 1918 ranges, 169.254.0.0/16, 100.64.0.0/10 and the
 //!   VM's own network. The renderers refer to it by the name of a set/table
 //!   that the caller defines.
+//! * `all` is ipf's word for any address: `from all` is `from any`, and a bare `all` (as in
+//!   ipf's `pass in all`) stands for `from any to any`. The printer writes `any`.
 //! * `block local` / `pass local` is shorthand for the two rules
 //!   `block out to local` and `block in from local` (expanded while parsing;
 //!   both keep the line number).
@@ -602,6 +605,14 @@ impl<'a> LineParser<'a> {
                     None => {}
                 }
             }
+            // ipf's `pass in all`: from any to any.
+            ("all", _) if !state.from_seen && !state.to_seen => {
+                self.bump();
+                state.from_seen = true;
+                state.to_seen = true;
+                state.after_addr = None;
+                state.stage = Stage::Proto;
+            }
             ("from", _) if !state.from_seen => {
                 self.bump();
                 let (endpoint, addr_given) = self.parse_endpoint(state.icmp())?;
@@ -670,7 +681,7 @@ impl<'a> LineParser<'a> {
     /// Validates an address token (the caller consumes it on success).
     fn parse_addr(&self, token: &str, icmp: bool) -> Result<Addr, FilterParseError> {
         match token {
-            "any" => return Ok(Addr::Any),
+            "any" | "all" => return Ok(Addr::Any),
             "local" => return Ok(Addr::Local),
             _ => {}
         }
@@ -1011,6 +1022,48 @@ mod tests {
         "pass out to 10.20.30.40",
         "block out to 169.254.169.254",
     ];
+
+    #[test]
+    fn ipf_all_means_any_address() {
+        // Each line with `all` parses, prints and renders exactly as its `any` twin.
+        for (with_all, with_any) in [
+            ("pass out from all", "pass out from any"),
+            ("block in from all to any", "block in from any to any"),
+            (
+                "block in from 10.0.0.0/8 to all port 22",
+                "block in from 10.0.0.0/8 to any port 22",
+            ),
+            ("pass in all", "pass in from any to any"),
+            (
+                "block out proto udp all",
+                "block out proto udp from any to any",
+            ),
+            ("block all", "block from any to any"),
+        ] {
+            let (a, b) = (parse(with_all).unwrap(), parse(with_any).unwrap());
+            assert!(a.same_rules(&b), "{with_all:?}");
+            assert_eq!(a.to_string(), b.to_string(), "{with_all:?}");
+            for chain in [Direction::In, Direction::Out, Direction::Any] {
+                assert_eq!(a.render_nft(chain, "local"), b.render_nft(chain, "local"));
+            }
+            let vm = Some(Ipv4Addr::new(192, 168, 64, 5));
+            assert_eq!(
+                a.render_pf(Some("bridge100"), vm, "local"),
+                b.render_pf(Some("bridge100"), vm, "local")
+            );
+        }
+        assert_eq!(one("pass out from all").from, Endpoint::ANY);
+        assert_eq!(
+            parse("block in all")
+                .unwrap()
+                .render_nft(Direction::In, "local"),
+            vec!["drop".to_owned()]
+        );
+        // A bare `all` replaces both addresses, so neither may follow it.
+        assert!(err("pass in all from 1.2.3.4").contains("line 1"));
+        assert!(parse("pass in from any all").is_err());
+        assert!(parse("pass all port 22").is_err());
+    }
 
     #[test]
     fn anka_examples_parse_to_the_expected_rules() {

@@ -1,4 +1,5 @@
-//! Port forwards: `NAME GUEST[:HOST_IP][:HOST_PORT]`, unique host ports, auto-assignment.
+//! Port forwards: `NAME GUEST[:HOST_IP][:HOST_PORT]` (or Anka's `-g`/`-p`/`-l` flags), unique
+//! host ports, auto-assignment.
 
 use std::net::Ipv4Addr;
 
@@ -43,44 +44,122 @@ pub struct PortForwardRequest {
     pub host_port: Option<u16>,
 }
 
-/// Parse `GUEST[:HOST_IP][:HOST_PORT]`.
+/// The parts of a forward one command gave, from its RULE and its flags; `None` = not given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortForwardParts {
+    pub guest_port: Option<u16>,
+    pub host_ip: Option<Ipv4Addr>,
+    pub host_port: Option<u16>,
+    pub protocol: Option<Protocol>,
+}
+
+const RULE_HINT: &str = "write GUEST[:HOST_IP][:HOST_PORT], e.g. 22, 22:2222 or 22:127.0.0.1:2222";
+
+impl PortForwardParts {
+    /// Parse RULE: `GUEST[:HOST_IP][:HOST_PORT]`.
+    pub fn from_rule(spec: &str) -> Result<Self, Error> {
+        let hint = RULE_HINT;
+        let mut parts = spec.split(':');
+        let guest = parts.next().unwrap_or_default();
+        let guest_port = parse_port(guest).map_err(|e| e.with_hint(hint))?;
+        let mut host_ip = None;
+        let mut host_port = None;
+        for part in parts {
+            if host_port.is_some() {
+                return Err(
+                    Error::invalid("port forward", spec, "too many ':' parts").with_hint(hint)
+                );
+            }
+            if part.contains('.') {
+                if host_ip.is_some() {
+                    return Err(
+                        Error::invalid("port forward", spec, "two host addresses").with_hint(hint)
+                    );
+                }
+                let ip: Ipv4Addr = part.parse().map_err(|_| {
+                    Error::invalid("host IP", part, "not an IPv4 address").with_hint(hint)
+                })?;
+                host_ip = Some(ip);
+            } else {
+                host_port = Some(parse_port(part).map_err(|e| e.with_hint(hint))?);
+            }
+        }
+        Ok(PortForwardParts {
+            guest_port: Some(guest_port),
+            host_ip,
+            host_port,
+            protocol: None,
+        })
+    }
+
+    /// RULE's parts together with the flags' (`-g`, `-p`, `-l`, `--protocol`); a part given
+    /// both ways is refused, even with the same value, so that nothing is silently dropped.
+    pub fn merge(self, flags: PortForwardParts) -> Result<Self, Error> {
+        fn pick<T>(
+            a: Option<T>,
+            b: Option<T>,
+            err: impl FnOnce() -> Error,
+        ) -> Result<Option<T>, Error> {
+            match (a, b) {
+                (Some(_), Some(_)) => Err(err()),
+                (a, b) => Ok(a.or(b)),
+            }
+        }
+        let both = |what: &str, flag: &str| {
+            Error::conflict(format!(
+                "the {what} is given twice: in RULE and with {flag}"
+            ))
+            .with_hint(format!("give the {what} once: in RULE or with {flag}"))
+        };
+        Ok(PortForwardParts {
+            guest_port: pick(self.guest_port, flags.guest_port, || {
+                both("guest port", "-g/--guest-port")
+            })?,
+            host_ip: pick(self.host_ip, flags.host_ip, || {
+                both("host IP", "-l/--host-ip")
+            })?,
+            host_port: pick(self.host_port, flags.host_port, || {
+                both("host port", "-p/--host-port")
+            })?,
+            protocol: pick(self.protocol, flags.protocol, || {
+                both("protocol", "--protocol")
+            })?,
+        })
+    }
+
+    /// A new forward named `name`: the guest port is needed; the protocol defaults to TCP,
+    /// the host IP to every address, the host port to a free one.
+    pub fn into_request(self, name: &str) -> Result<PortForwardRequest, Error> {
+        validate_rule_name(name)?;
+        let Some(guest_port) = self.guest_port else {
+            return Err(
+                Error::invalid("port forward", name, "it needs a guest port").with_hint(format!(
+                    "give RULE or -g: e.g. `{name} 22` or `{name} -g 22`"
+                )),
+            );
+        };
+        Ok(PortForwardRequest {
+            name: name.to_owned(),
+            protocol: self.protocol.unwrap_or(Protocol::Tcp),
+            guest_port,
+            host_ip: self.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            host_port: self.host_port,
+        })
+    }
+}
+
+/// Parse `GUEST[:HOST_IP][:HOST_PORT]` into a new forward named `name`.
 pub fn parse_port_spec(
     name: &str,
     spec: &str,
     protocol: Protocol,
 ) -> Result<PortForwardRequest, Error> {
     validate_rule_name(name)?;
-    let hint = "write GUEST[:HOST_IP][:HOST_PORT], e.g. 22, 22:2222 or 22:127.0.0.1:2222";
-    let mut parts = spec.split(':');
-    let guest = parts.next().unwrap_or_default();
-    let guest_port = parse_port(guest).map_err(|e| e.with_hint(hint))?;
-    let mut host_ip = None;
-    let mut host_port = None;
-    for part in parts {
-        if host_port.is_some() {
-            return Err(Error::invalid("port forward", spec, "too many ':' parts").with_hint(hint));
-        }
-        if part.contains('.') {
-            if host_ip.is_some() {
-                return Err(
-                    Error::invalid("port forward", spec, "two host addresses").with_hint(hint)
-                );
-            }
-            let ip: Ipv4Addr = part.parse().map_err(|_| {
-                Error::invalid("host IP", part, "not an IPv4 address").with_hint(hint)
-            })?;
-            host_ip = Some(ip);
-        } else {
-            host_port = Some(parse_port(part).map_err(|e| e.with_hint(hint))?);
-        }
+    PortForwardParts {
+        protocol: Some(protocol),
+        ..PortForwardParts::from_rule(spec)?
     }
-    Ok(PortForwardRequest {
-        name: name.to_owned(),
-        protocol,
-        guest_port,
-        host_ip: host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
-        host_port,
-    })
+    .into_request(name)
 }
 
 /// A TCP/UDP port, 1-65535.
@@ -166,6 +245,35 @@ mod tests {
             assert!(parse_port_spec("ssh", bad, Protocol::Tcp).is_err(), "{bad}");
         }
         assert!(parse_port_spec("s sh", "22", Protocol::Tcp).is_err());
+    }
+
+    #[test]
+    fn rule_and_flags_merge_but_never_twice() {
+        let rule = PortForwardParts::from_rule("22").unwrap();
+        let flags = PortForwardParts {
+            host_port: Some(2222),
+            host_ip: Some(Ipv4Addr::LOCALHOST),
+            ..PortForwardParts::default()
+        };
+        let r = rule.merge(flags).unwrap().into_request("ssh").unwrap();
+        assert_eq!(
+            (r.guest_port, r.host_ip, r.host_port, r.protocol),
+            (22, Ipv4Addr::LOCALHOST, Some(2222), Protocol::Tcp)
+        );
+        let twice = PortForwardParts::from_rule("22:2222").unwrap().merge(flags);
+        assert!(
+            twice
+                .unwrap_err()
+                .to_string()
+                .contains("host port is given twice")
+        );
+        let no_guest = PortForwardParts::default().merge(flags).unwrap();
+        assert!(no_guest.into_request("ssh").is_err());
+        let by_flag = PortForwardParts {
+            guest_port: Some(22),
+            ..PortForwardParts::default()
+        };
+        assert_eq!(by_flag.into_request("ssh").unwrap().host_port, None);
     }
 
     #[test]

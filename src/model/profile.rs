@@ -71,6 +71,20 @@ named_enum!(
 );
 
 impl Mode {
+    /// A mode by name, as `FromStr`, but Anka's `nat` is refused with the reason: vmctl has
+    /// no mode without its isolation.
+    pub fn from_anka(name: &str) -> Result<Mode, Error> {
+        if name == "nat" {
+            return Err(Error::invalid(
+                "network mode",
+                name,
+                "vmctl has no separate nat mode: Anka's nat is NAT without no-local isolation or anti-spoofing, and vmctl's `shared` is NAT + DHCP with them",
+            )
+            .with_hint("use shared (-t shared): the same NAT, with --no-local available"));
+        }
+        name.parse()
+    }
+
     /// The built-in network a VM in this mode joins, if it joins one vmctl runs.
     pub fn builtin_network(self) -> Option<&'static str> {
         match self {
@@ -94,6 +108,7 @@ pub const NIC_KEYS: &[&str] = &[
     "no_local",
     "vlan",
     "filter",
+    "filter_file",
     "port_forwarding_rules",
     "network",
 ];
@@ -130,7 +145,8 @@ pub struct VmProfile {
     pub schema_version: u32,
     pub name: String,
     pub uuid: String,
-    /// Unix seconds.
+    /// Unix seconds; 0 in a profile written before vmctl recorded it.
+    #[serde(default)]
     pub created: u64,
     pub network: Nic,
 }
@@ -158,6 +174,9 @@ pub struct Nic {
     /// IP filter rules, as the user wrote them (parsed when read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// A rules file read at every start and plan (Anka's `-f FILE`); excludes `filter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub port_forwarding_rules: Vec<PortForward>,
     /// A named network (`vmctl network create`) instead of the built-in one of its mode.
@@ -200,6 +219,7 @@ impl Nic {
             no_local: None,
             vlan: 0,
             filter: None,
+            filter_file: None,
             port_forwarding_rules: Vec::new(),
             network: None,
         }
@@ -339,5 +359,9 @@ mod tests {
             "invalid network mode 'nat': expected one of shared, host, bridge, disconnected"
         );
         assert_eq!("e1000".parse::<Controller>().unwrap(), Controller::E1000);
+        let err = Mode::from_anka("nat").unwrap_err();
+        assert!(err.to_string().contains("no separate nat mode"), "{err}");
+        assert!(err.hint().unwrap().contains("-t shared"));
+        assert_eq!(Mode::from_anka("host").unwrap(), Mode::Host);
     }
 }

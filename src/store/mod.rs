@@ -609,34 +609,52 @@ mod tests {
     /// stale copy of it from the old file).
     #[test]
     fn known_keys_are_all_the_keys_vmctl_writes() {
-        use crate::model::profile::{NIC_KEYS, PROFILE_KEYS, VmProfile};
-        let text = br#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>
-            <key>schema_version</key><integer>1</integer><key>name</key><string>web</string>
-            <key>uuid</key><string>u</string><key>created</key><integer>1</integer>
-            <key>network</key><dict><key>mode</key><string>shared</string>
-            <key>controller</key><string>virtio-net</string><key>mac</key><string>52:54:00:00:00:01</string>
-            <key>mac_salt</key><integer>1</integer><key>ip</key><string>192.168.64.9</string>
-            <key>bridge</key><string>en0</string><key>no_local</key><true/><key>vlan</key><integer>3</integer>
-            <key>filter</key><string>pass all</string><key>port_forwarding_rules</key><array/>
-            <key>network</key><string>ci</string>
-            </dict></dict></plist>"#;
-        let profile: VmProfile = plist::from_bytes(text).unwrap();
+        use crate::model::profile::{Controller, Mode, NIC_KEYS, Nic, PROFILE_KEYS, VmProfile};
+        use crate::model::{MacPolicy, PortForward};
+        // Every field set, and no `..`: a new field does not compile until it is listed.
+        let nic = Nic {
+            mode: Mode::Shared,
+            controller: Controller::VirtioNet,
+            mac: MacPolicy::Auto,
+            mac_salt: 1,
+            ip: Some(std::net::Ipv4Addr::new(192, 168, 64, 9)),
+            bridge: Some("en0".into()),
+            no_local: Some(true),
+            vlan: 3,
+            filter: Some("pass all".into()),
+            filter_file: Some("/etc/rules".into()),
+            port_forwarding_rules: Vec::<PortForward>::new(),
+            network: Some("ci".into()),
+        };
+        let profile = VmProfile {
+            schema_version: 1,
+            name: "web".into(),
+            uuid: "u".into(),
+            created: 1,
+            network: nic,
+        };
         let value = plist::to_value(&profile).unwrap();
         let top = value.as_dictionary().unwrap();
+        assert_eq!(
+            top.len(),
+            PROFILE_KEYS.len(),
+            "a top-level key vmctl no longer writes"
+        );
         for key in top.keys() {
             assert!(
                 PROFILE_KEYS.contains(&key.as_str()),
                 "{key} is not in PROFILE_KEYS"
             );
         }
-        for key in top["network"].as_dictionary().unwrap().keys() {
-            assert!(NIC_KEYS.contains(&key.as_str()), "{key} is not in NIC_KEYS");
-        }
+        let nic = top["network"].as_dictionary().unwrap();
         assert_eq!(
-            top["network"].as_dictionary().unwrap().len(),
+            nic.len(),
             NIC_KEYS.len(),
             "a NIC key vmctl no longer writes"
         );
+        for key in nic.keys() {
+            assert!(NIC_KEYS.contains(&key.as_str()), "{key} is not in NIC_KEYS");
+        }
     }
 
     #[test]
