@@ -58,6 +58,9 @@ _vmctl() {
             vmctl,modify)
                 cmd="vmctl__subcmd__modify"
                 ;;
+            vmctl,network)
+                cmd="vmctl__subcmd__network"
+                ;;
             vmctl,plan)
                 cmd="vmctl__subcmd__plan"
                 ;;
@@ -118,6 +121,9 @@ _vmctl() {
             vmctl__subcmd__help,modify)
                 cmd="vmctl__subcmd__help__subcmd__modify"
                 ;;
+            vmctl__subcmd__help,network)
+                cmd="vmctl__subcmd__help__subcmd__network"
+                ;;
             vmctl__subcmd__help,plan)
                 cmd="vmctl__subcmd__help__subcmd__plan"
                 ;;
@@ -162,6 +168,18 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__set,network-card)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__set__subcmd__network__subcmd__card"
+                ;;
+            vmctl__subcmd__help__subcmd__network,create)
+                cmd="vmctl__subcmd__help__subcmd__network__subcmd__create"
+                ;;
+            vmctl__subcmd__help__subcmd__network,delete)
+                cmd="vmctl__subcmd__help__subcmd__network__subcmd__delete"
+                ;;
+            vmctl__subcmd__help__subcmd__network,list)
+                cmd="vmctl__subcmd__help__subcmd__network__subcmd__list"
+                ;;
+            vmctl__subcmd__help__subcmd__network,show)
+                cmd="vmctl__subcmd__help__subcmd__network__subcmd__show"
                 ;;
             vmctl__subcmd__modify,add)
                 cmd="vmctl__subcmd__modify__subcmd__add"
@@ -259,6 +277,36 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__set__subcmd__help,network-card)
                 cmd="vmctl__subcmd__modify__subcmd__set__subcmd__help__subcmd__network__subcmd__card"
                 ;;
+            vmctl__subcmd__network,create)
+                cmd="vmctl__subcmd__network__subcmd__create"
+                ;;
+            vmctl__subcmd__network,delete)
+                cmd="vmctl__subcmd__network__subcmd__delete"
+                ;;
+            vmctl__subcmd__network,help)
+                cmd="vmctl__subcmd__network__subcmd__help"
+                ;;
+            vmctl__subcmd__network,list)
+                cmd="vmctl__subcmd__network__subcmd__list"
+                ;;
+            vmctl__subcmd__network,show)
+                cmd="vmctl__subcmd__network__subcmd__show"
+                ;;
+            vmctl__subcmd__network__subcmd__help,create)
+                cmd="vmctl__subcmd__network__subcmd__help__subcmd__create"
+                ;;
+            vmctl__subcmd__network__subcmd__help,delete)
+                cmd="vmctl__subcmd__network__subcmd__help__subcmd__delete"
+                ;;
+            vmctl__subcmd__network__subcmd__help,help)
+                cmd="vmctl__subcmd__network__subcmd__help__subcmd__help"
+                ;;
+            vmctl__subcmd__network__subcmd__help,list)
+                cmd="vmctl__subcmd__network__subcmd__help__subcmd__list"
+                ;;
+            vmctl__subcmd__network__subcmd__help,show)
+                cmd="vmctl__subcmd__network__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -266,7 +314,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,7 +516,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help)
-            opts="create list show modify clone delete config plan ip leases hosts-sync start stop run doctor lease-event relay-helper completions man help"
+            opts="create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +840,76 @@ _vmctl() {
         vmctl__subcmd__help__subcmd__modify__subcmd__set__subcmd__network__subcmd__card)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__network)
+            opts="create list show delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__network__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__network__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__network__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__network__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1646,6 +1764,204 @@ _vmctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__create)
+            opts="-t -j -y -q -h -V --mode --subnet --mask --interface --description --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mode)
+                    COMPREPLY=($(compgen -W "shared host bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "shared host bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --subnet)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interface)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__delete)
+            opts="-j -y -q -h -V --force --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__help)
+            opts="create list show delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__list)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__show)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -13,6 +13,7 @@ mod lease_event;
 mod leases;
 mod list;
 mod modify;
+mod network;
 mod network_flags;
 pub(crate) mod plan;
 mod relay_helper;
@@ -85,6 +86,7 @@ enum Command {
     Stop(stop::StopArgs),
     Run(run::RunArgs),
     Doctor(doctor::DoctorArgs),
+    Network(network::NetworkArgs),
     #[command(hide = true)]
     LeaseEvent(lease_event::LeaseEventArgs),
     #[command(hide = true)]
@@ -167,6 +169,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
         Command::Stop(args) => stop::run(ctx, &args),
         Command::Run(args) => run::run(ctx, &args),
         Command::Doctor(args) => doctor::run(ctx, &args),
+        Command::Network(args) => network::run(ctx, &args),
         Command::LeaseEvent(args) => lease_event::run(ctx, &args),
         Command::RelayHelper(args) => relay_helper::run(ctx, &args),
         Command::Completions(args) => {

@@ -341,7 +341,7 @@ pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
         "mac": Mac(effective_mac(profile, settings)).to_string(),
         "mac_policy": nic.mac.name(),
         "ip": nic.ip.map(|ip| ip.to_string()),
-        "network": nic.mode.builtin_network(),
+        "network": nic.network_name(),
         "bridge": bridge,
         "no_local": effective_no_local(nic, settings),
         "no_local_source": if nic.no_local.is_some() { "vm" } else { "host" },

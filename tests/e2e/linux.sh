@@ -296,6 +296,41 @@ expect "with a relay again" test -S "$home/run/sock.sock"
 "$V" stop sock >/dev/null
 expect_not "stop removes the socket" test -e "$home/run/sock.sock"
 
+echo "# 9f. named networks: two shared networks and a host network up at once, kept apart"
+"$V" -q network create ci --subnet 10.77.0.0/24
+"$V" -q network create ci2 --subnet auto
+"$V" -q network create lab --mode host --mask 255.255.255.240
+ci2_first=$("$V" -j network show ci2 | grep -o '"dhcp_first":"[^"]*"' | cut -d'"' -f4)
+ci2_last=$("$V" -j network show ci2 | grep -o '"dhcp_last":"[^"]*"' | cut -d'"' -f4)
+vm n1 --network ci
+vm n4 --network ci
+vm n2 --network ci2
+vm n3 --network lab
+for n in n1 n4 n2 n3; do expect "$n gets a lease" lease "$n"; done
+ip_n1=$(addr n1) ip_n4=$(addr n4) ip_n2=$(addr n2) ip_n3=$(addr n3)
+expect "n1's address $ip_n1 is in ci's range" in_range "$ip_n1" 10.77.0.2 10.77.0.254
+expect "n2's address $ip_n2 is in ci2's range ($ci2_first-$ci2_last)" in_range "$ip_n2" "$ci2_first" "$ci2_last"
+expect "n3's address $ip_n3 is in lab's /28" in_range "$ip_n3" 192.168.66.2 192.168.66.14
+expect "the three networks are up at once" ip link show vmctl-lab
+same "vmctl network list says ci is up" up "$("$V" network list | awk '$2 == "ci" {print $14}')"
+expect "VMs of one network reach each other" ping1 n1 "$ip_n4"
+expect "a named shared network NATs to the WAN" http n1 http://203.0.113.2/
+before=$(counter inet "VM to another vmctl network (no filter rules pass it)")
+expect_not "n1 cannot reach n2 on another network" ping1 n1 "$ip_n2"
+grew "and the host dropped it" inet "VM to another vmctl network (no filter rules pass it)" "$before"
+ip -n n3 route replace default via "$("$V" -j network show lab | grep -o '"gateway":"[^"]*"' | cut -d'"' -f4)"
+expect_not "n3 on the host-only network cannot reach n1" ping1 n3 "$ip_n1"
+printf 'block out to 198.51.100.0/24\n' > "$home/n5.rules"
+vm n5 --network ci -f "$home/n5.rules"
+expect "n5 gets a lease" lease n5
+expect "a VM with filter rules that pass it reaches another network" ping1 n5 "$ip_n2"
+expect "vmctl leases lists the named networks' leases" sh -c "'$V' leases | grep -q '$ip_n2'"
+expect_not "a network in use cannot be deleted" "$V" network delete ci2
+"$V" stop n2 >/dev/null
+expect_not "ci2 goes down with its last VM" ip link show vmctl-ci2
+same "and its dnsmasq with it" "" "$(pid=$(cat "$home/networks/ci2/dnsmasq.pid" 2>/dev/null); [ -n "$pid" ] && [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" && echo running)"
+expect "ci stays up for its other VMs" ip link show vmctl-ci
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

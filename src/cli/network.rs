@@ -1,0 +1,520 @@
+//! `vmctl network create|list|show|delete|import`: named networks beside the built-in `shared`
+//! and `host`. Each is `networks/<name>.plist`; a shared or host network comes up with its
+//! first started VM (its own bridge and dnsmasq on Linux) and goes down with its last.
+
+use std::net::Ipv4Addr;
+
+use clap::{Args, Subcommand};
+use ipnetwork::Ipv4Network;
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::error::Error;
+use crate::model::Mode;
+use crate::model::named_network::{NETWORK_SCHEMA_VERSION, NetworkDef};
+use crate::model::network::AddressPlan;
+use crate::output::{field_table, grid};
+use crate::settings::Settings;
+
+/// Named networks: create, list, show, delete, import (Lima, vmnet-broker)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl network create ci --mode shared --subnet 10.77.0.0/24
+  vmctl network create ci2 --mode shared --subnet auto      the first free /24
+  vmctl network create lab --mode host --mask 255.255.255.240
+  vmctl network create lan --mode bridge --interface eth1
+  vmctl network list
+  vmctl modify web network --network ci; sudo vmctl start web
+  vmctl network delete ci")]
+pub struct NetworkArgs {
+    #[command(subcommand)]
+    command: NetworkCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum NetworkCommand {
+    Create(CreateArgs),
+    List(ListArgs),
+    Show(ShowArgs),
+    Delete(DeleteArgs),
+}
+
+/// Make a named network
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl network create ci --mode shared --subnet 10.77.0.0/24
+  vmctl network create ci2 --subnet auto                      shared, the first free /24
+  vmctl network create lab --mode host --mask 255.255.255.240  the first free /28
+  vmctl network create lan --mode bridge --interface eth1
+A subnet that collides with a route or an address of the host, or with another vmctl network,
+is refused with a free one to use instead.")]
+struct CreateArgs {
+    /// The network's name (letters, digits, '-', '_')
+    name: String,
+    /// shared (NAT to the outside), host (host-only) or bridge (a host interface)
+    #[arg(short = 't', long, default_value = "shared", value_parser = ["shared", "host", "bridge"])]
+    mode: String,
+    /// The subnet, e.g. 10.77.0.0/24 (the host takes its first address, DHCP the rest), or
+    /// `auto`: the first free one [default: auto]
+    #[arg(long, value_name = "CIDR|auto", conflicts_with = "interface")]
+    subnet: Option<String>,
+    /// With --subnet auto (the default): the size of the subnet, as a mask
+    #[arg(long, value_name = "MASK", conflicts_with = "interface")]
+    mask: Option<Ipv4Addr>,
+    /// Bridge mode: the host interface
+    #[arg(long, value_name = "IF")]
+    interface: Option<String>,
+    /// A line saying what it is for
+    #[arg(long)]
+    description: Option<String>,
+}
+
+/// Every network: name, mode, subnet, gateway, DHCP range, VMs, up/down
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl network list
+  vmctl -j network list")]
+struct ListArgs {}
+
+/// One network as a table
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl network show ci
+  vmctl -j network show shared")]
+struct ShowArgs {
+    name: String,
+}
+
+/// Delete a named network (refused while VMs use it, unless --force)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl network delete ci
+  vmctl network delete ci --force     its stopped VMs move to the built-in network of its mode")]
+struct DeleteArgs {
+    name: String,
+    /// Delete it although stored VMs use it: they move to the built-in network of its mode
+    /// (started VMs must be stopped first)
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &NetworkArgs) -> Result<(), Error> {
+    match &args.command {
+        NetworkCommand::Create(a) => create(ctx, a),
+        NetworkCommand::List(_) => list(ctx),
+        NetworkCommand::Show(a) => show(ctx, &a.name),
+        NetworkCommand::Delete(a) => delete(ctx, a),
+    }
+}
+
+/// The subnets vmctl's other networks use, named: built-in and named.
+fn vmctl_subnets(settings: &Settings, except: &str) -> Vec<(Ipv4Network, String)> {
+    let mut out = vec![
+        (
+            settings.shared.subnet(),
+            "the vmctl network 'shared'".to_owned(),
+        ),
+        (
+            settings.host.subnet(),
+            "the vmctl network 'host'".to_owned(),
+        ),
+    ];
+    for (name, (_, plan)) in &settings.named {
+        if let Some(plan) = plan
+            && name != except
+        {
+            out.push((plan.subnet(), format!("the vmctl network '{name}'")));
+        }
+    }
+    out
+}
+
+/// A /N network's addresses: the host takes the first, DHCP the rest up to the last.
+fn plan_of(subnet: Ipv4Network) -> Result<AddressPlan, Error> {
+    let first = Ipv4Addr::from(u32::from(subnet.network()) + 1);
+    let last = Ipv4Addr::from(u32::from(subnet.broadcast()).saturating_sub(1));
+    AddressPlan::new(first, last, subnet.mask()).map_err(|reason| {
+        Error::invalid("subnet", subnet.to_string(), reason)
+            .with_hint("give a subnet of at least 4 addresses, e.g. 10.77.0.0/24")
+    })
+}
+
+fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
+    crate::model::named_network::validate_network_reference(&args.name)?;
+    if matches!(
+        args.name.as_str(),
+        "shared" | "host" | "bridge" | "disconnected"
+    ) {
+        return Err(
+            Error::invalid("network", &args.name, "that name is built in")
+                .with_hint("pick another name; `vmctl config` sets the built-in networks' ranges"),
+        );
+    }
+    let mode: Mode = args.mode.parse()?;
+    let settings = ctx.settings()?;
+    let lock = ctx.store.lock()?;
+    if ctx.store.network_path(&args.name).exists() {
+        return Err(Error::conflict(format!("network '{}' exists", args.name))
+            .with_hint("pick another name, or `vmctl network delete` it first"));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut net = NetworkDef {
+        schema_version: NETWORK_SCHEMA_VERSION,
+        name: args.name.clone(),
+        mode,
+        start_address: None,
+        end_address: None,
+        subnet_mask: None,
+        interface: None,
+        description: args.description.clone(),
+        created: now,
+    };
+    if mode == Mode::Bridge {
+        let Some(interface) = &args.interface else {
+            return Err(Error::invalid(
+                "network",
+                &args.name,
+                "a bridge network needs a host interface",
+            )
+            .with_hint("name it: --interface eth1 (`ip link` lists them)"));
+        };
+        crate::model::profile::validate_interface_name(interface)?;
+        net.interface = Some(interface.clone());
+    } else {
+        if args.interface.is_some() {
+            return Err(Error::invalid(
+                "network",
+                &args.name,
+                "--interface is for bridge networks",
+            )
+            .with_hint("drop --interface, or use --mode bridge"));
+        }
+        let taken = vmctl_subnets(&settings, &args.name);
+        let subnet = choose_subnet(args, &taken)?;
+        let plan = plan_of(subnet)?;
+        net.start_address = Some(plan.start);
+        net.end_address = Some(plan.end);
+        net.subnet_mask = Some(plan.mask);
+    }
+    ctx.store.save_network(&lock, &net)?;
+    let body = network_json(&net_entry(&settings, &net), &[], false);
+    ctx.out.done(
+        &body,
+        &format!(
+            "created network '{}' ({}{})",
+            net.name,
+            net.mode,
+            net.address_plan()
+                .map(|p| format!(", {}", p.subnet()))
+                .or_else(|| net.interface.as_ref().map(|i| format!(" on {i}")))
+                .unwrap_or_default()
+        ),
+    );
+    Ok(())
+}
+
+/// The subnet `create` asked for, checked against `taken`; `auto` (the default) picks the first
+/// free one of the size `--mask` gives (a /24 without it).
+fn choose_subnet(args: &CreateArgs, taken: &[(Ipv4Network, String)]) -> Result<Ipv4Network, Error> {
+    match args.subnet.as_deref() {
+        None | Some("auto") => {
+            let prefix = match args.mask {
+                Some(mask) => Ipv4Network::with_netmask(Ipv4Addr::UNSPECIFIED, mask)
+                    .map_err(|_| {
+                        Error::invalid("mask", mask.to_string(), "not a contiguous mask")
+                            .with_hint("e.g. 255.255.255.0 or 255.255.255.240")
+                    })?
+                    .prefix(),
+                None => 24,
+            };
+            free_subnet(taken, prefix)
+        }
+        Some(text) => {
+            if args.mask.is_some() {
+                return Err(
+                    Error::invalid("mask", text, "--mask goes with --subnet auto")
+                        .with_hint("give the size in the subnet: --subnet 10.77.0.0/28"),
+                );
+            }
+            let subnet: Ipv4Network = text.parse().map_err(|_| {
+                Error::invalid("subnet", text, "not a subnet like 10.77.0.0/24")
+                    .with_hint("write it as ADDRESS/PREFIX, or `auto`")
+            })?;
+            let subnet = Ipv4Network::new(subnet.network(), subnet.prefix())
+                .map_err(|e| Error::invalid("subnet", text, e.to_string()))?;
+            if let Some((_, what)) = taken.iter().find(|(s, _)| overlaps(*s, subnet)) {
+                let free = free_subnet(taken, subnet.prefix()).ok();
+                return Err(
+                    Error::conflict(format!("subnet {subnet} collides with {what}")).with_hint(
+                        match free {
+                            Some(free) => format!("use --subnet {free}, or --subnet auto"),
+                            None => "use --subnet auto".into(),
+                        },
+                    ),
+                );
+            }
+            Ok(subnet)
+        }
+    }
+}
+
+fn overlaps(a: Ipv4Network, b: Ipv4Network) -> bool {
+    a.contains(b.network()) || b.contains(a.network())
+}
+
+/// The first /`prefix` subnet that collides with nothing in `taken` (192.168.64.0 up, then
+/// 10.77.0.0 up).
+fn free_subnet(taken: &[(Ipv4Network, String)], prefix: u8) -> Result<Ipv4Network, Error> {
+    let step = 1u32 << (32 - u32::from(prefix.clamp(8, 30)));
+    let ranges = [
+        (
+            Ipv4Addr::new(192, 168, 64, 0),
+            Ipv4Addr::new(192, 168, 255, 255),
+        ),
+        (
+            Ipv4Addr::new(10, 77, 0, 0),
+            Ipv4Addr::new(10, 127, 255, 255),
+        ),
+    ];
+    for (first, last) in ranges {
+        let mut at = u32::from(first);
+        while at < u32::from(last) {
+            if let Ok(candidate) = Ipv4Network::new(Ipv4Addr::from(at), prefix)
+                && !taken.iter().any(|(s, _)| overlaps(*s, candidate))
+            {
+                return Ok(candidate);
+            }
+            at += step;
+        }
+    }
+    Err(Error::conflict(
+        "no free subnet of that size in 192.168.64.0-192.168.255.255 or 10.77.0.0-10.127.255.255",
+    )
+    .with_hint("give one: --subnet CIDR"))
+}
+
+/// A network as `list` and `show` see it (built-in ones included).
+struct Entry {
+    name: String,
+    mode: Mode,
+    plan: Option<AddressPlan>,
+    interface: Option<String>,
+    description: Option<String>,
+    builtin: bool,
+}
+
+fn net_entry(_settings: &Settings, net: &NetworkDef) -> Entry {
+    Entry {
+        name: net.name.clone(),
+        mode: net.mode,
+        plan: net.address_plan(),
+        interface: net.interface.clone(),
+        description: net.description.clone(),
+        builtin: false,
+    }
+}
+
+fn entries(settings: &Settings) -> Vec<Entry> {
+    let mut out = vec![
+        Entry {
+            name: "shared".into(),
+            mode: Mode::Shared,
+            plan: Some(settings.shared),
+            interface: None,
+            description: Some("built in (vmctl config start_address ...)".into()),
+            builtin: true,
+        },
+        Entry {
+            name: "host".into(),
+            mode: Mode::Host,
+            plan: Some(settings.host),
+            interface: None,
+            description: Some("built in (vmctl config host_start_address ...)".into()),
+            builtin: true,
+        },
+    ];
+    out.extend(
+        settings
+            .named
+            .values()
+            .map(|(net, _)| net_entry(settings, net)),
+    );
+    out
+}
+
+fn network_json(entry: &Entry, vms: &[String], up: bool) -> Value {
+    json!({
+        "name": entry.name,
+        "mode": entry.mode.name(),
+        "builtin": entry.builtin,
+        "subnet": entry.plan.map(|p| p.subnet().to_string()),
+        "gateway": entry.plan.map(|p| p.gateway().to_string()),
+        "dhcp_first": entry.plan.map(|p| p.pool_first().to_string()),
+        "dhcp_last": entry.plan.map(|p| p.pool_last().to_string()),
+        "interface": entry.interface,
+        "description": entry.description,
+        "vms": vms,
+        "up": up,
+    })
+}
+
+/// The stored VMs on each network, and the networks up now (a started VM on them).
+/// (network, VM) for every stored VM on a network, and the networks up now.
+type Usage = (Vec<(String, String)>, Vec<String>);
+
+fn usage(ctx: &Ctx) -> Result<Usage, Error> {
+    let (profiles, _) = ctx.store.load_all_lenient()?;
+    let on: Vec<(String, String)> = profiles
+        .iter()
+        .filter_map(|p| {
+            let net = p
+                .network
+                .network
+                .clone()
+                .or_else(|| p.network.network_name().map(str::to_owned))?;
+            Some((net, p.name.clone()))
+        })
+        .collect();
+    let up: Vec<String> = ctx
+        .store
+        .load_runs()?
+        .into_iter()
+        .filter_map(|r| r.network)
+        .collect();
+    Ok((on, up))
+}
+
+fn list(ctx: &Ctx) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let (on, up) = usage(ctx)?;
+    let all = entries(&settings);
+    let vms_of = |name: &str| -> Vec<String> {
+        on.iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, vm)| vm.clone())
+            .collect()
+    };
+    let body: Vec<Value> = all
+        .iter()
+        .map(|e| network_json(e, &vms_of(&e.name), up.contains(&e.name)))
+        .collect();
+    ctx.out.data(&Value::Array(body), || {
+        grid(
+            &["name", "mode", "subnet", "gateway", "dhcp", "vms", "state"],
+            all.iter().map(|e| {
+                vec![
+                    e.name.clone(),
+                    e.mode.name().to_owned(),
+                    e.plan
+                        .map_or_else(|| "-".into(), |p| p.subnet().to_string()),
+                    e.plan.map_or_else(
+                        || e.interface.clone().unwrap_or_else(|| "-".into()),
+                        |p| p.gateway().to_string(),
+                    ),
+                    e.plan.map_or_else(
+                        || "-".into(),
+                        |p| format!("{}-{}", p.pool_first(), p.pool_last()),
+                    ),
+                    vms_of(&e.name).len().to_string(),
+                    if up.contains(&e.name) { "up" } else { "down" }.to_owned(),
+                ]
+            }),
+        )
+    });
+    Ok(())
+}
+
+fn show(ctx: &Ctx, name: &str) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let all = entries(&settings);
+    let Some(entry) = all.iter().find(|e| e.name == name) else {
+        // The store's error names what exists.
+        ctx.store.load_network(name)?;
+        return Ok(());
+    };
+    let (on, up) = usage(ctx)?;
+    let vms: Vec<String> = on
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, vm)| vm.clone())
+        .collect();
+    let body = network_json(entry, &vms, up.iter().any(|n| n == name));
+    ctx.out.data(&body, || {
+        field_table(body.as_object().into_iter().flatten().map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => "-".into(),
+                Value::Array(items) if items.is_empty() => "-".into(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            (k.as_str(), text)
+        }))
+    });
+    Ok(())
+}
+
+fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
+    if matches!(args.name.as_str(), "shared" | "host") {
+        return Err(Error::invalid(
+            "network",
+            &args.name,
+            "a built-in network cannot be deleted",
+        )
+        .with_hint("`vmctl config` sets its range"));
+    }
+    let lock = ctx.store.lock()?;
+    let net = ctx.store.load_network(&args.name)?;
+    let started: Vec<String> = ctx
+        .store
+        .load_runs()?
+        .into_iter()
+        .filter(|r| r.network.as_deref() == Some(args.name.as_str()))
+        .map(|r| r.vm)
+        .collect();
+    if !started.is_empty() {
+        return Err(Error::conflict(format!(
+            "network '{}' is up: VMs {} run on it",
+            args.name,
+            started.join(", ")
+        ))
+        .with_hint("stop them first (vmctl stop VM)"));
+    }
+    let users: Vec<crate::model::VmProfile> = ctx
+        .store
+        .load_all()?
+        .into_iter()
+        .filter(|p| p.network.network.as_deref() == Some(args.name.as_str()))
+        .collect();
+    if !users.is_empty() && !args.force {
+        return Err(Error::conflict(format!(
+            "network '{}' is used by VMs {}",
+            args.name,
+            users.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+        .with_hint(format!(
+            "move them (vmctl modify VM network -t {}), or --force moves them to the built-in {} network",
+            net.mode, net.mode
+        )));
+    }
+    for mut profile in users {
+        profile.network.network = None;
+        ctx.store.save(&lock, &profile)?;
+        ctx.out.warn(&format!(
+            "VM '{}' moved to the built-in {} network",
+            profile.name, profile.network.mode
+        ));
+    }
+    ctx.store.remove_network(&lock, &args.name)?;
+    ctx.out.done(
+        &json!({"name": args.name, "deleted": true}),
+        &format!("deleted network '{}'", args.name),
+    );
+    Ok(())
+}
