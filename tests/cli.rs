@@ -1896,3 +1896,115 @@ fn anka_options_vmctl_cannot_honour_say_why() {
     let help = home.run(&["config", "--help"]).ok().stdout;
     assert!(!help.contains("shared_nat"), "{help}");
 }
+
+#[test]
+fn named_networks_are_created_checked_used_and_deleted() {
+    let home = with_vm();
+    home.run(&["network", "create", "ci", "--subnet", "10.77.0.0/24"])
+        .ok();
+    // auto: the first /24 free of the built-in networks and the others.
+    home.run(&["network", "create", "ci2"]).ok();
+    let body = home.run(&["-j", "network", "show", "ci2"]).ok().json()["body"].clone();
+    assert_eq!(body["subnet"], "192.168.65.0/24", "{body}");
+    assert_eq!(body["gateway"], "192.168.65.1");
+    home.run(&[
+        "network",
+        "create",
+        "lab",
+        "--mode",
+        "host",
+        "--mask",
+        "255.255.255.240",
+    ])
+    .ok();
+    let body = home.run(&["-j", "network", "show", "lab"]).ok().json()["body"].clone();
+    assert_eq!(body["subnet"], "192.168.66.0/28", "{body}");
+    home.run(&[
+        "network",
+        "create",
+        "lan",
+        "--mode",
+        "bridge",
+        "--interface",
+        "eth1",
+    ])
+    .ok();
+    // Refusals change nothing and say what to do.
+    let run = home.refuses(
+        &["network", "create", "x", "--subnet", "10.77.0.128/25"],
+        1,
+        "collides with the vmctl network 'ci'",
+    );
+    assert!(
+        run.stderr.contains("--subnet 192.168.66.128/25") || run.stderr.contains("--subnet auto"),
+        "{}",
+        run.stderr
+    );
+    home.refuses(&["network", "create", "shared"], 1, "built in");
+    home.refuses(&["network", "create", "ci"], 1, "exists");
+    home.refuses(
+        &["network", "create", "y", "--subnet", "10.1.2.3"],
+        1,
+        "10.1.2.3",
+    );
+    home.refuses(
+        &["network", "create", "z", "--mode", "bridge"],
+        1,
+        "interface",
+    );
+    home.refuses(
+        &["network", "create", "w", "--mask", "255.0.255.0"],
+        1,
+        "mask",
+    );
+    home.refuses(&["network", "create", "bad name"], 1, "bad name");
+    // VMs join by name; the mode follows the network.
+    home.run(&["modify", "web", "network", "--network", "lab"])
+        .ok();
+    let nic = home.run(&["-j", "show", "web", "network"]).ok().json()["body"].clone();
+    assert_eq!(nic["network"], "lab", "{nic}");
+    assert_eq!(nic["mode"], "host", "{nic}");
+    home.refuses(
+        &["modify", "web", "network", "--network", "nope"],
+        1,
+        "nope",
+    );
+    home.refuses(
+        &["modify", "web", "network", "--network", "ci", "-t", "host"],
+        1,
+        "shared network",
+    );
+    home.run(&["modify", "web", "network", "--ip", "192.168.66.5"])
+        .ok();
+    home.refuses(
+        &["modify", "web", "network", "--ip", "192.168.64.5"],
+        1,
+        "192.168.64.5",
+    );
+    let plan = home.run(&["plan", "--platform", "linux"]).ok().stdout;
+    assert!(
+        plan.contains("vmctl-lab") && plan.contains("192.168.66.1"),
+        "{plan}"
+    );
+    let list = home.run(&["-j", "network", "list"]).ok().json()["body"].clone();
+    let lab = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "lab")
+        .unwrap()
+        .clone();
+    assert_eq!(lab["vms"], serde_json::json!(["web"]), "{lab}");
+    assert_eq!(lab["up"], false);
+    // Delete: refused while used, --force moves the VMs to the built-in network of the mode.
+    home.refuses(&["network", "delete", "lab"], 1, "used by VMs web");
+    home.refuses(&["network", "delete", "host"], 1, "built-in");
+    let run = home
+        .run(&["network", "delete", "lab", "--force", "--yes"])
+        .ok();
+    assert!(run.stderr.contains("uses DHCP now"), "{}", run.stderr);
+    let nic = home.run(&["-j", "show", "web", "network"]).ok().json()["body"].clone();
+    assert_eq!(nic["network"], "host", "{nic}");
+    home.run(&["plan", "web"]).ok();
+    home.refuses(&["network", "show", "lab"], 1, "lab");
+}

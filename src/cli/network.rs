@@ -503,11 +503,21 @@ fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
             net.mode, net.mode
         )));
     }
+    let settings = ctx.settings()?;
     for mut profile in users {
         profile.network.network = None;
+        let mut note = String::new();
+        if let (Some(ip), Some(builtin)) = (profile.network.ip, profile.network.network_name())
+            && settings
+                .address_plan(builtin)
+                .is_some_and(|plan| plan.check_static_ip(ip, builtin).is_err())
+        {
+            profile.network.ip = None;
+            note = format!(" (its static IP {ip} is not on it: it uses DHCP now)");
+        }
         ctx.store.save(&lock, &profile)?;
         ctx.out.warn(&format!(
-            "VM '{}' moved to the built-in {} network",
+            "VM '{}' moved to the built-in {} network{note}",
             profile.name, profile.network.mode
         ));
     }

@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
     };
     let net: Arc<dyn PacketPort> = match (&args.tap, &args.vmnet) {
         (Some(tap), _) => Arc::new(open_tap(tap).map_err(|e| failed("TAP", e))?),
-        (None, Some(mode)) => open_vmnet(ctx, mode, args.no_local)?,
+        (None, Some(mode)) => open_vmnet(ctx, mode, args.report.as_deref(), args.no_local)?,
         (None, None) => unreachable!("clap requires --tap or --vmnet"),
     };
     let vm: Arc<dyn PacketPort> =
@@ -118,18 +118,27 @@ fn open_tap(_name: &str) -> std::io::Result<SocketPort> {
     ))
 }
 
-/// The VM's vmnet interface. Shared and host interfaces all get the range from vmctl's config,
-/// so every VM of a mode shares one network (vmnet's per-process network API would give each
-/// VM a network of its own).
+/// The VM's vmnet interface. Shared and host interfaces get the range of the VM's network
+/// (built-in or named), so every VM of a network shares one vmnet network (vmnet's
+/// per-process network API would give each VM a network of its own).
 #[cfg(target_os = "macos")]
-fn open_vmnet(ctx: &Ctx, mode: &str, isolated: bool) -> Result<Arc<dyn PacketPort>, Error> {
+fn open_vmnet(
+    ctx: &Ctx,
+    mode: &str,
+    network: Option<&str>,
+    isolated: bool,
+) -> Result<Arc<dyn PacketPort>, Error> {
     use crate::relay::vmnet::{VmnetMode, VmnetPort};
     let settings = ctx.settings()?;
-    let range =
-        |plan: &crate::model::network::AddressPlan| (plan.gateway(), plan.pool_last(), plan.mask);
+    let range = |builtin: &str| {
+        let plan = settings
+            .address_plan(network.unwrap_or(builtin))
+            .unwrap_or(&settings.shared);
+        (plan.gateway(), plan.pool_last(), plan.mask)
+    };
     let vmnet_mode = match mode {
-        "shared" => VmnetMode::Shared(range(&settings.shared)),
-        "host" => VmnetMode::Host(range(&settings.host)),
+        "shared" => VmnetMode::Shared(range("shared")),
+        "host" => VmnetMode::Host(range("host")),
         other => match other.strip_prefix("bridged:") {
             Some(interface) => VmnetMode::Bridged(interface.to_owned()),
             None => {
@@ -150,7 +159,12 @@ fn open_vmnet(ctx: &Ctx, mode: &str, isolated: bool) -> Result<Arc<dyn PacketPor
 }
 
 #[cfg(not(target_os = "macos"))]
-fn open_vmnet(_ctx: &Ctx, _mode: &str, _isolated: bool) -> Result<Arc<dyn PacketPort>, Error> {
+fn open_vmnet(
+    _ctx: &Ctx,
+    _mode: &str,
+    _network: Option<&str>,
+    _isolated: bool,
+) -> Result<Arc<dyn PacketPort>, Error> {
     Err(Error::host(
         "vmnet exists on macOS only",
         "on Linux the relay's network side is a TAP (--tap)",
