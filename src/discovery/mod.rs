@@ -6,6 +6,7 @@ pub mod dnsmasq;
 pub mod hosts;
 pub mod lease;
 pub mod neighbours;
+pub mod routes;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
