@@ -875,6 +875,75 @@ mod tests {
     }
 
     #[test]
+    fn routes_and_addresses() {
+        in_private_netns("inner_routes_and_addresses", &[]);
+    }
+
+    #[test]
+    #[ignore = "run by routes_and_addresses in a private network namespace"]
+    fn inner_routes_and_addresses() {
+        if !isolated() {
+            return;
+        }
+        for args in [
+            "link add d0 type veth peer name d1",
+            "link set d0 up",
+            "link set d1 up",
+            "addr add 10.9.0.2/24 dev d0",
+            "addr add 10.50.0.1/24 dev d1 noprefixroute",
+            "route add default via 10.9.0.1 dev d0",
+            "route add 192.168.64.0/22 via 10.9.0.1 dev d0",
+            "route add 172.30.0.0/16 dev d1 table 100",
+        ] {
+            ip(args);
+        }
+        let mut nl = Netlink::open().unwrap();
+        let net = |s: &str| s.parse::<Ipv4Network>().unwrap();
+        let route = |dest: &str, dev: &str, via: Option<Ipv4Addr>| RouteInfo {
+            destination: net(dest),
+            device: Some(dev.to_owned()),
+            gateway: via,
+        };
+        let gateway = Some(Ipv4Addr::new(10, 9, 0, 1));
+        let mut routes = nl.routes().unwrap();
+        routes.sort_by_key(|r| r.destination);
+        assert_eq!(
+            routes,
+            [
+                route("0.0.0.0/0", "d0", gateway),
+                route("10.9.0.0/24", "d0", None),
+                route("192.168.64.0/22", "d0", gateway),
+            ],
+            "the main table only"
+        );
+        let addresses = nl.ipv4_addresses().unwrap();
+        assert!(
+            addresses.contains(&("d0".to_owned(), net("10.9.0.2/24"))),
+            "{addresses:?}"
+        );
+        assert!(
+            addresses.contains(&("d1".to_owned(), net("10.50.0.1/24"))),
+            "{addresses:?}"
+        );
+
+        let host = crate::discovery::routes::read_host_routes().unwrap();
+        let shown: Vec<String> = host
+            .iter()
+            .map(|r| format!("{} {}", r.dest, r.what))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "0.0.0.0/0 route via 10.9.0.1 on d0",
+                "10.9.0.0/24 route on d0",
+                "192.168.64.0/22 route via 10.9.0.1 on d0",
+                "10.50.0.0/24 address of d1",
+            ],
+            "an address with a route of its own is not repeated"
+        );
+    }
+
+    #[test]
     fn permission_denied() {
         let without_net_admin = [
             "setpriv",
