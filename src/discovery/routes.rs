@@ -151,10 +151,17 @@ pub fn conflict_error(
     );
     let hint = match suggestion {
         Some(free) => format!("use --subnet {free}, or --subnet auto"),
-        None => format!(
-            "no free /{} is left in 192.168.64.0/18 or 10.77.0.0/16: give a subnet no route uses with --subnet, or remove the routes in the way",
-            subnet.prefix()
-        ),
+        None => {
+            let pools: Vec<String> = SUBNET_POOLS
+                .iter()
+                .map(|(base, prefix)| format!("{base}/{prefix}"))
+                .collect();
+            format!(
+                "no free /{} is left in {}: give a subnet no route uses with --subnet, or remove the routes in the way",
+                subnet.prefix(),
+                pools.join(" or ")
+            )
+        }
     };
     Error::conflict(message).with_hint(hint)
 }

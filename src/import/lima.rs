@@ -10,10 +10,10 @@ use std::path::Path;
 
 use ipnetwork::Ipv4Network;
 
-use super::{Imported, bad_value, parse_ipv4, parse_mask, validated};
+use super::{Imported, bad_value, parse_ipv4, parse_mask, validated, vmctl_name};
 use crate::error::Error;
 use crate::model::Mode;
-use crate::model::named_network::{NETWORK_SCHEMA_VERSION, NetworkDef, validate_network_name};
+use crate::model::named_network::{NETWORK_SCHEMA_VERSION, NetworkDef};
 
 /// The networks of Lima's `networks.yaml` at `path` (holding `text`). `user-v2` networks are
 /// Lima's own user-mode ones and are skipped with a note; a name vmctl has built in (`shared`,
@@ -87,7 +87,7 @@ fn network(
 
     let mut def = NetworkDef {
         schema_version: NETWORK_SCHEMA_VERSION,
-        name: vmctl_name(&entry.key, path, &fields.at, notes)?,
+        name: vmctl_name(&entry.key, "lima-", path, &fields.at, notes)?,
         mode,
         start_address: None,
         end_address: None,
@@ -204,41 +204,6 @@ impl<'a> Fields<'a> {
         def.subnet_mask = Some(mask);
         Ok(())
     }
-}
-
-/// The vmctl name of Lima's network `lima_name`: the same, or with a `lima-` prefix when vmctl
-/// has the name built in.
-fn vmctl_name(
-    lima_name: &str,
-    path: &Path,
-    at: &str,
-    notes: &mut Vec<String>,
-) -> Result<String, Error> {
-    let reserved = crate::model::named_network::RESERVED_NETWORK_NAMES
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(lima_name));
-    let name = if reserved {
-        let renamed = format!("lima-{lima_name}");
-        notes.push(format!(
-            "{}: {at}: imported as '{renamed}' ('{lima_name}' is built into vmctl)",
-            path.display()
-        ));
-        renamed
-    } else {
-        lima_name.to_owned()
-    };
-    validate_network_name(&name).map_err(|e| match e {
-        Error::Invalid { reason, .. } => bad_value(
-            path,
-            at,
-            format!(
-                "'{}' cannot be a vmctl network name: {reason}",
-                crate::error::printable(lima_name)
-            ),
-        ),
-        other => other,
-    })?;
-    Ok(name)
 }
 
 /// A value of the YAML subset.

@@ -10,8 +10,8 @@ use std::fmt::Display;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use crate::error::Error;
-use crate::model::named_network::NetworkDef;
+use crate::error::{Error, printable};
+use crate::model::named_network::{NetworkDef, RESERVED_NETWORK_NAMES, validate_network_name};
 
 pub use lima::lima;
 pub use vmnet_broker::{vmnet_broker, vmnet_broker_file};
@@ -46,10 +46,46 @@ fn validated(def: NetworkDef, path: &Path, key: &str) -> Result<NetworkDef, Erro
     }
 }
 
+/// The vmctl name of the network another tool calls `name`: the same, or with `prefix` when
+/// vmctl has the name built in (a note says so). One vmctl cannot take is an error at `key`.
+fn vmctl_name(
+    name: &str,
+    prefix: &str,
+    path: &Path,
+    key: &str,
+    notes: &mut Vec<String>,
+) -> Result<String, Error> {
+    let reserved = RESERVED_NETWORK_NAMES
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name));
+    let vmctl_name = if reserved {
+        let renamed = format!("{prefix}{name}");
+        notes.push(format!(
+            "{}: {key}: imported as '{renamed}' ('{name}' is built into vmctl)",
+            path.display()
+        ));
+        renamed
+    } else {
+        name.to_owned()
+    };
+    validate_network_name(&vmctl_name).map_err(|e| match e {
+        Error::Invalid { reason, .. } => bad_value(
+            path,
+            key,
+            format!(
+                "'{}' cannot be a vmctl network name: {reason}",
+                printable(name)
+            ),
+        ),
+        other => other,
+    })?;
+    Ok(vmctl_name)
+}
+
 /// An IPv4 address written as text.
 fn parse_ipv4(text: &str) -> Result<Ipv4Addr, String> {
     text.parse()
-        .map_err(|_| format!("'{}' is not an IPv4 address", crate::error::printable(text)))
+        .map_err(|_| format!("'{}' is not an IPv4 address", printable(text)))
 }
 
 /// A subnet mask written as an address (255.255.255.0), and its prefix length. A mask whose

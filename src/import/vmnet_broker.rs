@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use ipnetwork::Ipv4Network;
 use serde_json::Value;
 
-use super::{Imported, bad_value, parse_ipv4, parse_mask, validated};
+use super::{Imported, bad_value, parse_ipv4, parse_mask, validated, vmctl_name};
 use crate::discovery::routes::{HostRoute, conflicts, free_subnet};
 use crate::error::{Error, printable};
 use crate::model::Mode;
-use crate::model::named_network::{NETWORK_SCHEMA_VERSION, NetworkDef};
+use crate::model::named_network::NetworkDef;
 
 /// The broker's mask when a file gives none.
 const DEFAULT_MASK: Ipv4Addr = Ipv4Addr::new(255, 255, 255, 0);
@@ -143,30 +143,7 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<BrokerFile, Error> 
         .transpose()?;
     let description = text_of("description")?.map(str::to_owned);
 
-    let reserved = crate::model::named_network::RESERVED_NETWORK_NAMES
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(name));
-    let vmctl_name = if reserved {
-        let renamed = format!("broker-{name}");
-        notes.push(format!(
-            "{}: imported as '{renamed}' ('{name}' is built into vmctl)",
-            path.display()
-        ));
-        renamed
-    } else {
-        name.to_owned()
-    };
-    crate::model::named_network::validate_network_name(&vmctl_name).map_err(|e| match e {
-        Error::Invalid { reason, .. } => bad_value(
-            path,
-            "the file name",
-            format!(
-                "'{}' cannot be a vmctl network name: {reason}",
-                printable(name)
-            ),
-        ),
-        other => other,
-    })?;
+    let vmctl_name = vmctl_name(name, "broker-", path, "the file name", &mut notes)?;
     Ok(BrokerFile {
         name: vmctl_name,
         mode,
@@ -227,8 +204,6 @@ fn resolve(file: &BrokerFile, path: &Path, routes: &[HostRoute]) -> Result<Impor
             NetworkDef::from_subnet(&file.name, file.mode, subnet)
         }
     };
-    def.schema_version = NETWORK_SCHEMA_VERSION;
-    def.subnet_mask = Some(file.mask);
     def.description = Some(
         file.description
             .clone()

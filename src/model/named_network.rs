@@ -80,9 +80,12 @@ impl NetworkDef {
                     return Err(Error::invalid(
                         "network",
                         name,
-                        format!("a {mode} network has no host interface, but '{interface}' is set"),
+                        format!(
+                            "a {mode} network has no host interface, but '{}' is set",
+                            crate::error::printable(interface)
+                        ),
                     )
-                    .with_hint("an interface belongs to a bridge network: use --mode bridge, or drop the interface"));
+                    .with_hint("only a bridge network has a host interface: make it a bridge network, or drop the interface"));
                 }
                 let fields = [
                     ("start_address", self.start_address),
@@ -116,7 +119,7 @@ impl NetworkDef {
                         name,
                         "a bridge network has no addresses of its own: the LAN's DHCP server hands them out",
                     )
-                    .with_hint("drop the addresses, or use --mode shared or host for a network vmctl addresses"));
+                    .with_hint("drop the addresses, or make it a shared or host network, which vmctl addresses"));
                 }
                 let Some(interface) = &self.interface else {
                     return Err(Error::invalid(
@@ -125,7 +128,7 @@ impl NetworkDef {
                         "a bridge network needs a host interface",
                     )
                     .with_hint(
-                        "give it one with --interface IF (`ip link` or `ifconfig -l` lists them)",
+                        "name the host interface to bridge to (`ip link` or `ifconfig -l` lists them)",
                     ));
                 };
                 validate_interface_name(interface)
@@ -135,7 +138,7 @@ impl NetworkDef {
                 name,
                 "a disconnected NIC joins no network, so no network can have that mode",
             )
-            .with_hint("use --mode shared, host or bridge")),
+            .with_hint("use mode shared, host or bridge")),
         }
     }
 }
