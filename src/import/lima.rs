@@ -2,8 +2,9 @@
 //! `host`, `bridged`, `user-v2`), `gateway`, `dhcpEnd`, `netmask` and `interface`.
 //!
 //! The file is a small subset of YAML (nested maps indented with spaces, plain or quoted
-//! scalars, comments), read here by hand rather than with a YAML crate: anything beyond that
-//! subset under `networks:` is refused with its line number.
+//! scalars, comments), read here by hand rather than with a YAML crate. Lists, flow
+//! collections and block scalars are passed over outside `networks:` and refused inside it;
+//! a line that breaks the structure is refused wherever it is, with its line number.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -269,14 +270,16 @@ fn parse_yaml(text: &str) -> Result<Vec<Entry>, String> {
     }
 }
 
-/// The text of `line` before a comment (`#` at the start or after a space, outside quotes).
+/// The text of `line` before a comment (`#` at the start or after a space, outside quotes; a
+/// quote opens only where a value can start, so the one of "Bob's" is no quote).
 fn strip_comment(line: &str) -> &str {
     let mut quote = None;
     let mut previous = ' ';
     for (at, c) in line.char_indices() {
+        let after_space = previous == ' ' || previous == '\t';
         match (quote, c) {
-            (None, '#') if previous == ' ' || previous == '\t' => return &line[..at],
-            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if after_space => return &line[..at],
+            (None, '"' | '\'') if after_space => quote = Some(c),
             (Some(open), _) if c == open => quote = None,
             _ => {}
         }
@@ -602,7 +605,7 @@ mod tests {
 
     #[test]
     fn yaml_subset() {
-        let entries = parse_yaml("# top\n---\na: 'it''s' # c\nb:\n  c: \"x\\\"y\"\n  d:\n    - 1\n    - 2\n  e: plain text: with colon\nf: a#b\n...\ng: 1\n").unwrap();
+        let entries = parse_yaml("# top\n---\na: 'it''s' # c\nb:\n  c: \"x\\\"y\"\n  d:\n    - 1\n    - 2\n  e: plain text: with colon\nf: a#b\nh: Bob's # comment\n...\ng: 1\n").unwrap();
         let scalar = |s: &str| Value::Scalar(s.to_owned());
         assert_eq!(entries[0].value, scalar("it's"));
         let Value::Map(b) = &entries[1].value else {
@@ -612,7 +615,8 @@ mod tests {
         assert_eq!(b[1].value, Value::Unsupported);
         assert_eq!(b[2].value, scalar("plain text: with colon"));
         assert_eq!(entries[2].value, scalar("a#b"));
-        assert_eq!(entries.len(), 3, "nothing after the end marker");
+        assert_eq!(entries[3].value, scalar("Bob's"));
+        assert_eq!(entries.len(), 4, "nothing after the end marker");
         assert_eq!((entries[1].key.as_str(), entries[1].line), ("b", 4));
     }
 }
