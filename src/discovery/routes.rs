@@ -65,6 +65,13 @@ pub fn describe_interface(name: &str) -> String {
         Some("a libvirt bridge")
     } else if name.starts_with("vmctl-") {
         Some("a vmctl bridge")
+    } else if name
+        .strip_prefix("bridge")
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| n >= 100)
+    {
+        // macOS numbers the bridges of vmnet's shared and host networks from 100.
+        Some("a vmnet bridge")
     } else if vpn.iter().any(|prefix| {
         name.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit()))
@@ -341,8 +348,8 @@ mod tests {
                 "192.168.1.34/32 route on en0",
                 "192.168.64.0/24 route on utun3, a VPN tunnel",
                 "192.168.64.1/32 route via 192.168.64.1 on utun3, a VPN tunnel",
-                "192.168.65.0/24 route on bridge100",
-                "192.168.65.1/32 route on bridge100",
+                "192.168.65.0/24 route on bridge100, a vmnet bridge",
+                "192.168.65.1/32 route on bridge100, a vmnet bridge",
                 "224.0.0.0/4 route on en0",
                 "255.255.255.255/32 route on en0",
             ]
@@ -512,6 +519,8 @@ mod tests {
             ("wg0", "wg0, a VPN tunnel"),
             ("tailscale0", "tailscale0, a VPN tunnel"),
             ("vmctl-ci", "vmctl-ci, a vmctl bridge"),
+            ("bridge101", "bridge101, a vmnet bridge"),
+            ("bridge0", "bridge0"),
             ("eth0", "eth0"),
             ("wlan0", "wlan0"),
             ("tunnelbroker", "tunnelbroker"),

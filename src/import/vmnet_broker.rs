@@ -358,6 +358,10 @@ mod tests {
         // The broker's own default names are vmctl's built-in ones.
         let imported = file("shared", r#"{"mode": "shared"}"#, &[]).unwrap();
         assert_eq!(imported.networks[0].name, "broker-shared");
+        assert_eq!(
+            imported.notes[0],
+            "/etc/vmnet-broker.d/shared.json: the file name: imported as 'broker-shared' ('shared' is built into vmctl)"
+        );
 
         for (name, text, expected) in [
             ("x", "{", "/etc/vmnet-broker.d/x.json: not valid JSON"),
