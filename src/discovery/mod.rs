@@ -6,6 +6,8 @@ pub mod dnsmasq;
 pub mod hosts;
 pub mod lease;
 pub mod neighbours;
+pub mod routes;
+pub mod wifi;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

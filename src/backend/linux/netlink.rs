@@ -5,11 +5,13 @@
 //! number. Kernel errors come back as `io::Error`s with the errno, so callers can tell EPERM
 //! (no CAP_NET_ADMIN), EEXIST or ENODEV apart.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 
+use ipnetwork::Ipv4Network;
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader,
     NetlinkMessage, NetlinkPayload,
@@ -19,7 +21,9 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, InfoMacVtap, InfoVeth, LinkAttribute, LinkFlags,
     LinkInfo as Info, LinkMessage, MacVlanMode,
 };
-use netlink_packet_route::route::{RouteAttribute, RouteHeader, RouteMessage, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -359,6 +363,121 @@ impl Netlink {
             }
         }
     }
+}
+
+/// One IPv4 route of the main table, as [`Netlink::routes`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub destination: Ipv4Network,
+    /// The output interface's name.
+    pub device: Option<String>,
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// Read-only dumps of the IPv4 routes and addresses, for subnet conflict checks.
+impl Netlink {
+    /// The unicast IPv4 routes of the main table (the default route included).
+    pub fn routes(&mut self) -> Result<Vec<RouteInfo>, NetlinkError> {
+        let mut message = RouteMessage::default();
+        message.header.address_family = AddressFamily::Inet;
+        let replies = self
+            .request(RouteNetlinkMessage::GetRoute(message), NLM_F_DUMP)
+            .map_err(failed("list", "IPv4 routes"))?;
+        let names = self.link_names()?;
+        Ok(replies
+            .iter()
+            .filter_map(main_table_route)
+            .map(|(destination, oif, gateway)| RouteInfo {
+                destination,
+                device: oif.and_then(|index| names.get(&index).cloned()),
+                gateway,
+            })
+            .collect())
+    }
+
+    /// Every IPv4 address of this namespace: the interface's name and the address with its
+    /// prefix length.
+    pub fn ipv4_addresses(&mut self) -> Result<Vec<(String, Ipv4Network)>, NetlinkError> {
+        let mut message = AddressMessage::default();
+        message.header.family = AddressFamily::Inet;
+        let replies = self
+            .request(RouteNetlinkMessage::GetAddress(message), NLM_F_DUMP)
+            .map_err(failed("list", "IPv4 addresses"))?;
+        let names = self.link_names()?;
+        Ok(replies
+            .iter()
+            .filter_map(ipv4_address)
+            .map(|(index, address)| {
+                let name = names
+                    .get(&index)
+                    .cloned()
+                    .unwrap_or_else(|| format!("ifindex {index}"));
+                (name, address)
+            })
+            .collect())
+    }
+
+    fn link_names(&mut self) -> Result<HashMap<u32, String>, NetlinkError> {
+        Ok(self
+            .links()?
+            .into_iter()
+            .map(|link| (link.index, link.name))
+            .collect())
+    }
+}
+
+/// (destination, output ifindex, gateway) of a unicast IPv4 route of the main table.
+fn main_table_route(
+    reply: &RouteNetlinkMessage,
+) -> Option<(Ipv4Network, Option<u32>, Option<Ipv4Addr>)> {
+    let RouteNetlinkMessage::NewRoute(route) = reply else {
+        return None;
+    };
+    let header = &route.header;
+    if header.address_family != AddressFamily::Inet || header.kind != RouteType::Unicast {
+        return None;
+    }
+    let mut table = u32::from(header.table);
+    let (mut destination, mut oif, mut gateway) = (Ipv4Addr::UNSPECIFIED, None, None);
+    for attribute in &route.attributes {
+        match attribute {
+            RouteAttribute::Table(id) => table = *id,
+            RouteAttribute::Destination(RouteAddress::Inet(address)) => destination = *address,
+            RouteAttribute::Gateway(RouteAddress::Inet(address)) => gateway = Some(*address),
+            RouteAttribute::Oif(index) => oif = Some(*index),
+            RouteAttribute::MultiPath(hops) => {
+                oif = oif.or(hops.first().map(|hop| hop.interface_index));
+            }
+            _ => {}
+        }
+    }
+    if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
+        return None;
+    }
+    let destination = Ipv4Network::new(destination, header.destination_prefix_length).ok()?;
+    let destination = Ipv4Network::new(destination.network(), destination.prefix()).ok()?;
+    Some((destination, oif, gateway))
+}
+
+/// (ifindex, address/prefix) of an IPv4 RTM_NEWADDR reply. IFA_LOCAL is the interface's own
+/// address; IFA_ADDRESS is the peer's on a point-to-point link, so it only counts without one.
+fn ipv4_address(reply: &RouteNetlinkMessage) -> Option<(u32, Ipv4Network)> {
+    let RouteNetlinkMessage::NewAddress(message) = reply else {
+        return None;
+    };
+    if message.header.family != AddressFamily::Inet {
+        return None;
+    }
+    let (mut local, mut address) = (None, None);
+    for attribute in &message.attributes {
+        match attribute {
+            AddressAttribute::Local(IpAddr::V4(ip)) => local = Some(*ip),
+            AddressAttribute::Address(IpAddr::V4(ip)) => address = Some(*ip),
+            _ => {}
+        }
+    }
+    let network = Ipv4Network::new(local.or(address)?, message.header.prefix_len).ok()?;
+    Some((message.header.index, network))
 }
 
 /// For `map_err`: an error of `op` on `name`.
@@ -753,6 +872,75 @@ mod tests {
         assert_eq!(nl.default_route_interface().unwrap().as_deref(), Some("d0"));
         ip("route add default dev d1 metric 50");
         assert_eq!(nl.default_route_interface().unwrap().as_deref(), Some("d1"));
+    }
+
+    #[test]
+    fn routes_and_addresses() {
+        in_private_netns("inner_routes_and_addresses", &[]);
+    }
+
+    #[test]
+    #[ignore = "run by routes_and_addresses in a private network namespace"]
+    fn inner_routes_and_addresses() {
+        if !isolated() {
+            return;
+        }
+        for args in [
+            "link add d0 type veth peer name d1",
+            "link set d0 up",
+            "link set d1 up",
+            "addr add 10.9.0.2/24 dev d0",
+            "addr add 10.50.0.1/24 dev d1 noprefixroute",
+            "route add default via 10.9.0.1 dev d0",
+            "route add 192.168.64.0/22 via 10.9.0.1 dev d0",
+            "route add 172.30.0.0/16 dev d1 table 100",
+        ] {
+            ip(args);
+        }
+        let mut nl = Netlink::open().unwrap();
+        let net = |s: &str| s.parse::<Ipv4Network>().unwrap();
+        let route = |dest: &str, dev: &str, via: Option<Ipv4Addr>| RouteInfo {
+            destination: net(dest),
+            device: Some(dev.to_owned()),
+            gateway: via,
+        };
+        let gateway = Some(Ipv4Addr::new(10, 9, 0, 1));
+        let mut routes = nl.routes().unwrap();
+        routes.sort_by_key(|r| r.destination);
+        assert_eq!(
+            routes,
+            [
+                route("0.0.0.0/0", "d0", gateway),
+                route("10.9.0.0/24", "d0", None),
+                route("192.168.64.0/22", "d0", gateway),
+            ],
+            "the main table only"
+        );
+        let addresses = nl.ipv4_addresses().unwrap();
+        assert!(
+            addresses.contains(&("d0".to_owned(), net("10.9.0.2/24"))),
+            "{addresses:?}"
+        );
+        assert!(
+            addresses.contains(&("d1".to_owned(), net("10.50.0.1/24"))),
+            "{addresses:?}"
+        );
+
+        let host = crate::discovery::routes::read_host_routes().unwrap();
+        let shown: Vec<String> = host
+            .iter()
+            .map(|r| format!("{} {}", r.dest, r.what))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "0.0.0.0/0 route via 10.9.0.1 on d0",
+                "10.9.0.0/24 route on d0",
+                "192.168.64.0/22 route via 10.9.0.1 on d0",
+                "10.50.0.0/24 address of d1",
+            ],
+            "an address with a route of its own is not repeated"
+        );
     }
 
     #[test]
