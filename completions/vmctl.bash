@@ -175,6 +175,9 @@ _vmctl() {
             vmctl__subcmd__help__subcmd__network,delete)
                 cmd="vmctl__subcmd__help__subcmd__network__subcmd__delete"
                 ;;
+            vmctl__subcmd__help__subcmd__network,import)
+                cmd="vmctl__subcmd__help__subcmd__network__subcmd__import"
+                ;;
             vmctl__subcmd__help__subcmd__network,list)
                 cmd="vmctl__subcmd__help__subcmd__network__subcmd__list"
                 ;;
@@ -286,6 +289,9 @@ _vmctl() {
             vmctl__subcmd__network,help)
                 cmd="vmctl__subcmd__network__subcmd__help"
                 ;;
+            vmctl__subcmd__network,import)
+                cmd="vmctl__subcmd__network__subcmd__import"
+                ;;
             vmctl__subcmd__network,list)
                 cmd="vmctl__subcmd__network__subcmd__list"
                 ;;
@@ -300,6 +306,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__network__subcmd__help,help)
                 cmd="vmctl__subcmd__network__subcmd__help__subcmd__help"
+                ;;
+            vmctl__subcmd__network__subcmd__help,import)
+                cmd="vmctl__subcmd__network__subcmd__help__subcmd__import"
                 ;;
             vmctl__subcmd__network__subcmd__help,list)
                 cmd="vmctl__subcmd__network__subcmd__help__subcmd__list"
@@ -852,7 +861,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__network)
-            opts="create list show delete"
+            opts="create list show delete import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -880,6 +889,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__network__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__network__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1776,7 +1799,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__network)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show delete help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show delete import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1854,7 +1877,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__network__subcmd__help)
-            opts="create list show delete help"
+            opts="create list show delete import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1909,6 +1932,20 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__network__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__network__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1930,6 +1967,24 @@ _vmctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__network__subcmd__import)
+            opts="-j -y -q -h -V --apply --home --machine-readable --json --yes --quiet --verbose --help --version lima vmnet-broker"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

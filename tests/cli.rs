@@ -1933,14 +1933,14 @@ fn named_networks_are_created_checked_used_and_deleted() {
     let run = home.refuses(
         &["network", "create", "x", "--subnet", "10.77.0.128/25"],
         1,
-        "collides with the vmctl network 'ci'",
+        "collides with 10.77.0.0/24 (the vmctl network 'ci')",
     );
     assert!(
         run.stderr.contains("--subnet 192.168.66.128/25") || run.stderr.contains("--subnet auto"),
         "{}",
         run.stderr
     );
-    home.refuses(&["network", "create", "shared"], 1, "built in");
+    home.refuses(&["network", "create", "shared"], 1, "built-in");
     home.refuses(&["network", "create", "ci"], 1, "exists");
     home.refuses(
         &["network", "create", "y", "--subnet", "10.1.2.3"],
@@ -2007,4 +2007,53 @@ fn named_networks_are_created_checked_used_and_deleted() {
     assert_eq!(nic["network"], "host", "{nic}");
     home.run(&["plan", "web"]).ok();
     home.refuses(&["network", "show", "lab"], 1, "lab");
+
+    // Imports: a dry run by default; --apply creates them all, or none when one is bad.
+    let lima = fixture_path("lima-networks.yaml");
+    let run = home.run(&["network", "import", "lima", &lima]).ok();
+    assert!(
+        run.stdout.contains("lima-shared") && run.stdout.contains("dry run"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("user-v2"), "{}", run.stderr);
+    home.refuses(&["network", "show", "lima-shared"], 1, "lima-shared");
+    home.run(&["network", "import", "lima", &lima, "--apply"])
+        .ok();
+    let body = home
+        .run(&["-j", "network", "show", "lima-host"])
+        .ok()
+        .json()["body"]
+        .clone();
+    assert_eq!(body["subnet"], "192.168.106.0/24", "{body}");
+    assert_eq!(body["mode"], "host");
+    home.refuses(
+        &["network", "import", "lima", &lima, "--apply"],
+        1,
+        "exists",
+    );
+    let bad = fixture_path("vmnet-broker.d-bad");
+    let run = home.refuses(
+        &["network", "import", "vmnet-broker", &bad, "--apply"],
+        1,
+        "255.255.255.28",
+    );
+    assert!(run.stderr.contains("shared-tiny.json"), "{}", run.stderr);
+    let good = fixture_path("vmnet-broker.d");
+    home.run(&["network", "import", "vmnet-broker", &good, "--apply"])
+        .ok();
+    let body = home
+        .run(&["-j", "network", "show", "shared-static"])
+        .ok()
+        .json()["body"]
+        .clone();
+    assert_eq!(body["gateway"], "192.168.42.1", "{body}");
+}
+
+fn fixture_path(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+        .display()
+        .to_string()
 }

@@ -9,6 +9,7 @@ use ipnetwork::Ipv4Network;
 use serde_json::{Value, json};
 
 use super::Ctx;
+use crate::discovery::routes::{self, HostRoute};
 use crate::error::Error;
 use crate::model::Mode;
 use crate::model::named_network::{NETWORK_SCHEMA_VERSION, NetworkDef};
@@ -37,6 +38,26 @@ enum NetworkCommand {
     List(ListArgs),
     Show(ShowArgs),
     Delete(DeleteArgs),
+    Import(ImportArgs),
+}
+
+/// Create networks from Lima's networks.yaml or vmnet-broker's folder (a dry run unless --apply)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl network import lima ~/.lima/_config/networks.yaml           what it would create
+  vmctl network import lima ~/.lima/_config/networks.yaml --apply
+  vmctl network import vmnet-broker /etc/vmnet-broker.d/ --apply
+Names vmctl has built in get a prefix (lima-shared); every value is checked as `network create`
+checks it, and nothing is written unless all of them pass.")]
+struct ImportArgs {
+    /// lima (networks.yaml) or vmnet-broker (a folder of *.json)
+    #[arg(value_parser = ["lima", "vmnet-broker"])]
+    from: String,
+    /// The file (lima) or folder (vmnet-broker)
+    path: std::path::PathBuf,
+    /// Create the networks (without it: show what would be created)
+    #[arg(long)]
+    apply: bool,
 }
 
 /// Make a named network
@@ -104,29 +125,36 @@ pub fn run(ctx: &Ctx, args: &NetworkArgs) -> Result<(), Error> {
         NetworkCommand::List(_) => list(ctx),
         NetworkCommand::Show(a) => show(ctx, &a.name),
         NetworkCommand::Delete(a) => delete(ctx, a),
+        NetworkCommand::Import(a) => import(ctx, a),
     }
 }
 
-/// The subnets vmctl's other networks use, named: built-in and named.
-fn vmctl_subnets(settings: &Settings, except: &str) -> Vec<(Ipv4Network, String)> {
-    let mut out = vec![
-        (
-            settings.shared.subnet(),
-            "the vmctl network 'shared'".to_owned(),
-        ),
-        (
-            settings.host.subnet(),
-            "the vmctl network 'host'".to_owned(),
-        ),
-    ];
+/// Everything a new subnet must not overlap: the host's routes and interface networks, and
+/// vmctl's other networks (built-in and named, up or not). A host whose routes cannot be read
+/// gets a warning and the vmctl networks alone.
+fn taken_subnets(ctx: &Ctx, settings: &Settings, except: &str) -> Vec<HostRoute> {
+    let mut taken = match routes::read_host_routes() {
+        // vmctl's own bridges are its networks, named below (with their names).
+        Ok(host) => host
+            .into_iter()
+            .filter(|r| !r.what.contains("a vmctl bridge"))
+            .collect(),
+        Err(e) => {
+            ctx.out
+                .warn(&format!("the host's routes were not checked: {e}"));
+            Vec::new()
+        }
+    };
+    taken.push(HostRoute::vmctl_network("shared", settings.shared.subnet()));
+    taken.push(HostRoute::vmctl_network("host", settings.host.subnet()));
     for (name, (_, plan)) in &settings.named {
         if let Some(plan) = plan
             && name != except
         {
-            out.push((plan.subnet(), format!("the vmctl network '{name}'")));
+            taken.push(HostRoute::vmctl_network(name, plan.subnet()));
         }
     }
-    out
+    taken
 }
 
 /// A /N network's addresses: the host takes the first, DHCP the rest up to the last.
@@ -191,7 +219,7 @@ fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
             )
             .with_hint("drop --interface, or use --mode bridge"));
         }
-        let taken = vmctl_subnets(&settings, &args.name);
+        let taken = taken_subnets(ctx, &settings, &args.name);
         let subnet = choose_subnet(args, &taken)?;
         let plan = plan_of(subnet)?;
         net.start_address = Some(plan.start);
@@ -217,7 +245,7 @@ fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
 
 /// The subnet `create` asked for, checked against `taken`; `auto` (the default) picks the first
 /// free one of the size `--mask` gives (a /24 without it).
-fn choose_subnet(args: &CreateArgs, taken: &[(Ipv4Network, String)]) -> Result<Ipv4Network, Error> {
+fn choose_subnet(args: &CreateArgs, taken: &[HostRoute]) -> Result<Ipv4Network, Error> {
     match args.subnet.as_deref() {
         None | Some("auto") => {
             let prefix = match args.mask {
@@ -244,55 +272,25 @@ fn choose_subnet(args: &CreateArgs, taken: &[(Ipv4Network, String)]) -> Result<I
             })?;
             let subnet = Ipv4Network::new(subnet.network(), subnet.prefix())
                 .map_err(|e| Error::invalid("subnet", text, e.to_string()))?;
-            if let Some((_, what)) = taken.iter().find(|(s, _)| overlaps(*s, subnet)) {
-                let free = free_subnet(taken, subnet.prefix()).ok();
-                return Err(
-                    Error::conflict(format!("subnet {subnet} collides with {what}")).with_hint(
-                        match free {
-                            Some(free) => format!("use --subnet {free}, or --subnet auto"),
-                            None => "use --subnet auto".into(),
-                        },
-                    ),
-                );
+            let hits = routes::conflicts(subnet, taken);
+            if !hits.is_empty() {
+                return Err(routes::conflict_error(
+                    subnet,
+                    &hits,
+                    routes::free_subnet(taken, subnet.prefix()),
+                ));
             }
             Ok(subnet)
         }
     }
 }
 
-fn overlaps(a: Ipv4Network, b: Ipv4Network) -> bool {
-    a.contains(b.network()) || b.contains(a.network())
-}
-
-/// The first /`prefix` subnet that collides with nothing in `taken` (192.168.64.0 up, then
-/// 10.77.0.0 up).
-fn free_subnet(taken: &[(Ipv4Network, String)], prefix: u8) -> Result<Ipv4Network, Error> {
-    let step = 1u32 << (32 - u32::from(prefix.clamp(8, 30)));
-    let ranges = [
-        (
-            Ipv4Addr::new(192, 168, 64, 0),
-            Ipv4Addr::new(192, 168, 255, 255),
-        ),
-        (
-            Ipv4Addr::new(10, 77, 0, 0),
-            Ipv4Addr::new(10, 127, 255, 255),
-        ),
-    ];
-    for (first, last) in ranges {
-        let mut at = u32::from(first);
-        while at < u32::from(last) {
-            if let Ok(candidate) = Ipv4Network::new(Ipv4Addr::from(at), prefix)
-                && !taken.iter().any(|(s, _)| overlaps(*s, candidate))
-            {
-                return Ok(candidate);
-            }
-            at += step;
-        }
-    }
-    Err(Error::conflict(
-        "no free subnet of that size in 192.168.64.0-192.168.255.255 or 10.77.0.0-10.127.255.255",
-    )
-    .with_hint("give one: --subnet CIDR"))
+/// The first free /`prefix` subnet.
+fn free_subnet(taken: &[HostRoute], prefix: u8) -> Result<Ipv4Network, Error> {
+    routes::free_subnet(taken, prefix).ok_or_else(|| {
+        Error::conflict(format!("no free /{prefix} subnet is left in vmctl's pools"))
+            .with_hint("give one no route uses: --subnet CIDR")
+    })
 }
 
 /// A network as `list` and `show` see it (built-in ones included).
@@ -526,5 +524,103 @@ fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         &json!({"name": args.name, "deleted": true}),
         &format!("deleted network '{}'", args.name),
     );
+    Ok(())
+}
+
+fn import(ctx: &Ctx, args: &ImportArgs) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let lock = ctx.store.lock()?;
+    let taken = taken_subnets(ctx, &settings, "");
+    let imported = if args.from == "lima" {
+        let text =
+            std::fs::read_to_string(&args.path).map_err(|e| Error::io("reading", &args.path, e))?;
+        crate::import::lima(&args.path, &text)?
+    } else {
+        crate::import::vmnet_broker(&args.path, &taken)?
+    };
+    // Every network checked before any is written: names free, subnets apart from the host's
+    // routes, vmctl's networks and each other.
+    let mut taken = taken;
+    for net in &imported.networks {
+        if ctx.store.network_path(&net.name).exists() {
+            return Err(
+                Error::conflict(format!("network '{}' exists", net.name)).with_hint(format!(
+                    "delete it first (vmctl network delete {}), or leave it out of {}",
+                    net.name,
+                    args.path.display()
+                )),
+            );
+        }
+        if let Some(plan) = net.address_plan() {
+            let subnet = plan.subnet();
+            let hits = routes::conflicts(subnet, &taken);
+            if !hits.is_empty() {
+                let err = routes::conflict_error(
+                    subnet,
+                    &hits,
+                    routes::free_subnet(&taken, subnet.prefix()),
+                );
+                return Err(
+                    Error::conflict(format!("network '{}': {err}", net.name)).with_hint(format!(
+                        "change its subnet in {} ({})",
+                        args.path.display(),
+                        err.hint().unwrap_or_default()
+                    )),
+                );
+            }
+            taken.push(HostRoute::vmctl_network(&net.name, subnet));
+        }
+    }
+    for note in &imported.notes {
+        ctx.out.note(note);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if args.apply {
+        for net in &imported.networks {
+            let mut net = net.clone();
+            net.created = now;
+            ctx.store.save_network(&lock, &net)?;
+        }
+    }
+    let entries: Vec<Entry> = imported
+        .networks
+        .iter()
+        .map(|n| net_entry(&settings, n))
+        .collect();
+    let body = json!({
+        "applied": args.apply,
+        "networks": entries.iter().map(|e| network_json(e, &[], false)).collect::<Vec<_>>(),
+        "notes": imported.notes,
+    });
+    ctx.out.data(&body, || {
+        let mut text = grid(
+            &["name", "mode", "subnet", "gateway", "dhcp"],
+            entries.iter().map(|e| {
+                vec![
+                    e.name.clone(),
+                    e.mode.name().to_owned(),
+                    e.plan
+                        .map_or_else(|| "-".into(), |p| p.subnet().to_string()),
+                    e.plan.map_or_else(
+                        || e.interface.clone().unwrap_or_else(|| "-".into()),
+                        |p| p.gateway().to_string(),
+                    ),
+                    e.plan.map_or_else(
+                        || "-".into(),
+                        |p| format!("{}-{}", p.pool_first(), p.pool_last()),
+                    ),
+                ]
+            }),
+        );
+        text.push('\n');
+        text.push_str(if args.apply {
+            "created."
+        } else {
+            "a dry run: nothing was written (--apply creates them)"
+        });
+        text
+    });
     Ok(())
 }

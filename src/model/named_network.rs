@@ -305,23 +305,8 @@ mod tests {
     }
 }
 
-/// A network name as a profile refers to it: the checks that need no file (the file is read
-/// when the change is applied).
-pub fn validate_network_reference(name: &str) -> Result<(), crate::error::Error> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(crate::error::Error::invalid(
-            "network",
-            name,
-            "network names are 1-32 letters, digits, '-' or '_', starting with a letter or digit",
-        )
-        .with_hint("`vmctl network list` shows the networks"))
-    }
+/// A network name as a profile refers to it (`--network NAME`): the checks that need no file
+/// (the file is read when the change is applied).
+pub fn validate_network_reference(name: &str) -> Result<(), Error> {
+    validate_network_name(name)
 }
