@@ -91,7 +91,7 @@ impl NetworkFlags {
                 }
                 // A named network: its mode comes from its file, when the change is applied.
                 _ => {
-                    crate::model::named_network::validate_network_reference(name)?;
+                    crate::model::named_network::validate_network_name(name)?;
                     network = Some(Some(name.clone()));
                 }
             }

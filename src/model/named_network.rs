@@ -304,9 +304,3 @@ mod tests {
         assert!(message(&def.validate().unwrap_err()).contains("joins no network"));
     }
 }
-
-/// A network name as a profile refers to it (`--network NAME`): the checks that need no file
-/// (the file is read when the change is applied).
-pub fn validate_network_reference(name: &str) -> Result<(), Error> {
-    validate_network_name(name)
-}
