@@ -168,16 +168,7 @@ fn plan_of(subnet: Ipv4Network) -> Result<AddressPlan, Error> {
 }
 
 fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
-    crate::model::named_network::validate_network_reference(&args.name)?;
-    if matches!(
-        args.name.as_str(),
-        "shared" | "host" | "bridge" | "disconnected"
-    ) {
-        return Err(
-            Error::invalid("network", &args.name, "that name is built in")
-                .with_hint("pick another name; `vmctl config` sets the built-in networks' ranges"),
-        );
-    }
+    crate::model::named_network::validate_network_name(&args.name)?;
     let mode: Mode = args.mode.parse()?;
     let settings = ctx.settings()?;
     let lock = ctx.store.lock()?;
