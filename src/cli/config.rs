@@ -182,6 +182,7 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
         }
         pairs.push((key, value));
     }
+    check_ranges_against_host(ctx, &pairs)?;
     let message = pairs
         .iter()
         .map(|(k, v)| format!("{k} = {v}"))
@@ -196,6 +197,59 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
     #[cfg(target_os = "macos")]
     for (key, _) in &pairs {
         sync_macos_files(ctx, *key);
+    }
+    Ok(())
+}
+
+/// A new shared or host range must stay clear of the host's routes and of the named networks:
+/// checked before anything is written.
+fn check_ranges_against_host(ctx: &Ctx, pairs: &[(Key, String)]) -> Result<(), Error> {
+    use crate::discovery::routes::{self, HostRoute};
+    let moves = |keys: [Key; 3]| pairs.iter().any(|(k, _)| keys.contains(k));
+    let shared = moves([Key::StartAddress, Key::EndAddress, Key::SubnetMask]);
+    let host = moves([
+        Key::HostStartAddress,
+        Key::HostEndAddress,
+        Key::HostSubnetMask,
+    ]);
+    if !shared && !host {
+        return Ok(());
+    }
+    let mut values = ctx.store.load_config_unchecked()?;
+    for (key, value) in pairs {
+        values.insert(key.name().to_owned(), value.clone());
+    }
+    // Errors of the values themselves come from `change`, with their own messages.
+    let Ok(new) = Settings::resolve(&values, |var| std::env::var(var).ok())
+        .and_then(|s| s.with_networks(ctx.store.load_networks()?))
+    else {
+        return Ok(());
+    };
+    let mut taken = match routes::read_host_routes() {
+        Ok(found) => routes::foreign(found),
+        Err(e) => {
+            ctx.out
+                .warn(&format!("the host's routes were not checked: {e}"));
+            Vec::new()
+        }
+    };
+    for (name, (_, plan)) in &new.named {
+        if let Some(plan) = plan {
+            taken.push(HostRoute::vmctl_network(name, plan.subnet()));
+        }
+    }
+    for (network, moved, plan) in [("shared", shared, new.shared), ("host", host, new.host)] {
+        let hits = routes::conflicts(plan.subnet(), &taken);
+        if moved && !hits.is_empty() {
+            let err = routes::conflict_error(
+                plan.subnet(),
+                &hits,
+                routes::free_subnet(&taken, plan.subnet().prefix()),
+            );
+            return Err(Error::conflict(format!("the {network} network's {err}")).with_hint(
+                "pick a range no route uses (`vmctl network list` and `ip route` show the taken ones)",
+            ));
+        }
     }
     Ok(())
 }

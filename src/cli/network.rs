@@ -135,10 +135,7 @@ pub fn run(ctx: &Ctx, args: &NetworkArgs) -> Result<(), Error> {
 fn taken_subnets(ctx: &Ctx, settings: &Settings, except: &str) -> Vec<HostRoute> {
     let mut taken = match routes::read_host_routes() {
         // vmctl's own bridges are its networks, named below (with their names).
-        Ok(host) => host
-            .into_iter()
-            .filter(|r| !r.what.contains("a vmctl bridge"))
-            .collect(),
+        Ok(host) => routes::foreign(host),
         Err(e) => {
             ctx.out
                 .warn(&format!("the host's routes were not checked: {e}"));

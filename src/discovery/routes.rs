@@ -87,6 +87,16 @@ pub fn describe_interface(name: &str) -> String {
     }
 }
 
+/// The host's routes less those of the bridges vmctl and vmnet make for VM networks: what a VM
+/// network must stay clear of when it comes up (vmctl keeps its own networks apart; a vmnet
+/// bridge may be the very network vmctl's VMs join on macOS).
+pub fn foreign(routes: Vec<HostRoute>) -> Vec<HostRoute> {
+    routes
+        .into_iter()
+        .filter(|r| !r.what.contains("a vmctl bridge") && !r.what.contains("a vmnet bridge"))
+        .collect()
+}
+
 /// Do the two networks share an address?
 fn overlaps(a: Ipv4Network, b: Ipv4Network) -> bool {
     a.network() <= b.broadcast() && b.network() <= a.broadcast()

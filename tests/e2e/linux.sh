@@ -331,6 +331,22 @@ expect_not "ci2 goes down with its last VM" ip link show vmctl-ci2
 same "and its dnsmasq with it" "" "$(pid=$(cat "$home/networks/ci2/dnsmasq.pid" 2>/dev/null); [ -n "$pid" ] && [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" && echo running)"
 expect "ci stays up for its other VMs" ip link show vmctl-ci
 
+echo "# 9g. subnets that collide with the host's routes are refused, with a free one to use"
+ip link add vpn0 type veth peer name vpn0p && ip addr add 10.99.0.1/24 dev vpn0 && ip link set vpn0 up && ip link set vpn0p up
+out=$("$V" network create vpnnet --subnet 10.99.0.0/24 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "collides with 10.99.0.0/24 (route on vpn0" && printf '%s' "$out" | grep -q "hint: use --subnet"; then
+  ok "a network over a route of the host is refused, naming it, with a free subnet"
+else bad "network over vpn0's route: rc=$rc $out"; fi
+"$V" -q network create late --subnet 10.98.0.0/24
+ip route add 10.98.0.0/26 dev vpn0
+"$V" -q create latevm --network late
+out=$("$V" start latevm 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "network 'late' cannot come up" && printf '%s' "$out" | grep -q "vmctl network create late --subnet"; then
+  ok "a network whose subnet a route took since cannot come up, and says where to move"
+else bad "start on a clashing network: rc=$rc $out"; fi
+expect_not "and nothing of it was made" ip link show vmctl-late
+ip link del vpn0
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

@@ -176,6 +176,9 @@ impl<'a> Linux<'a> {
         };
         let existing = nl.link_index(name).map_err(host_err)?;
         let created = existing.is_none();
+        if created {
+            refuse_route_clash(net, *gateway, *prefix)?;
+        }
         let index = match existing {
             Some(index) => index,
             None => {
@@ -408,6 +411,45 @@ impl<'a> Linux<'a> {
                 .ok()?;
         super::pool_warning(net, plan, &leases, crate::discovery::now())
     }
+}
+
+/// A network coming up must not take a subnet the host already routes elsewhere (a VPN, the
+/// LAN, a docker bridge): its VMs would lose those routes, or the host its own. vmctl's own
+/// bridges are left out (vmctl keeps its networks apart itself).
+fn refuse_route_clash(net: &str, gateway: std::net::Ipv4Addr, prefix: u8) -> Result<(), Error> {
+    use crate::discovery::routes::{
+        conflict_error, conflicts, foreign, free_subnet, read_host_routes,
+    };
+    let subnet = ipnetwork::Ipv4Network::new(gateway, prefix)
+        .and_then(|n| ipnetwork::Ipv4Network::new(n.network(), prefix))
+        .map_err(|e| Error::invalid("subnet", gateway.to_string(), e.to_string()))?;
+    let routes = foreign(read_host_routes()?);
+    let hits = conflicts(subnet, &routes);
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let free = free_subnet(&routes, prefix);
+    let err = conflict_error(subnet, &hits, free);
+    let hint = match (net, free) {
+        ("shared" | "host", Some(free)) => {
+            let (start, end, mask) = if net == "shared" {
+                ("start_address", "end_address", "subnet_mask")
+            } else {
+                ("host_start_address", "host_end_address", "host_subnet_mask")
+            };
+            let first = std::net::Ipv4Addr::from(u32::from(free.network()) + 1);
+            let last = std::net::Ipv4Addr::from(u32::from(free.broadcast()) - 1);
+            format!(
+                "move it: vmctl config {start} {first} {end} {last} {mask} {}",
+                free.mask()
+            )
+        }
+        (_, Some(free)) => format!(
+            "recreate it on a free subnet: vmctl network delete {net} --force; vmctl network create {net} --subnet {free}; then move its VMs back (vmctl modify VM network --network {net})"
+        ),
+        (_, None) => err.hint().unwrap_or_default(),
+    };
+    Err(Error::conflict(format!("network '{net}' cannot come up: {err}")).with_hint(hint))
 }
 
 /// The folders of the networks vmctl has run (built-in and named), with their names.
