@@ -25,6 +25,9 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<(), Error> {
     let lock = ctx.store.lock()?;
     let findings = backend::host(&ctx.store, &settings).doctor(&lock, args.fix)?;
     drop(lock);
+    for warning in wifi_bridges(ctx, &settings) {
+        ctx.out.warn(&warning);
+    }
     let open: Vec<&backend::Finding> = findings.iter().filter(|f| !f.fixed).collect();
     if findings.is_empty() {
         ctx.out.done(
@@ -63,4 +66,49 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<(), Error> {
             "`vmctl doctor --fix` (as root) repairs what vmctl made"
         },
     ))
+}
+
+/// Bridge networks, `bridge_name` and bridged VMs on a Wi-Fi interface: they work only where the
+/// access point takes frames from MACs it did not associate (most drop them: no lease). A
+/// warning, not a problem: some networks allow it.
+fn wifi_bridges(ctx: &Ctx, settings: &crate::settings::Settings) -> Vec<String> {
+    use crate::discovery::wifi::is_wifi;
+    let mut users = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (name, (net, _)) in &settings.named {
+        if let Some(interface) = &net.interface {
+            users
+                .entry(interface.clone())
+                .or_default()
+                .push(format!("network '{name}'"));
+        }
+    }
+    if let Some(interface) = &settings.bridge_name {
+        users
+            .entry(interface.clone())
+            .or_default()
+            .push("bridge_name".into());
+    }
+    if let Ok((profiles, _)) = ctx.store.load_all_lenient() {
+        for p in profiles
+            .iter()
+            .filter(|p| p.network.mode == crate::model::Mode::Bridge)
+        {
+            if let Some(interface) = &p.network.bridge {
+                users
+                    .entry(interface.clone())
+                    .or_default()
+                    .push(format!("VM '{}'", p.name));
+            }
+        }
+    }
+    users
+        .into_iter()
+        .filter(|(interface, _)| is_wifi(interface))
+        .map(|(interface, who)| {
+            format!(
+                "{} bridge(s) to {interface}, a Wi-Fi interface: access points usually drop frames from MACs that did not associate, so bridged VMs get no lease; use shared mode or an Ethernet interface",
+                who.join(", ")
+            )
+        })
+        .collect()
 }

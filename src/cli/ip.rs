@@ -158,6 +158,29 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
     if let Some(bar) = spinner {
         bar.finish_and_clear();
     }
+    // A bridged VM's only address being link-local (169.254.x.x) means DHCP failed on the LAN.
+    let link_local = found.as_ref().is_some_and(|f| {
+        f.ip.is_link_local() && profile.network.mode == crate::model::Mode::Bridge
+    });
+    if profile.network.mode == crate::model::Mode::Bridge && (found.is_none() || link_local) {
+        // A started VM's interface is the one it started on (its state), else its profile's.
+        let interface = ctx
+            .store
+            .load_run(&profile.name)
+            .ok()
+            .flatten()
+            .and_then(|run| run.parent)
+            .or_else(|| profile.network.bridge.clone())
+            .or_else(|| settings.bridge_name.clone())
+            .unwrap_or_else(|| "the host's interface".to_owned());
+        let wifi = crate::discovery::wifi::is_wifi(&interface);
+        let (why, what_to_do) =
+            crate::discovery::wifi::no_lease_reason(&interface, wifi, link_local);
+        return Err(Error::NotAvailable {
+            message: format!("VM '{}' (mac {mac}): {why}", profile.name),
+            hint: Some(what_to_do),
+        });
+    }
     let Some(found) = found else {
         let waited = args.wait.map_or(String::new(), |d| {
             format!(" after waiting {}s", d.as_secs())

@@ -251,6 +251,10 @@ expect "starting a no-local bridged VM warns that bridge mode bypasses the firew
 ip -n br addr add 10.77.0.50/24 dev eth0 && ip -n br link set eth0 up
 expect "the bridged VM reaches the LAN directly" ping1 br 10.77.0.1
 same "its NIC has its MAC" "$("$V" show br network mac)" "$(ip -n br link show eth0 | awk '/ether/ {print $2}')"
+out=$("$V" ip br --source lease --wait 1s 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "bridged to lan0 got no DHCP lease" && printf '%s' "$out" | grep -q "hint:"; then
+  ok "a bridged VM without a lease: the error says why and what to do"
+else bad "ip of a bridged VM without a lease: rc=$rc $out"; fi
 "$V" stop br >/dev/null
 expect_not "its macvlan is gone after stop" ip -n br link show eth0
 "$V" create off -t disconnected >/dev/null
