@@ -29,6 +29,23 @@ impl Output {
         }
     }
 
+    /// `data` for a large body: serialized straight to stdout, never built as a `Value`.
+    pub fn data_streamed(&self, body: &impl serde::Serialize, human: impl FnOnce() -> String) {
+        if !self.json {
+            return self.data(&Value::Null, human);
+        }
+        let stdout = std::io::stdout().lock();
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+        let written = out
+            .write_all(b"{\"status\":\"OK\",\"body\":")
+            .and_then(|()| serde_json::to_writer(&mut out, body).map_err(std::io::Error::from))
+            .and_then(|()| out.write_all(b"}\n"))
+            .and_then(|()| out.flush());
+        if let Err(e) = written {
+            stdout_failed(&e);
+        }
+    }
+
     /// Report a change: `{"status":"OK","body":...}` for scripts, a line on stderr for people.
     pub fn done(&self, body: &Value, message: &str) {
         if self.json {
@@ -97,11 +114,15 @@ pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Str
 fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        // `vmctl list | head` is not an error.
-        if e.kind() == ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: writing to stdout: {e}");
-        std::process::exit(1);
+        stdout_failed(&e);
     }
+}
+
+fn stdout_failed(e: &std::io::Error) -> ! {
+    // `vmctl list | head` is not an error.
+    if e.kind() == ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to stdout: {e}");
+    std::process::exit(1);
 }

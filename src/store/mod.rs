@@ -17,7 +17,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-pub use atomic::write_atomic;
+pub use atomic::{resolve_links, write_atomic, write_through};
 pub use lock::StoreLock;
 
 use crate::backend::state::RunState;
