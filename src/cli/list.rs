@@ -1,11 +1,12 @@
 //! `vmctl list`: every VM with its mode, MAC, IP and status.
 
+use std::collections::HashSet;
+
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use super::show::status;
 use crate::error::Error;
 use crate::model::Mac;
 use crate::model::change::effective_mac;
@@ -39,9 +40,14 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     } else {
         args.field.iter().map(String::as_str).collect()
     };
-    let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
+    let started: HashSet<String> = ctx.store.started_names()?.into_iter().collect();
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(profiles.len());
     for profile in &profiles {
-        let status = status(ctx, &profile.name);
+        let status = if started.contains(&profile.name) {
+            "started"
+        } else {
+            "stopped"
+        };
         if args.running && status != "started" {
             continue;
         }
@@ -55,9 +61,9 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         } else {
             None
         };
-        let mut row = Map::new();
-        for &field in &fields {
-            let value = match field {
+        let row = fields
+            .iter()
+            .map(|&field| match field {
                 "name" => Value::from(profile.name.as_str()),
                 "uuid" => Value::from(profile.uuid.as_str()),
                 "mode" => Value::from(profile.network.mode.name()),
@@ -66,23 +72,38 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
                     .or(profile.network.ip)
                     .map_or(Value::Null, |ip| Value::from(ip.to_string())),
                 _ => Value::from(status),
-            };
-            row.insert(field.to_owned(), value);
-        }
+            })
+            .collect();
         rows.push(row);
     }
-    let body = Value::Array(rows.iter().cloned().map(Value::Object).collect());
-    ctx.out.data(&body, || {
-        if rows.is_empty() {
+    if ctx.out.json {
+        let body = Value::Array(
+            rows.into_iter()
+                .map(|row| {
+                    Value::Object(
+                        fields
+                            .iter()
+                            .map(|f| (*f).to_owned())
+                            .zip(row)
+                            .collect::<Map<_, _>>(),
+                    )
+                })
+                .collect(),
+        );
+        ctx.out.data(&body, String::new);
+        return Ok(());
+    }
+    let empty = rows.is_empty();
+    ctx.out.data(&Value::Null, || {
+        if empty {
             return String::new();
         }
         grid(
             &fields,
-            rows.iter().map(|row| {
-                fields
-                    .iter()
-                    .map(|f| match &row[*f] {
-                        Value::String(s) => s.clone(),
+            rows.into_iter().map(|row| {
+                row.into_iter()
+                    .map(|value| match value {
+                        Value::String(s) => s,
                         Value::Null => "-".to_owned(),
                         other => other.to_string(),
                     })
@@ -90,7 +111,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
             }),
         )
     });
-    if rows.is_empty() && !ctx.out.json {
+    if empty {
         ctx.out.note(if args.running {
             "no VM is started"
         } else {
