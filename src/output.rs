@@ -94,10 +94,17 @@ fn envelope_ok(body: &Value) -> String {
 
 /// A two-column field | value table, like `anka show`.
 pub fn field_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(field, value)| vec![field.to_owned(), value])
+        .collect();
+    if let Some(text) = plain_grid(None, &rows) {
+        return text;
+    }
     let mut table = Table::new();
     table.load_style(ASCII_FULL);
-    for (field, value) in rows {
-        table.add_row(vec![field.to_owned(), value]);
+    for row in rows {
+        table.add_row(row);
     }
     table.to_string()
 }
@@ -105,7 +112,7 @@ pub fn field_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> Str
 /// A table with a header row.
 pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows.into_iter().collect();
-    if let Some(text) = plain_grid(header, &rows) {
+    if let Some(text) = plain_grid(Some(header), &rows) {
         return text;
     }
     let mut table = Table::new();
@@ -116,21 +123,27 @@ pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Str
     table.to_string()
 }
 
-/// `grid` drawn directly, byte for byte as comfy-table draws it, when every cell is printable
+/// `grid` (or, without a header, `field_table`) drawn directly, byte for byte as comfy-table
+/// draws it, when every cell is printable
 /// ASCII (one character = one column) on one line: `list` of 10,000 VMs spent most of its time
 /// in comfy-table's width and wrapping logic. `None` for anything else.
-fn plain_grid(header: &[&str], rows: &[Vec<String>]) -> Option<String> {
+fn plain_grid(header: Option<&[&str]>, rows: &[Vec<String>]) -> Option<String> {
     let plain = |cell: &str| cell.bytes().all(|b| (b' '..=b'~').contains(&b));
+    let columns = header.map_or_else(|| rows.first().map_or(0, Vec::len), <[&str]>::len);
     if rows.is_empty()
-        || !header.iter().all(|h| plain(h))
+        || columns == 0
+        || !header.unwrap_or_default().iter().all(|h| plain(h))
         || !rows
             .iter()
-            .all(|row| row.len() == header.len() && row.iter().all(|c| plain(c)))
+            .all(|row| row.len() == columns && row.iter().all(|c| plain(c)))
     {
         return None;
     }
     // comfy-table gives an all-empty column one character.
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len().max(1)).collect();
+    let mut widths: Vec<usize> = match header {
+        Some(header) => header.iter().map(|h| h.len().max(1)).collect(),
+        None => vec![1; columns],
+    };
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
@@ -161,11 +174,13 @@ fn plain_grid(header: &[&str], rows: &[Vec<String>]) -> Option<String> {
     let mut text = String::with_capacity((inner + 3) * (rows.len() * 2 + 4));
     text.push_str(&border);
     text.push('\n');
-    line(&mut text, &mut header.iter().copied());
-    // `+====+` across the whole width under the header.
-    text.push('+');
-    text.extend(std::iter::repeat_n('=', inner));
-    text.push_str("+\n");
+    if let Some(header) = header {
+        line(&mut text, &mut header.iter().copied());
+        // `+====+` across the whole width under the header.
+        text.push('+');
+        text.extend(std::iter::repeat_n('=', inner));
+        text.push_str("+\n");
+    }
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             text.push_str(&between);
@@ -231,14 +246,25 @@ mod tests {
                 .map(|r| r.into_iter().map(str::to_owned).collect())
                 .collect();
             assert_eq!(
-                plain_grid(&header, &rows).as_deref(),
+                plain_grid(Some(&header), &rows).as_deref(),
                 Some(comfy(&header, &rows).as_str()),
                 "{header:?} {rows:?}"
             );
+            let mut table = Table::new();
+            table.load_style(ASCII_FULL);
+            for row in &rows {
+                table.add_row(row.clone());
+            }
+            assert_eq!(
+                plain_grid(None, &rows).as_deref(),
+                Some(table.to_string().as_str()),
+                "{rows:?}"
+            );
         }
         // Anything else is left to comfy-table.
-        assert!(plain_grid(&["a"], &[vec!["é".into()]]).is_none());
-        assert!(plain_grid(&["a"], &[vec!["x\ny".into()]]).is_none());
-        assert!(plain_grid(&["a"], &[]).is_none());
+        assert!(plain_grid(Some(&["a"]), &[vec!["é".into()]]).is_none());
+        assert!(plain_grid(Some(&["a"]), &[vec!["x\ny".into()]]).is_none());
+        assert!(plain_grid(Some(&["a"]), &[]).is_none());
+        assert!(plain_grid(None, &[]).is_none());
     }
 }
