@@ -138,12 +138,20 @@ fn owners_of_shared_macs(
         let owner = match started.as_slice() {
             [one] => Some((*one).clone()),
             _ => {
-                ctx.out.warn(&format!(
-                    "VMs {} share the MAC {} and {} started: whose address it is cannot be told, so none of them gets one",
-                    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
-                    Mac(mac),
-                    if started.is_empty() { "none is" } else { "more than one is" }
-                ));
+                // Once per MAC and run: `ip --wait` asks again every 50 ms.
+                static WARNED: std::sync::Mutex<Vec<MacAddr6>> = std::sync::Mutex::new(Vec::new());
+                let mut warned = WARNED
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if !warned.contains(&mac) {
+                    warned.push(mac);
+                    ctx.out.warn(&format!(
+                        "VMs {} share the MAC {} and {} started: whose address it is cannot be told, so none of them gets one",
+                        names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+                        Mac(mac),
+                        if started.is_empty() { "none is" } else { "more than one is" }
+                    ));
+                }
                 None
             }
         };
