@@ -84,14 +84,13 @@ pub fn discover(
         .collect();
     let wanted: HashSet<MacAddr6> = macs.iter().copied().collect();
     let mut index = LeaseIndex::empty(now);
-    if source != AddressSource::Arp {
-        for file in lease_files(ctx, settings, file) {
-            discovery::scan_leases(&file, |lease| {
-                if lease.mac.is_some_and(|mac| wanted.contains(&mac)) {
-                    index.offer(lease);
-                }
-            })?;
-        }
+    // Read with `--source arp` too: a lease file named on the command line must be there.
+    for file in lease_files(ctx, settings, file) {
+        discovery::scan_leases(&file, |lease| {
+            if lease.mac.is_some_and(|mac| wanted.contains(&mac)) {
+                index.offer(lease);
+            }
+        })?;
     }
     let neighbours = if source == AddressSource::Lease {
         Vec::new()
