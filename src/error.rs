@@ -63,7 +63,11 @@ pub enum Error {
     #[error("{message}")]
     Host { message: String, hint: String },
     #[error("{path}: {reason}")]
-    CorruptFile { path: PathBuf, reason: String },
+    CorruptFile {
+        path: PathBuf,
+        reason: String,
+        hint: Option<String>,
+    },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -86,6 +90,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// vmctl echoes; the rest is counted, not shown.
 pub const ECHO_LIMIT: usize = 200;
 
+/// Outside text cut after `ECHO_LIMIT` characters, for places that escape it themselves (JSON,
+/// `{:?}`): the rest is counted, not shown.
+pub fn cut(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((at, _)) => std::borrow::Cow::Owned(format!(
+            "{}... ({} more bytes)",
+            &text[..at],
+            text.len() - at
+        )),
+    }
+}
+
 /// Outside text made safe to echo on one terminal line (or into a plist): control characters
 /// escaped (they could set the terminal's title or clear it, and are not valid in XML), and
 /// cut after `ECHO_LIMIT` characters.
@@ -106,6 +123,22 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// What to do about an I/O error of this kind (a full disk is not a permission problem).
+fn io_hint(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "the disk (or your quota) is full: free some space and run it again; the old file is unchanged"
+        }
+        ErrorKind::InvalidData => "the file is not UTF-8 text: is it the right file?",
+        ErrorKind::ReadOnlyFilesystem => {
+            "the file system is read-only: remount it read-write or use another path"
+        }
+        ErrorKind::IsADirectory => "that is a folder: give the path of a file",
+        _ => "check the path and its permissions",
+    }
+}
+
 impl Error {
     pub fn invalid(
         what: &'static str,
@@ -120,13 +153,15 @@ impl Error {
         }
     }
 
-    /// Attach (or replace) the hint of an `Invalid` or `Conflict` error.
+    /// Attach (or replace) the hint of an `Invalid`, `Conflict`, `NotAvailable` or
+    /// `CorruptFile` error.
     #[must_use]
     pub fn with_hint(mut self, text: impl Into<String>) -> Self {
         match &mut self {
             Error::Invalid { hint, .. }
             | Error::Conflict { hint, .. }
-            | Error::NotAvailable { hint, .. } => {
+            | Error::NotAvailable { hint, .. }
+            | Error::CorruptFile { hint, .. } => {
                 *hint = Some(text.into());
             }
             _ => {}
@@ -160,6 +195,7 @@ impl Error {
         Error::CorruptFile {
             path: path.into(),
             reason: reason.to_string(),
+            hint: None,
         }
     }
 
@@ -174,6 +210,10 @@ impl Error {
             Error::Invalid { hint, .. }
             | Error::Conflict { hint, .. }
             | Error::NotAvailable { hint, .. } => hint.clone(),
+            Error::CorruptFile {
+                hint: Some(hint), ..
+            }
+            | Error::Host { hint, .. } => Some(hint.clone()),
             Error::CorruptFile { reason, .. } if reason.contains("newer vmctl") => {
                 Some("upgrade vmctl to read it".into())
             }
@@ -189,13 +229,12 @@ impl Error {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Some("check the path: no file or folder is there".into())
             }
+            Error::Io { source, .. } => Some(io_hint(source.kind()).into()),
             Error::NeedsConfirmation(_) => Some("pass --yes to confirm".into()),
             Error::VmStarted(name) => Some(format!(
                 "stop the VM first; if it is not running, its stale runtime state is run/{name}.plist under the vmctl home"
             )),
             Error::Usage(_) => Some("see `vmctl help`".into()),
-            Error::Host { hint, .. } => Some(hint.clone()),
-            Error::Io { .. } => Some("check the path and its permissions".into()),
             Error::Cancelled => None,
         }
     }
@@ -243,5 +282,38 @@ mod printable_tests {
         assert!(shown.len() < 300, "{}", shown.len());
         assert!(shown.ends_with("... (9999800 more bytes)"), "{shown}");
         assert_eq!(printable("héllo"), "héllo");
+    }
+
+    #[test]
+    fn io_hints_fit_the_kind_of_error() {
+        use super::Error;
+        use std::io::{Error as IoError, ErrorKind};
+        let hint = |kind| {
+            Error::io("writing", "/x", IoError::from(kind))
+                .hint()
+                .unwrap()
+        };
+        assert!(hint(ErrorKind::StorageFull).contains("full"));
+        assert!(!hint(ErrorKind::StorageFull).contains("permissions"));
+        assert!(hint(ErrorKind::InvalidData).contains("UTF-8"));
+        assert!(!hint(ErrorKind::InvalidData).contains("permissions"));
+        assert!(hint(ErrorKind::Other).contains("permissions"));
+        let block = Error::corrupt("/etc/hosts", "line 3: ...").with_hint("fix the block");
+        assert_eq!(block.hint().unwrap(), "fix the block");
+        assert!(
+            Error::corrupt("/p", "bad")
+                .hint()
+                .unwrap()
+                .contains("fix or remove")
+        );
+    }
+
+    #[test]
+    fn cut_keeps_short_text_and_counts_the_rest() {
+        assert_eq!(super::cut("a\x1bb"), "a\x1bb");
+        let long = "é".repeat(1000);
+        let shown = super::cut(&long);
+        assert!(shown.starts_with(&"é".repeat(200)), "{shown}");
+        assert!(shown.ends_with("é... (1600 more bytes)"), "{shown}");
     }
 }

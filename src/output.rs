@@ -1,6 +1,7 @@
 //! The only writer of stdout: a table or bare values for people, one JSON envelope
 //! (`{"status":"OK","body":...}`) for scripts. Diagnostics go to stderr.
 
+use std::fmt::Write as _;
 use std::io::{ErrorKind, Write};
 
 use comfy_table::{Table, presets::ASCII_FULL};
@@ -26,6 +27,23 @@ impl Output {
                 text.push('\n');
             }
             write_stdout(&text);
+        }
+    }
+
+    /// `data` for a large body: serialized straight to stdout, never built as a `Value`.
+    pub fn data_streamed(&self, body: &impl serde::Serialize, human: impl FnOnce() -> String) {
+        if !self.json {
+            return self.data(&Value::Null, human);
+        }
+        let stdout = std::io::stdout().lock();
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+        let written = out
+            .write_all(b"{\"status\":\"OK\",\"body\":")
+            .and_then(|()| serde_json::to_writer(&mut out, body).map_err(std::io::Error::from))
+            .and_then(|()| out.write_all(b"}\n"))
+            .and_then(|()| out.flush());
+        if let Err(e) = written {
+            stdout_failed(&e);
         }
     }
 
@@ -81,16 +99,27 @@ fn envelope_ok(body: &Value) -> String {
 
 /// A two-column field | value table, like `anka show`.
 pub fn field_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(field, value)| vec![field.to_owned(), value])
+        .collect();
+    if let Some(text) = plain_grid(None, &rows) {
+        return text;
+    }
     let mut table = Table::new();
     table.load_style(ASCII_FULL);
-    for (field, value) in rows {
-        table.add_row(vec![field.to_owned(), value]);
+    for row in rows {
+        table.add_row(row);
     }
     table.to_string()
 }
 
 /// A table with a header row.
 pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let rows: Vec<Vec<String>> = rows.into_iter().collect();
+    if let Some(text) = plain_grid(Some(header), &rows) {
+        return text;
+    }
     let mut table = Table::new();
     table.load_style(ASCII_FULL).set_header(header.to_vec());
     for row in rows {
@@ -111,10 +140,145 @@ pub fn diag(text: &str) {
 pub fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        if e.kind() == ErrorKind::BrokenPipe {
-            std::process::exit(0);
+        stdout_failed(&e);
+    }
+}
+
+/// `grid` (or, without a header, `field_table`) drawn directly, byte for byte as comfy-table
+/// draws it, when every cell is printable
+/// ASCII (one character = one column) on one line: `list` of 10,000 VMs spent most of its time
+/// in comfy-table's width and wrapping logic. `None` for anything else.
+fn plain_grid(header: Option<&[&str]>, rows: &[Vec<String>]) -> Option<String> {
+    let plain = |cell: &str| cell.bytes().all(|b| (b' '..=b'~').contains(&b));
+    let columns = header.map_or_else(|| rows.first().map_or(0, Vec::len), <[&str]>::len);
+    if rows.is_empty()
+        || columns == 0
+        || !header.unwrap_or_default().iter().all(|h| plain(h))
+        || !rows
+            .iter()
+            .all(|row| row.len() == columns && row.iter().all(|c| plain(c)))
+    {
+        return None;
+    }
+    // comfy-table gives an all-empty column one character.
+    let mut widths: Vec<usize> = match header {
+        Some(header) => header.iter().map(|h| h.len().max(1)).collect(),
+        None => vec![1; columns],
+    };
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
         }
-        diag(&format!("error: writing to stdout: {e}\n"));
-        std::process::exit(1);
+    }
+    let rule = |edge: char, fill: char, cross: char| {
+        let mut line = String::new();
+        line.push(edge);
+        for (i, width) in widths.iter().enumerate() {
+            if i > 0 {
+                line.push(cross);
+            }
+            line.extend(std::iter::repeat_n(fill, width + 2));
+        }
+        line.push(edge);
+        line
+    };
+    let border = rule('+', '-', '+');
+    let between = rule('|', '-', '+');
+    let inner: usize = widths.iter().map(|w| w + 3).sum::<usize>() - 1;
+    let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        out.push('|');
+        for (cell, width) in cells.zip(&widths) {
+            let _ = write!(out, " {cell:<width$} |");
+        }
+        out.push('\n');
+    };
+    let mut text = String::with_capacity((inner + 3) * (rows.len() * 2 + 4));
+    text.push_str(&border);
+    text.push('\n');
+    if let Some(header) = header {
+        line(&mut text, &mut header.iter().copied());
+        // `+====+` across the whole width under the header.
+        text.push('+');
+        text.extend(std::iter::repeat_n('=', inner));
+        text.push_str("+\n");
+    }
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            text.push_str(&between);
+            text.push('\n');
+        }
+        line(&mut text, &mut row.iter().map(String::as_str));
+    }
+    text.push_str(&border);
+    Some(text)
+}
+
+fn stdout_failed(e: &std::io::Error) -> ! {
+    // `vmctl list | head` is not an error.
+    if e.kind() == ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    diag(&format!("error: writing to stdout: {e}\n"));
+    std::process::exit(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// comfy-table's drawing of the same table: what `plain_grid` must reproduce.
+    fn comfy(header: &[&str], rows: &[Vec<String>]) -> String {
+        let mut table = Table::new();
+        table.load_style(ASCII_FULL).set_header(header.to_vec());
+        for row in rows {
+            table.add_row(row.clone());
+        }
+        table.to_string()
+    }
+
+    #[test]
+    fn plain_grid_draws_what_comfy_table_draws() {
+        let cases: Vec<(Vec<&str>, Vec<Vec<&str>>)> = vec![
+            (vec!["name"], vec![vec!["web"]]),
+            (
+                vec!["a", "longer header"],
+                vec![vec!["x", ""], vec!["a much longer cell", "-"]],
+            ),
+            (
+                vec!["name", "uuid", "ip"],
+                vec![
+                    vec!["vm1", "1234", "192.168.64.2"],
+                    vec!["vm2", "", "-"],
+                    vec!["v", "u u", "i"],
+                ],
+            ),
+            (vec!["", "b"], vec![vec!["", ""]]),
+        ];
+        for (header, rows) in cases {
+            let rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .map(|r| r.into_iter().map(str::to_owned).collect())
+                .collect();
+            assert_eq!(
+                plain_grid(Some(&header), &rows).as_deref(),
+                Some(comfy(&header, &rows).as_str()),
+                "{header:?} {rows:?}"
+            );
+            let mut table = Table::new();
+            table.load_style(ASCII_FULL);
+            for row in &rows {
+                table.add_row(row.clone());
+            }
+            assert_eq!(
+                plain_grid(None, &rows).as_deref(),
+                Some(table.to_string().as_str()),
+                "{rows:?}"
+            );
+        }
+        // Anything else is left to comfy-table.
+        assert!(plain_grid(Some(&["a"]), &[vec!["é".into()]]).is_none());
+        assert!(plain_grid(Some(&["a"]), &[vec!["x\ny".into()]]).is_none());
+        assert!(plain_grid(Some(&["a"]), &[]).is_none());
+        assert!(plain_grid(None, &[]).is_none());
     }
 }

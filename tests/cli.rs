@@ -982,14 +982,264 @@ fn leases_show_owner_expiry_and_pool() {
         1,
         "line 7",
     );
-    let json = home
-        .run(&["-j", "leases", "--file", "/nonexistent/leases"])
-        .ok()
-        .json();
+    // Only a default lease file may be missing; a named one is an error.
+    let json = home.run(&["-j", "leases"]).ok().json();
     assert_eq!(
         json["body"]["leases"],
         Value::Array(vec![]),
-        "a missing file means no leases"
+        "a missing default file means no leases"
+    );
+    home.refuses(
+        &["leases", "--file", "/nonexistent/leases"],
+        1,
+        "/nonexistent/leases",
+    );
+}
+
+#[test]
+fn lease_files_that_are_missing_endless_or_huge_are_refused() {
+    let home = with_vm();
+    for args in [
+        &["leases", "--file", "/nonexistent/leases"][..],
+        &["ip", "web", "--file", "/nonexistent/leases"],
+        &[
+            "hosts-sync",
+            "--hosts-file",
+            "/nonexistent/hosts",
+            "--leases-file",
+            "/nonexistent/leases",
+        ],
+    ] {
+        let run = home.refuses(args, 1, "'/nonexistent/leases': no such file");
+        assert!(run.stderr.contains("check the path"), "{}", run.stderr);
+    }
+    // A device or a FIFO would never end or never start: refused at once (the timeout
+    // turns a hang into a failure).
+    // Outside the home: `refuses` reads every file of the home to check that none changed.
+    let outside = tempfile::tempdir().unwrap();
+    let fifo = outside.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.display().to_string();
+    for file in ["/dev/zero", fifo.as_str(), "/tmp"] {
+        home.refuses_in(
+            &["timeout", "20"],
+            &[],
+            &["leases", "--file", file],
+            1,
+            "not a regular file",
+        );
+        home.refuses_in(
+            &["timeout", "20"],
+            &[],
+            &["ip", "web", "--source", "lease", "--file", file],
+            1,
+            "not a regular file",
+        );
+    }
+    // Larger than vmctl reads: a sparse file, so the test writes nothing.
+    let huge = outside.path().join("huge.leases");
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    home.refuses(
+        &["leases", "--file", &huge.display().to_string()],
+        1,
+        "larger than the 512 MB vmctl reads",
+    );
+}
+
+#[test]
+fn an_explicit_dhcp_leases_file_is_read_on_every_platform() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    let leases = future_dnsmasq_leases(&home, &[("52:54:00:12:34:56", "192.168.64.33", "web")]);
+    for var in ["VMCTL_DHCP_LEASES_FILE", "ANKA_DHCP_LEASES_FILE"] {
+        let env = [(var, leases.as_str())];
+        let run = home.run_env(&["ip", "web", "--source", "lease"], &env).ok();
+        assert_eq!(run.stdout, "192.168.64.33\n", "{var}");
+        let json = home.run_env(&["-j", "leases"], &env).ok().json();
+        assert_eq!(json["body"]["leases"][0]["vm"], "web", "{var}");
+        // Set explicitly, it must be there.
+        let run = home.refuses_in(
+            &[],
+            &[(var, "/nonexistent/dhcpd_leases")],
+            &["leases"],
+            1,
+            "/nonexistent/dhcpd_leases",
+        );
+        assert!(run.stderr.contains(var), "{}", run.stderr);
+    }
+    home.run(&["config", "dhcp_leases_file", &leases]).ok();
+    let run = home.run(&["ip", "web", "--source", "lease"]).ok();
+    assert_eq!(run.stdout, "192.168.64.33\n");
+    home.run(&["config", "dhcp_leases_file", "/nonexistent/dhcpd_leases"])
+        .ok();
+    let run = home.refuses(&["ip", "web"], 1, "/nonexistent/dhcpd_leases");
+    assert!(
+        run.stderr.contains("config --unset dhcp_leases_file"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn lease_text_is_escaped_and_cut_before_it_is_shown() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let long = "h".repeat(100_000);
+    let text = format!(
+        "{{\n\tname=evil\u{1b}]0;pwned\u{7}\n\tip_address=192.168.64.9\n\thw_address=1,52:54:0:12:34:56\n\tlease=0x{:x}\n}}\n{{\n\tname={long}\n\tip_address=192.168.64.10\n\thw_address=1,52:54:0:12:34:57\n\tlease=0x{:x}\n}}\n",
+        now + 3600,
+        now + 3600
+    );
+    let file = write_file(&home, "dhcpd_leases", &text);
+    let table = home.run(&["leases", "--file", &file]).ok().stdout;
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(table.contains("evil\\u{1b}]0;pwned"), "{table}");
+    assert!(
+        table.len() < 5_000,
+        "the long name is cut: {} bytes",
+        table.len()
+    );
+    let json = home.run(&["-j", "leases", "--file", &file]).ok().json();
+    assert_eq!(
+        json["body"]["leases"][0]["hostname"],
+        "evil\u{1b}]0;pwned\u{7}"
+    );
+    let cut = json["body"]["leases"][1]["hostname"].as_str().unwrap();
+    assert!(cut.len() < 300 && cut.ends_with("more bytes)"), "{cut}");
+    // A huge bad token is not echoed whole.
+    let bad = write_file(
+        &home,
+        "bad_leases",
+        &format!("{{\n\tip_address={long}\n}}\n"),
+    );
+    let run = home.refuses(&["leases", "--file", &bad], 1, "line 2");
+    assert!(run.stderr.len() < 1_000, "{} bytes", run.stderr.len());
+}
+
+#[test]
+fn hosts_sync_applies_at_once_keep_every_line() {
+    let home = Home::new();
+    let count = 8;
+    let mut lines = Vec::new();
+    for i in 0..count {
+        let mac = format!("52:54:00:12:34:{i:02x}");
+        home.run(&["create", &format!("vm{i}"), "--mac", &mac]).ok();
+        lines.push((mac, format!("192.168.64.{}", 10 + i)));
+    }
+    let lines: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|(mac, ip)| (mac.as_str(), ip.as_str(), "*"))
+        .collect();
+    let leases = future_dnsmasq_leases(&home, &lines);
+    let hosts = home.path().join("hosts");
+    let hosts_arg = hosts.display().to_string();
+    for round in 0..3 {
+        std::fs::write(&hosts, "127.0.0.1\tlocalhost\n").unwrap();
+        let children: Vec<_> = (0..count)
+            .map(|i| {
+                home.cmd(&[
+                    "-q",
+                    "hosts-sync",
+                    &format!("vm{i}"),
+                    "--hosts-file",
+                    &hosts_arg,
+                    "--leases-file",
+                    &leases,
+                    "--apply",
+                    "--yes",
+                ])
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        let text = std::fs::read_to_string(&hosts).unwrap();
+        for i in 0..count {
+            assert!(
+                text.contains(&format!("192.168.64.{}\tvm{i}\n", 10 + i)),
+                "round {round}: vm{i}'s line was lost:\n{text}"
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn hosts_sync_writes_through_a_symlink() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    let leases = future_dnsmasq_leases(&home, &[("52:54:00:12:34:56", "192.168.64.33", "web")]);
+    let real = home.path().join("etc-real");
+    std::fs::create_dir(&real).unwrap();
+    let target = real.join("hosts");
+    std::fs::write(&target, "127.0.0.1\tlocalhost\n").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = std::fs::metadata(&target).unwrap();
+    if before.uid() == 0 {
+        std::os::unix::fs::chown(&target, None, Some(4321)).unwrap();
+    }
+    let before = std::fs::metadata(&target).unwrap();
+    let link = home.path().join("hosts");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    home.run(&[
+        "hosts-sync",
+        "--hosts-file",
+        &link.display().to_string(),
+        "--leases-file",
+        &leases,
+        "--apply",
+        "--yes",
+    ])
+    .ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("192.168.64.33\tweb"), "{text}");
+    let after = std::fs::metadata(&target).unwrap();
+    assert_eq!(
+        (after.uid(), after.gid(), after.mode()),
+        (before.uid(), before.gid(), before.mode())
+    );
+}
+
+#[test]
+fn a_broken_hosts_block_hint_names_the_block_not_the_file() {
+    let home = with_vm();
+    let hosts = write_file(&home, "hosts", "127.0.0.1 localhost\n# BEGIN vmctl\n");
+    let run = home.refuses(&["-q", "hosts-sync", "--hosts-file", &hosts], 1, "hosts");
+    assert!(
+        run.stderr.contains("vmctl's marked block") && !run.stderr.contains("remove the file"),
+        "{}",
+        run.stderr
     );
 }
 
@@ -2056,4 +2306,62 @@ fn fixture_path(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
+}
+
+#[test]
+fn a_shared_mac_gives_its_address_to_the_started_vm_only() {
+    let home = with_vm();
+    home.run(&["modify", "web", "network", "--mac", "52:54:00:12:34:56"])
+        .ok();
+    home.run(&["clone", "web", "web2", "--keep-mac"]).ok();
+    let leases = future_dnsmasq_leases(&home, &[("52:54:00:12:34:56", "192.168.64.33", "web")]);
+    let hosts = write_file(&home, "hosts", "127.0.0.1\tlocalhost\n");
+    let sync = [
+        "-j",
+        "hosts-sync",
+        "--hosts-file",
+        &hosts,
+        "--leases-file",
+        &leases,
+    ];
+    // Neither is started: whose address it is cannot be told.
+    for vm in ["web", "web2"] {
+        let run = home.run(&["ip", vm, "--source", "lease", "--file", &leases]);
+        assert_eq!(run.code, 10, "{}", run.stdout);
+        assert!(
+            run.stderr.contains("share the MAC 52:54:00:12:34:56"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = home.run(&sync).ok();
+    assert!(run.stderr.contains("share the MAC"), "{}", run.stderr);
+    assert_eq!(run.json()["body"]["entries"], Value::Array(vec![]));
+
+    // web2 is started: the address is its own, not web's.
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    std::fs::write(home.path().join("run/web2.plist"), "").unwrap();
+    let run = home
+        .run(&["ip", "web2", "--source", "lease", "--file", &leases])
+        .ok();
+    assert_eq!(run.stdout, "192.168.64.33\n");
+    home.refuses(
+        &["ip", "web", "--source", "lease", "--file", &leases],
+        10,
+        "no address found for VM 'web'",
+    );
+    let run = home.run(&sync).ok();
+    let entries = &run.json()["body"]["entries"];
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    assert_eq!(entries[0]["name"], "web2");
+    std::fs::remove_file(home.path().join("run/web2.plist")).unwrap();
+
+    // One DHCP reservation per MAC.
+    let run = home.refuses(
+        &["plan", "--platform", "linux", "--part", "dnsmasq"],
+        1,
+        "share the MAC 52:54:00:12:34:56",
+    );
+    assert!(run.stderr.contains("--mac auto"), "{}", run.stderr);
+    home.refuses(&["plan", "--platform", "macos"], 1, "share the MAC");
 }

@@ -2,16 +2,17 @@
 //! in step with the VMs' current addresses. A dry run (the diff) unless `--apply`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
 
 use super::Ctx;
 use super::ip::discover;
-use crate::discovery::{AddressSource, hosts};
+use crate::discovery::{AddressSource, Found, hosts};
 use crate::error::Error;
-use crate::store::write_atomic;
+use crate::store::{StoreLock, resolve_links, write_through};
 
 /// Keep a marked block of /etc/hosts in step with the VMs' addresses (dry run without --apply)
 #[derive(Debug, Args)]
@@ -41,13 +42,6 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
     let profiles = ctx.store.load_named(&args.vms)?;
     let path = &args.hosts_file;
-    let old = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("reading", path, e)),
-    };
-    let hosts_error =
-        |e: hosts::HostsError| Error::corrupt(path, e).with_hint("fix the vmctl block by hand");
     let found = discover(
         ctx,
         &settings,
@@ -55,39 +49,31 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
         AddressSource::Lease,
         args.leases_file.as_ref(),
     )?;
-    let mut entries: Vec<(String, std::net::Ipv4Addr)> = if args.vms.is_empty() {
-        Vec::new()
-    } else {
-        // Only the named VMs move; the others' lines stay as they are.
-        hosts::block_entries(&old)
-            .map_err(hosts_error)?
-            .into_iter()
-            .filter(|(name, _)| !profiles.iter().any(|p| &p.name == name))
-            .collect()
-    };
     for profile in &profiles {
-        match found.iter().find(|(name, _)| name == &profile.name) {
-            Some((_, f)) => entries.push((profile.name.clone(), f.ip)),
-            None => ctx.out.note(&format!(
+        if !found.iter().any(|(name, _)| name == &profile.name) {
+            ctx.out.note(&format!(
                 "VM '{}' has no current address: no line for it",
                 profile.name
-            )),
+            ));
         }
     }
-    let new = hosts::update_block(&old, &entries).map_err(hosts_error)?;
+    let named: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    let change =
+        |old: String| Change::new(path, old, &found, (!args.vms.is_empty()).then_some(&named));
+    let planned = change(read_hosts(path)?)?;
     let shown = path.display().to_string();
-    let diff = hosts::diff(&old, &new, &shown);
-    let body = |applied: bool| {
-        json!({"file": shown, "changed": old != new, "applied": applied, "diff": diff,
-               "entries": entries.iter().map(|(n, ip)| json!({"name": n, "ip": ip.to_string()})).collect::<Vec<_>>()})
+    let body = |c: &Change, applied: bool| {
+        json!({"file": shown, "changed": c.old != c.new, "applied": applied, "diff": c.diff(&shown),
+               "entries": c.entries.iter().map(|(n, ip)| json!({"name": n, "ip": ip.to_string()})).collect::<Vec<_>>()})
     };
-    if old == new {
-        ctx.out.data(&body(false), String::new);
+    if planned.old == planned.new {
+        ctx.out.data(&body(&planned, false), String::new);
         ctx.out.note(&format!("{shown} is up to date"));
         return Ok(());
     }
     if !args.apply {
-        ctx.out.data(&body(false), || diff.clone());
+        ctx.out
+            .data(&body(&planned, false), || planned.diff(&shown));
         ctx.out.note("dry run: add --apply to write it");
         return Ok(());
     }
@@ -96,7 +82,7 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
         if !std::io::stdin().is_terminal() {
             return Err(Error::NeedsConfirmation(what));
         }
-        crate::output::diag(&diff);
+        crate::output::diag(&planned.diff(&shown));
         let yes = dialoguer::Confirm::new()
             .with_prompt(format!("Write these changes to {shown}?"))
             .default(false)
@@ -106,13 +92,75 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
             return Err(Error::Cancelled);
         }
     }
-    write_atomic(path, new.as_bytes())?;
+    // Read, change and write under one lock, or two runs at once lose each other's lines. The
+    // file is read again under it: another run may have written it since the diff above.
+    let _lock = StoreLock::acquire(&lock_path(&resolve_links(path)), ctx.out.quiet)?;
+    let applied = change(read_hosts(path)?)?;
+    if applied.old != applied.new {
+        write_through(path, applied.new.as_bytes())?;
+    }
     ctx.out.done(
-        &body(true),
+        &body(&applied, true),
         &format!(
             "updated {shown}: {} line(s) in the vmctl block",
-            entries.len()
+            applied.entries.len()
         ),
     );
     Ok(())
+}
+
+fn read_hosts(path: &Path) -> Result<String, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::io("reading", path, e)),
+    }
+}
+
+/// The hosts file before and after, and the block's entries.
+struct Change {
+    old: String,
+    new: String,
+    entries: Vec<(String, Ipv4Addr)>,
+}
+
+impl Change {
+    /// The block of `old` holding the `found` addresses; with `only` (VMs named on the command
+    /// line), the other VMs' lines stay as they are.
+    fn new(
+        path: &Path,
+        old: String,
+        found: &[(String, Found)],
+        only: Option<&Vec<&str>>,
+    ) -> Result<Change, Error> {
+        let hosts_error = |e: hosts::HostsError| {
+            Error::corrupt(path, e).with_hint(
+                "fix or delete vmctl's marked block (from '# BEGIN vmctl' to '# END vmctl') by hand; the rest of the file is not vmctl's",
+            )
+        };
+        let mut entries: Vec<(String, Ipv4Addr)> = match only {
+            None => Vec::new(),
+            Some(named) => hosts::block_entries(&old)
+                .map_err(hosts_error)?
+                .into_iter()
+                .filter(|(name, _)| !named.contains(&name.as_str()))
+                .collect(),
+        };
+        entries.extend(found.iter().map(|(name, f)| (name.clone(), f.ip)));
+        let new = hosts::update_block(&old, &entries).map_err(hosts_error)?;
+        Ok(Change { old, new, entries })
+    }
+
+    fn diff(&self, shown: &str) -> String {
+        hosts::diff(&self.old, &self.new, shown)
+    }
+}
+
+/// `.hosts.vmctl-lock` beside `hosts`: the file itself is replaced on each write, so a lock on
+/// it would not outlive the write.
+fn lock_path(hosts: &Path) -> PathBuf {
+    let name = hosts
+        .file_name()
+        .map_or_else(|| "hosts".into(), |n| n.to_string_lossy());
+    hosts.with_file_name(format!(".{name}.vmctl-lock"))
 }

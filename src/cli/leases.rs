@@ -1,18 +1,24 @@
 //! `vmctl leases`: the DHCP leases with their owner VM (by MAC), expiry, and each pool's use.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use clap::Args;
 use macaddr::MacAddr6;
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::ip::load_leases;
+use super::ip::lease_files;
 use super::show::format_time;
-use crate::discovery::{self, lease::pool_usage};
-use crate::error::Error;
+use crate::discovery::{
+    self,
+    lease::{Lease, pool_usage},
+};
+use crate::error::{Error, cut, printable};
 use crate::model::Mac;
 use crate::model::change::effective_mac;
 use crate::output::grid;
@@ -38,8 +44,29 @@ pub struct LeasesArgs {
 
 pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    let (mut leases, files) = load_leases(ctx, &settings, args.file.as_ref())?;
+    let files = lease_files(ctx, &settings, args.file.as_ref());
     let now = discovery::now();
+    let subnet = match &args.network {
+        Some(network) => Some(
+            settings
+                .address_plan(network)
+                .ok_or_else(|| {
+                    Error::invalid("network", network, "no such vmctl network")
+                        .with_hint("`vmctl network list` shows them")
+                })?
+                .subnet(),
+        ),
+        None => None,
+    };
+    // Only the leases shown are kept: a large lease file costs what is printed, not its size.
+    let mut leases: Vec<Lease> = Vec::new();
+    for file in &files {
+        discovery::scan_leases(file, |lease| {
+            if (args.all || !lease.is_expired(now)) && subnet.is_none_or(|s| s.contains(lease.ip)) {
+                leases.push(lease.to_lease());
+            }
+        })?;
+    }
     let owners: HashMap<MacAddr6, String> = ctx
         .store
         .load_all()?
@@ -50,16 +77,6 @@ pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
         Some(n) => vec![n.as_str()],
         None => settings.network_names(),
     };
-    if let Some(network) = &args.network {
-        let subnet = settings
-            .address_plan(network)
-            .ok_or_else(|| {
-                Error::invalid("network", network, "no such vmctl network")
-                    .with_hint("`vmctl network list` shows them")
-            })?
-            .subnet();
-        leases.retain(|l| subnet.contains(l.ip));
-    }
     let pools: Vec<Value> = networks
         .iter()
         .map(|n| {
@@ -69,38 +86,32 @@ pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
                    "size": usage.size, "used": usage.used, "free": usage.free})
         })
         .collect();
-    leases.sort_by_key(|l| (u32::from(l.ip), l.expiry));
-    let rows: Vec<Value> = leases
-        .iter()
-        .filter(|l| args.all || !l.is_expired(now))
-        .map(|l| {
-            json!({
-                "ip": l.ip.to_string(),
-                "mac": l.mac.map(|m| Mac(m).to_string()),
-                "client_id": l.client_id,
-                "vm": l.mac.and_then(|m| owners.get(&m)),
-                "hostname": l.hostname,
-                "expiry": l.expiry,
-                "expired": l.is_expired(now),
-            })
-        })
-        .collect();
-    let body = json!({"files": files, "leases": rows, "pools": pools});
-    ctx.out.data(&body, || {
+    leases.sort_unstable_by_key(|l| (u32::from(l.ip), l.expiry));
+    let paths: Vec<&PathBuf> = files.iter().map(|f| &f.path).collect();
+    let body = Body {
+        files: &paths,
+        leases: Rows {
+            leases: &leases,
+            owners: &owners,
+            now,
+        },
+        pools: &pools,
+    };
+    ctx.out.data_streamed(&body, || {
         let text = |v: &Value| v.as_str().map_or_else(|| "-".to_owned(), str::to_owned);
-        let mut out = if rows.is_empty() {
+        let shown = |t: Option<&str>| t.map_or_else(|| "-".to_owned(), printable);
+        let mut out = if leases.is_empty() {
             String::new()
         } else {
             grid(
                 &["address", "mac", "vm", "hostname", "expires"],
-                rows.iter().map(|r| {
+                leases.iter().map(|l| {
                     vec![
-                        text(&r["ip"]),
-                        text(&r["mac"]),
-                        text(&r["vm"]),
-                        text(&r["hostname"]),
-                        r["expiry"]
-                            .as_u64()
+                        l.ip.to_string(),
+                        l.mac.map_or_else(|| "-".to_owned(), |m| Mac(m).to_string()),
+                        shown(l.mac.and_then(|m| owners.get(&m)).map(String::as_str)),
+                        shown(l.hostname.as_deref()),
+                        l.expiry
                             .map_or_else(|| "never".to_owned(), |t| expiry(t, now)),
                     ]
                 }),
@@ -120,8 +131,11 @@ pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
         }
         out
     });
-    if rows.is_empty() && !ctx.out.json {
-        let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    if leases.is_empty() && !ctx.out.json {
+        let shown: Vec<String> = paths
+            .iter()
+            .map(|f| printable(&f.display().to_string()))
+            .collect();
         ctx.out.note(&format!(
             "no {}leases in {}",
             if args.all { "" } else { "current " },
@@ -129,6 +143,47 @@ pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// The JSON body, written field by field (keys in the order `json!` would sort them).
+#[derive(Serialize)]
+struct Body<'a> {
+    files: &'a [&'a PathBuf],
+    leases: Rows<'a>,
+    pools: &'a [Value],
+}
+
+/// The lease rows, serialized one at a time rather than built as one large `Value`.
+struct Rows<'a> {
+    leases: &'a [Lease],
+    owners: &'a HashMap<MacAddr6, String>,
+    now: u64,
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.leases.iter().map(|l| Row {
+            client_id: l.client_id.as_deref().map(cut),
+            expired: l.is_expired(self.now),
+            expiry: l.expiry,
+            hostname: l.hostname.as_deref().map(cut),
+            ip: l.ip,
+            mac: l.mac.map(Mac),
+            vm: l.mac.and_then(|m| self.owners.get(&m)),
+        }))
+    }
+}
+
+/// One lease in JSON. Text from the file is cut at an absurd length (JSON escapes the rest).
+#[derive(Serialize)]
+struct Row<'a> {
+    client_id: Option<Cow<'a, str>>,
+    expired: bool,
+    expiry: Option<u64>,
+    hostname: Option<Cow<'a, str>>,
+    ip: Ipv4Addr,
+    mac: Option<Mac>,
+    vm: Option<&'a String>,
 }
 
 /// `in 23h 59m (2026-11-25 14:00:00 UTC)` or `expired 2h ago (...)`.

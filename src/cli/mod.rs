@@ -26,7 +26,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::output::Output;
@@ -50,6 +50,15 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "vmctl", version, about, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The flags every command takes, before or after its name.
+#[derive(Debug, clap::Args)]
+struct GlobalArgs {
     /// Folder of profiles and settings [default: the per-user data folder]
     #[arg(long, global = true, env = "VMCTL_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
@@ -65,8 +74,6 @@ pub struct Cli {
     /// Say more about what happens (`-v` belongs to `--vlan`, as in Anka)
     #[arg(long, global = true)]
     verbose: bool,
-    #[command(subcommand)]
-    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,20 +133,21 @@ pub fn run(args: &[OsString]) -> ExitCode {
         .iter()
         .skip(1)
         .any(|a| a == "-j" || a == "--json" || a == "--machine-readable");
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse(args) {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err, json_env || json_arg),
     };
+    let global = cli.global;
     let out = Output {
-        json: cli.json || json_env,
-        quiet: cli.quiet,
+        json: global.json || json_env,
+        quiet: global.quiet,
     };
-    let result = home_dir(cli.home).and_then(|home| {
+    let result = home_dir(global.home).and_then(|home| {
         let ctx = Ctx {
-            store: Store::new(home, cli.quiet),
+            store: Store::new(home, global.quiet),
             out,
-            yes: cli.yes,
-            verbose: cli.verbose,
+            yes: global.yes,
+            verbose: global.verbose,
         };
         dispatch(cli.command, &ctx)
     });
@@ -150,6 +158,67 @@ pub fn run(args: &[OsString]) -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// The command line parsed. Building clap's whole tree (every subcommand's arguments and help)
+/// is most of the time of a quick command such as `show VM network`, so the tree holds only the
+/// subcommand named on the line; anything that does not parse that way (help, a typo, a flag
+/// it does not know) is parsed again with the whole tree, so every message is the whole tree's.
+fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    if let Some(small) = subcommand_named(args).and_then(command_with_only)
+        && let Ok(matches) = small.try_get_matches_from(args)
+        && let Ok(cli) = Cli::from_arg_matches(&matches)
+    {
+        return Ok(cli);
+    }
+    Cli::try_parse_from(args)
+}
+
+/// The subcommand's name: the first argument that is not a global flag (or `--home`'s value).
+fn subcommand_named(args: &[OsString]) -> Option<&str> {
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        match arg {
+            "--home" => {
+                rest.next();
+            }
+            "-h" | "--help" | "-V" | "--version" | "help" => return None,
+            _ if arg.starts_with('-') => {}
+            _ => return Some(arg),
+        }
+    }
+    None
+}
+
+/// `vmctl` with its global flags and only the subcommand `name` (`None` for an unknown name).
+fn command_with_only(name: &str) -> Option<clap::Command> {
+    use clap::Args;
+    type Augment = fn(clap::Command) -> clap::Command;
+    let (name, augment): (&'static str, Augment) = match name {
+        "create" => ("create", create::CreateArgs::augment_args),
+        "list" => ("list", list::ListArgs::augment_args),
+        "show" => ("show", show::ShowArgs::augment_args),
+        "modify" => ("modify", modify::ModifyArgs::augment_args),
+        "clone" => ("clone", clone::CloneArgs::augment_args),
+        "delete" => ("delete", delete::DeleteArgs::augment_args),
+        "config" => ("config", config::ConfigArgs::augment_args),
+        "plan" => ("plan", plan::PlanArgs::augment_args),
+        "ip" => ("ip", ip::IpArgs::augment_args),
+        "leases" => ("leases", leases::LeasesArgs::augment_args),
+        "hosts-sync" => ("hosts-sync", hosts_sync::HostsSyncArgs::augment_args),
+        "start" => ("start", start::StartArgs::augment_args),
+        "stop" => ("stop", stop::StopArgs::augment_args),
+        "run" => ("run", run::RunArgs::augment_args),
+        "doctor" => ("doctor", doctor::DoctorArgs::augment_args),
+        "lease-event" => ("lease-event", lease_event::LeaseEventArgs::augment_args),
+        _ => return None,
+    };
+    let top = clap::Command::new("vmctl")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand_required(true);
+    Some(GlobalArgs::augment_args(top).subcommand(augment(clap::Command::new(name))))
 }
 
 fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
@@ -248,4 +317,64 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
     };
     Output { json, quiet: false }.error(&message, Some(&hint), crate::error::code::USAGE);
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_of_one_subcommand_parses_as_the_whole_tree() {
+        for line in [
+            "vmctl show web network",
+            "vmctl --home /h -j show web network ip",
+            "vmctl show web -q network --home=/x",
+            "vmctl show web -f",
+            "vmctl list --running --field name,ip",
+            "vmctl ip web --wait 2m --source lease",
+            "vmctl leases --all --file f --network host",
+            "vmctl hosts-sync --apply a b --leases-file l",
+            "vmctl modify web network --mac auto --no-local",
+            "vmctl modify web port ssh 22",
+            "vmctl modify web set network-card -t host 0",
+            "vmctl create web -t host -y",
+            "vmctl config no_local 1",
+            "vmctl plan --platform linux --part nft",
+            "vmctl stop web --verbose",
+            "vmctl run web -- qemu -nic {tap}",
+        ] {
+            let args: Vec<OsString> = line.split(' ').map(Into::into).collect();
+            let name = subcommand_named(&args).unwrap();
+            let matches = command_with_only(name)
+                .unwrap()
+                .try_get_matches_from(&args)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            let small = Cli::from_arg_matches(&matches).unwrap();
+            let whole = Cli::try_parse_from(&args).unwrap();
+            assert_eq!(format!("{small:?}"), format!("{whole:?}"), "{line}");
+        }
+        for whole_tree in ["vmctl --help", "vmctl -j", "vmctl nosuch x"] {
+            let args: Vec<OsString> = whole_tree.split(' ').map(Into::into).collect();
+            assert!(
+                subcommand_named(&args)
+                    .and_then(command_with_only)
+                    .is_none(),
+                "{whole_tree}"
+            );
+        }
+        // What the small tree refuses (help included) is the whole tree's message.
+        for refused in [
+            "vmctl show --help",
+            "vmctl show",
+            "vmctl show web nosuch",
+            "vmctl ip",
+        ] {
+            let args: Vec<OsString> = refused.split(' ').map(Into::into).collect();
+            assert_eq!(
+                parse(&args).unwrap_err().render().to_string(),
+                Cli::try_parse_from(&args).unwrap_err().render().to_string(),
+                "{refused}"
+            );
+        }
+    }
 }

@@ -4,7 +4,8 @@ use std::net::Ipv4Addr;
 
 use macaddr::MacAddr6;
 
-use super::lease::{Lease, parse_hex_octet, parse_mac_lenient};
+use super::lease::{Lease, LeaseRef, parse_hex_octet, parse_mac_lenient};
+use crate::error::cut;
 
 pub use super::lease::ParseError;
 
@@ -42,13 +43,13 @@ impl<'t> Block<'t> {
         match key.trim() {
             "ip_address" => {
                 let ip = value.parse().map_err(|_| {
-                    ParseError::new(line_no, format!("invalid ip_address {value:?}"))
+                    ParseError::new(line_no, format!("invalid ip_address {:?}", cut(value)))
                 })?;
                 self.ip = Some(ip);
             }
             "lease" => {
                 let expiry = parse_hex_u64(value).ok_or_else(|| {
-                    ParseError::new(line_no, format!("invalid lease value {value:?}"))
+                    ParseError::new(line_no, format!("invalid lease value {:?}", cut(value)))
                 })?;
                 self.expiry = Some(expiry);
             }
@@ -60,7 +61,7 @@ impl<'t> Block<'t> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Lease, ParseError> {
+    fn finish(self) -> Result<LeaseRef<'t>, ParseError> {
         let ip = self
             .ip
             .ok_or_else(|| ParseError::new(self.start, "lease block has no ip_address"))?;
@@ -69,11 +70,11 @@ impl<'t> Block<'t> {
         let client_id = self
             .identifier
             .or(self.hw_address.filter(|_| mac.is_none()));
-        Ok(Lease {
+        Ok(LeaseRef {
             ip,
             mac,
-            client_id: client_id.map(str::to_owned),
-            hostname: self.name.map(str::to_owned),
+            client_id,
+            hostname: self.name,
             expiry: self.expiry,
         })
     }
@@ -107,13 +108,40 @@ fn parse_hex_u64(value: &str) -> Option<u64> {
 #[allow(clippy::missing_errors_doc)]
 pub fn parse(text: &str) -> Result<Vec<Lease>, ParseError> {
     let mut leases = Vec::new();
-    let mut block: Option<Block<'_>> = None;
-    for (idx, raw) in text.lines().enumerate() {
-        let line_no = idx + 1;
+    let mut parser = StreamParser::default();
+    for (idx, line) in text.lines().enumerate() {
+        parser.line(idx + 1, line, &mut |lease| leases.push(lease.to_lease()))?;
+    }
+    parser.end()?;
+    Ok(leases)
+}
+
+/// The lease database read a line at a time, so a large file is never held whole: the lines
+/// of the open block are kept until its `}`, then the lease is handed to the caller.
+#[derive(Debug, Default)]
+pub struct StreamParser {
+    /// Line of the open block's `{`.
+    open: Option<usize>,
+    /// The open block's lines so far, each ending in `\n`.
+    block: String,
+}
+
+impl StreamParser {
+    /// Reads line `line_no` (1-based, without its line ending); a completed block goes to `visit`.
+    #[allow(clippy::missing_errors_doc)]
+    pub fn line(
+        &mut self,
+        line_no: usize,
+        raw: &str,
+        visit: &mut impl FnMut(LeaseRef<'_>),
+    ) -> Result<(), ParseError> {
         let line = raw.trim();
-        match (block.as_mut(), line) {
+        match (self.open, line) {
             (None, "") => {}
-            (None, "{") => block = Some(Block::new(line_no)),
+            (None, "{") => {
+                self.open = Some(line_no);
+                self.block.clear();
+            }
             (None, "}") => {
                 return Err(ParseError::new(line_no, "'}' without a matching '{'"));
             }
@@ -123,30 +151,41 @@ pub fn parse(text: &str) -> Result<Vec<Lease>, ParseError> {
                     "unexpected text outside a lease block",
                 ));
             }
-            (Some(open), "{") => {
+            (Some(start), "{") => {
                 return Err(ParseError::new(
                     line_no,
                     format!(
-                        "'{{' inside a lease block (block opened at line {} is not closed)",
-                        open.start
+                        "'{{' inside a lease block (block opened at line {start} is not closed)"
                     ),
                 ));
             }
-            (Some(_), "}") => {
-                if let Some(done) = block.take() {
-                    leases.push(done.finish()?);
+            (Some(start), "}") => {
+                self.open = None;
+                let mut block = Block::new(start);
+                for (offset, line) in self.block.lines().enumerate() {
+                    block.apply(line, start + 1 + offset)?;
                 }
+                visit(block.finish()?);
             }
-            (Some(open), _) => open.apply(line, line_no)?,
+            (Some(_), _) => {
+                self.block.push_str(line);
+                self.block.push('\n');
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the input did not stop inside a block.
+    #[allow(clippy::missing_errors_doc)]
+    pub fn end(&self) -> Result<(), ParseError> {
+        match self.open {
+            Some(start) => Err(ParseError::new(
+                start,
+                "lease block not closed before end of file",
+            )),
+            None => Ok(()),
         }
     }
-    if let Some(open) = block {
-        return Err(ParseError::new(
-            open.start,
-            "lease block not closed before end of file",
-        ));
-    }
-    Ok(leases)
 }
 
 #[cfg(test)]

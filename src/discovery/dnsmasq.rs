@@ -2,7 +2,8 @@
 
 use std::net::Ipv4Addr;
 
-use super::lease::{Lease, parse_hex_octet, parse_mac_lenient};
+use super::lease::{Lease, LeaseRef, parse_hex_octet, parse_mac_lenient};
+use crate::error::cut;
 
 pub use super::lease::ParseError;
 
@@ -19,8 +20,8 @@ fn is_typed_hw_address(field: &str) -> bool {
                 .all(|octet| parse_hex_octet(octet.as_bytes()).is_some()))
 }
 
-fn star_is_none(field: Option<&str>) -> Option<String> {
-    field.filter(|f| *f != "*").map(str::to_owned)
+fn star_is_none(field: Option<&str>) -> Option<&str> {
+    field.filter(|f| *f != "*")
 }
 
 /// Parses a dnsmasq lease file.
@@ -33,63 +34,70 @@ fn star_is_none(field: Option<&str>) -> Option<String> {
 pub fn parse(text: &str) -> Result<Vec<Lease>, ParseError> {
     let mut leases = Vec::new();
     for (idx, line) in text.lines().enumerate() {
-        let line_no = idx + 1;
-        let mut fields = line.split_ascii_whitespace();
-        let Some(expiry) = fields.next() else {
-            continue;
-        };
-        if expiry == "duid" {
-            continue;
+        if let Some(lease) = parse_line(idx + 1, line)? {
+            leases.push(lease.to_lease());
         }
-        let (Some(hw), Some(ip), Some(hostname)) = (fields.next(), fields.next(), fields.next())
-        else {
-            if line
-                .split_ascii_whitespace()
-                .nth(2)
-                .is_some_and(|ip| ip.contains(':'))
-            {
-                continue;
-            }
-            return Err(ParseError::new(
-                line_no,
-                "expected EXPIRY MAC IP HOSTNAME CLIENTID",
-            ));
-        };
-        if ip.contains(':') {
-            continue;
-        }
-        let client_id = fields.next();
-        if fields.next().is_some() {
-            return Err(ParseError::new(
-                line_no,
-                "too many fields (expected EXPIRY MAC IP HOSTNAME CLIENTID)",
-            ));
-        }
-        let expiry: u64 = expiry
-            .parse()
-            .map_err(|_| ParseError::new(line_no, format!("invalid expiry {expiry:?}")))?;
-        let mac = match parse_mac_lenient(hw) {
-            Some(mac) => Some(mac),
-            None if hw == "*" || is_typed_hw_address(hw) => None,
-            None => {
-                return Err(ParseError::new(
-                    line_no,
-                    format!("invalid hardware address {hw:?}"),
-                ));
-            }
-        };
-        let ip: Ipv4Addr = ip
-            .parse()
-            .map_err(|_| ParseError::new(line_no, format!("invalid ip address {ip:?}")))?;
-        leases.push(Lease {
-            ip,
-            mac,
-            client_id: star_is_none(client_id),
-            hostname: star_is_none(Some(hostname)),
-            expiry: (expiry != 0).then_some(expiry),
-        });
     }
     Ok(leases)
+}
+
+/// One line of a dnsmasq lease file (`line_no` for errors): its IPv4 lease, or `None` for a
+/// line that holds none. The rules are those of [`parse`].
+#[allow(clippy::missing_errors_doc)]
+pub fn parse_line(line_no: usize, line: &str) -> Result<Option<LeaseRef<'_>>, ParseError> {
+    let mut fields = line.split_ascii_whitespace();
+    let Some(expiry) = fields.next() else {
+        return Ok(None);
+    };
+    if expiry == "duid" {
+        return Ok(None);
+    }
+    let (Some(hw), Some(ip), Some(hostname)) = (fields.next(), fields.next(), fields.next()) else {
+        if line
+            .split_ascii_whitespace()
+            .nth(2)
+            .is_some_and(|ip| ip.contains(':'))
+        {
+            return Ok(None);
+        }
+        return Err(ParseError::new(
+            line_no,
+            "expected EXPIRY MAC IP HOSTNAME CLIENTID",
+        ));
+    };
+    if ip.contains(':') {
+        return Ok(None);
+    }
+    let client_id = fields.next();
+    if fields.next().is_some() {
+        return Err(ParseError::new(
+            line_no,
+            "too many fields (expected EXPIRY MAC IP HOSTNAME CLIENTID)",
+        ));
+    }
+    let expiry: u64 = expiry
+        .parse()
+        .map_err(|_| ParseError::new(line_no, format!("invalid expiry {:?}", cut(expiry))))?;
+    let mac = match parse_mac_lenient(hw) {
+        Some(mac) => Some(mac),
+        None if hw == "*" || is_typed_hw_address(hw) => None,
+        None => {
+            return Err(ParseError::new(
+                line_no,
+                format!("invalid hardware address {:?}", cut(hw)),
+            ));
+        }
+    };
+    let ip: Ipv4Addr = ip
+        .parse()
+        .map_err(|_| ParseError::new(line_no, format!("invalid ip address {:?}", cut(ip))))?;
+    Ok(Some(LeaseRef {
+        ip,
+        mac,
+        client_id: star_is_none(client_id),
+        hostname: star_is_none(Some(hostname)),
+        expiry: (expiry != 0).then_some(expiry),
+    }))
 }
 
 #[cfg(test)]

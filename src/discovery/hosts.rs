@@ -4,6 +4,8 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
+use crate::error::cut;
+
 const BEGIN: &str = "# BEGIN vmctl";
 const END: &str = "# END vmctl";
 
@@ -39,7 +41,7 @@ impl fmt::Display for HostsError {
             Self::DuplicateBlock { line } => {
                 write!(f, "line {line}: second vmctl block (only one is allowed)")
             }
-            Self::InvalidName { name } => write!(f, "invalid host name {name:?}"),
+            Self::InvalidName { name } => write!(f, "invalid host name {:?}", cut(name)),
             Self::ConflictingEntries { name } => {
                 write!(f, "host name {name:?} given with more than one address")
             }

@@ -38,6 +38,35 @@ impl Lease {
     }
 }
 
+/// A lease as a parser yields it, borrowing its text from the line being read: a reader
+/// keeps (and copies) only the leases it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseRef<'t> {
+    pub ip: Ipv4Addr,
+    pub mac: Option<MacAddr6>,
+    pub client_id: Option<&'t str>,
+    pub hostname: Option<&'t str>,
+    pub expiry: Option<u64>,
+}
+
+impl LeaseRef<'_> {
+    #[must_use]
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expiry.is_some_and(|expiry| expiry <= now)
+    }
+
+    #[must_use]
+    pub fn to_lease(&self) -> Lease {
+        Lease {
+            ip: self.ip,
+            mac: self.mac,
+            client_id: self.client_id.map(str::to_owned),
+            hostname: self.hostname.map(str::to_owned),
+            expiry: self.expiry,
+        }
+    }
+}
+
 /// Error from a lease-file parser, naming the 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -101,8 +130,8 @@ pub fn parse_mac_lenient(s: &str) -> Option<MacAddr6> {
 }
 
 /// Ordering key: unexpired beats expired, then later expiry wins (`None` = infinite).
-fn rank(lease: &Lease, now: u64) -> (bool, u64) {
-    match lease.expiry {
+fn rank(expiry: Option<u64>, now: u64) -> (bool, u64) {
+    match expiry {
         None => (true, u64::MAX),
         Some(expiry) => (expiry > now, expiry),
     }
@@ -117,45 +146,66 @@ fn rank(lease: &Lease, now: u64) -> (bool, u64) {
 pub fn best_lease(leases: &[Lease], mac: MacAddr6, now: u64) -> Option<&Lease> {
     let mut best: Option<&Lease> = None;
     for lease in leases.iter().filter(|lease| lease.mac == Some(mac)) {
-        if best.is_none_or(|current| rank(lease, now) > rank(current, now)) {
+        if best.is_none_or(|current| rank(lease.expiry, now) > rank(current.expiry, now)) {
             best = Some(lease);
         }
     }
     best
 }
 
-/// Best lease per MAC, built once so that many lookups cost O(1) each.
+/// Best lease per MAC, built once (or as a file is read) so that many lookups cost O(1) each.
 ///
-/// Selection follows [`best_lease`] exactly.
-#[derive(Debug, Clone)]
-pub struct LeaseIndex<'a> {
-    leases: &'a [Lease],
-    by_mac: HashMap<MacAddr6, usize>,
+/// Selection follows [`best_lease`] exactly. It owns only the winning leases, so a large lease
+/// file read through it costs memory per MAC, not per lease.
+#[derive(Debug, Clone, Default)]
+pub struct LeaseIndex {
+    now: u64,
+    by_mac: HashMap<MacAddr6, Lease>,
 }
 
-impl<'a> LeaseIndex<'a> {
+impl LeaseIndex {
     #[must_use]
-    pub fn new(leases: &'a [Lease], now: u64) -> Self {
-        let mut by_mac: HashMap<MacAddr6, usize> = HashMap::with_capacity(leases.len());
-        for (i, lease) in leases.iter().enumerate() {
-            let Some(mac) = lease.mac else { continue };
-            match by_mac.entry(mac) {
-                Entry::Vacant(slot) => {
-                    slot.insert(i);
-                }
-                Entry::Occupied(mut slot) => {
-                    if rank(lease, now) > rank(&leases[*slot.get()], now) {
-                        slot.insert(i);
-                    }
+    pub fn new(leases: &[Lease], now: u64) -> Self {
+        let mut index = Self::empty(now);
+        for lease in leases {
+            index.offer(LeaseRef {
+                ip: lease.ip,
+                mac: lease.mac,
+                client_id: lease.client_id.as_deref(),
+                hostname: lease.hostname.as_deref(),
+                expiry: lease.expiry,
+            });
+        }
+        index
+    }
+
+    /// An index that ranks leases as of `now`.
+    #[must_use]
+    pub fn empty(now: u64) -> Self {
+        Self {
+            now,
+            by_mac: HashMap::new(),
+        }
+    }
+
+    /// Keep `lease` if it is the best one of its MAC so far (an earlier one wins a tie).
+    pub fn offer(&mut self, lease: LeaseRef<'_>) {
+        let Some(mac) = lease.mac else { return };
+        match self.by_mac.entry(mac) {
+            Entry::Vacant(slot) => {
+                slot.insert(lease.to_lease());
+            }
+            Entry::Occupied(mut slot) => {
+                if rank(lease.expiry, self.now) > rank(slot.get().expiry, self.now) {
+                    slot.insert(lease.to_lease());
                 }
             }
         }
-        Self { leases, by_mac }
     }
 
     #[must_use]
-    pub fn get(&self, mac: MacAddr6) -> Option<&'a Lease> {
-        self.by_mac.get(&mac).map(|&i| &self.leases[i])
+    pub fn get(&self, mac: MacAddr6) -> Option<&Lease> {
+        self.by_mac.get(&mac)
     }
 
     /// Number of distinct MACs indexed.

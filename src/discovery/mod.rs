@@ -9,6 +9,7 @@ pub mod neighbours;
 pub mod routes;
 pub mod wifi;
 
+use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +17,8 @@ use std::time::Duration;
 use macaddr::MacAddr6;
 
 use crate::error::Error;
-use lease::{Lease, LeaseIndex};
+use crate::settings::{Key, Settings, Source};
+use lease::{Lease, LeaseIndex, LeaseRef};
 use neighbours::Neighbour;
 
 /// Where a VM's address may be learnt.
@@ -37,47 +39,202 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The most bytes of one lease file vmctl reads (a million bootpd leases are about 75 MB).
+pub const MAX_LEASE_FILE_BYTES: u64 = 512 << 20;
+
+/// A lease file to read, and whether it must be there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseFile {
+    pub path: PathBuf,
+    /// `None`: a missing file holds no leases (a default that may not exist yet). `Some`: the
+    /// user named it, so a missing file is an error with this hint.
+    pub missing_hint: Option<String>,
+}
+
+impl LeaseFile {
+    /// A default lease file: missing means no leases.
+    pub fn optional(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            missing_hint: None,
+        }
+    }
+
+    /// A lease file the user asked for: missing is an error, with `hint`.
+    pub fn required(path: impl Into<PathBuf>, hint: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            missing_hint: Some(hint.into()),
+        }
+    }
+}
+
 /// Read a lease file of either format (bootpd's `{ ... }` blocks, or dnsmasq's lines).
 /// A missing file holds no leases; a malformed one is an error naming file and line.
 pub fn read_leases(path: &Path) -> Result<Vec<Lease>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    let mut leases = Vec::new();
+    scan_leases(&LeaseFile::optional(path), |lease| {
+        leases.push(lease.to_lease());
+    })?;
+    Ok(leases)
+}
+
+/// Hand each lease of `file` (either format) to `visit` as it is read, a line at a time, so
+/// the caller keeps only what it needs. Only regular files are read (a FIFO or a device could
+/// block or never end), and at most `MAX_LEASE_FILE_BYTES`. A malformed file is an error naming
+/// file and line.
+pub fn scan_leases(file: &LeaseFile, mut visit: impl FnMut(LeaseRef<'_>)) -> Result<(), Error> {
+    let path = &file.path;
+    let Some(reader) = open_lease_file(file)? else {
+        return Ok(());
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, reader.take(MAX_LEASE_FILE_BYTES + 1));
+    let corrupt = |e: lease::ParseError| {
+        Error::corrupt(path, e).with_hint(
+            "vmctl reads bootpd's dhcpd_leases and dnsmasq's lease files, and never changes them: is this one of them?",
+        )
+    };
+    let mut bootpd: Option<bootpd::StreamParser> = None;
+    let mut format_known = false;
+    let mut bytes = Vec::with_capacity(256);
+    let (mut line_no, mut total) = (0, 0);
+    loop {
+        bytes.clear();
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| Error::io("reading leases", path, e))?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        if total > MAX_LEASE_FILE_BYTES {
+            return Err(too_big(path));
+        }
+        line_no += 1;
+        // A client chooses its host name: a byte that is not UTF-8 must not hide every lease.
+        let text = String::from_utf8_lossy(&bytes);
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !format_known && !line.trim().is_empty() {
+            format_known = true;
+            if line.trim_start().starts_with('{') {
+                bootpd = Some(bootpd::StreamParser::default());
+            }
+        }
+        match &mut bootpd {
+            Some(parser) => parser.line(line_no, line, &mut visit).map_err(corrupt)?,
+            None => {
+                if let Some(lease) = dnsmasq::parse_line(line_no, line).map_err(corrupt)? {
+                    visit(lease);
+                }
+            }
+        }
+    }
+    if let Some(parser) = &bootpd {
+        parser.end().map_err(corrupt)?;
+    }
+    Ok(())
+}
+
+fn too_big(path: &Path) -> Error {
+    Error::invalid(
+        "lease file",
+        path.display().to_string(),
+        format!(
+            "larger than the {} MB vmctl reads",
+            MAX_LEASE_FILE_BYTES >> 20
+        ),
+    )
+    .with_hint("is it the right file? a DHCP server's lease file is far smaller")
+}
+
+/// The open lease file, or `None` when an optional one is missing. Opened without blocking (a
+/// FIFO would wait for a writer) and refused unless it is a regular file.
+fn open_lease_file(file: &LeaseFile) -> Result<Option<std::fs::File>, Error> {
+    let path = &file.path;
+    let not_regular = || {
+        Error::invalid(
+            "lease file",
+            path.display().to_string(),
+            "not a regular file (a FIFO, device or folder could block or never end)",
+        )
+        .with_hint("give the path of a bootpd or dnsmasq lease file")
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        nix::fcntl::OFlag::O_NONBLOCK.bits(),
+    );
+    let opened = match options.open(path) {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match &file.missing_hint {
+                None => Ok(None),
+                Some(hint) => {
+                    Err(
+                        Error::invalid("lease file", path.display().to_string(), "no such file")
+                            .with_hint(hint.clone()),
+                    )
+                }
+            };
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => return Err(not_regular()),
         Err(e) => return Err(Error::io("reading leases", path, e)),
     };
-    let bootpd = text.trim_start().starts_with('{');
-    let parsed = if bootpd {
-        bootpd::parse(&text)
-    } else {
-        dnsmasq::parse(&text)
-    };
-    parsed.map_err(|e| Error::corrupt(path, e))
+    let meta = opened
+        .metadata()
+        .map_err(|e| Error::io("reading leases", path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > MAX_LEASE_FILE_BYTES {
+        return Err(too_big(path));
+    }
+    Ok(Some(opened))
 }
 
 /// The lease files vmctl reads by default: bootpd's on macOS, each network's dnsmasq file on
-/// Linux (`VMCTL_HOME/networks/<net>/leases`).
-pub fn default_lease_files(home: &Path, bootpd_file: &Path) -> Vec<PathBuf> {
+/// Linux (`VMCTL_HOME/networks/<net>/leases`). An explicitly set `dhcp_leases_file` (config file
+/// or environment) is read on every platform, and must exist.
+pub fn default_lease_files(home: &Path, settings: &Settings) -> Vec<LeaseFile> {
+    let (value, source) = settings.get(Key::DhcpLeasesFile);
+    let explicit = match source {
+        Source::Default => None,
+        Source::File => Some(LeaseFile::required(
+            value,
+            "dhcp_leases_file is set in vmctl's config: `vmctl config dhcp_leases_file PATH` fixes it, `vmctl config --unset dhcp_leases_file` drops it",
+        )),
+        Source::Env(var) => Some(LeaseFile::required(
+            value,
+            format!("dhcp_leases_file comes from the environment: fix or unset {var}"),
+        )),
+    };
     if cfg!(target_os = "macos") {
-        vec![bootpd_file.to_path_buf()]
+        vec![explicit.unwrap_or_else(|| LeaseFile::optional(value))]
     } else {
         // Every network vmctl has run (built-in and named): each has its folder.
-        let mut files: Vec<PathBuf> = std::fs::read_dir(home.join("networks"))
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("networks"))
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
                     .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path().join("leases"))
+                    .map(|e| e.path())
                     .collect()
             })
             .unwrap_or_default();
-        files.sort();
-        if files.is_empty() {
-            files = crate::model::BUILTIN_NETWORKS
+        dirs.sort();
+        if dirs.is_empty() {
+            dirs = crate::model::BUILTIN_NETWORKS
                 .iter()
-                .map(|n| home.join("networks").join(n).join("leases"))
+                .map(|n| home.join("networks").join(n))
                 .collect();
         }
-        files
+        dirs.into_iter()
+            .map(|dir| LeaseFile::optional(dir.join("leases")))
+            .chain(explicit)
+            .collect()
     }
 }
 
@@ -117,7 +274,7 @@ pub struct Found {
 /// with `Any`, among the candidates the first that `reachable` says answers wins.
 pub fn best_address(
     mac: MacAddr6,
-    leases: &LeaseIndex<'_>,
+    leases: &LeaseIndex,
     neighbours: &[Neighbour],
     now: u64,
     source: AddressSource,

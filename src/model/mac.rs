@@ -70,6 +70,12 @@ impl<'de> Deserialize<'de> for MacPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mac(pub MacAddr6);
 
+impl Serialize for Mac {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0.as_bytes();

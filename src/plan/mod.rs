@@ -175,6 +175,26 @@ impl PlanInput {
 
     /// Refuse anything that could not be written safely into nft, pf or dnsmasq text.
     pub fn validate(&self) -> Result<(), Error> {
+        // One DHCP reservation per MAC: dnsmasq and bootpd would give both VMs one address.
+        let mut reserved: std::collections::HashMap<MacAddr6, &str> =
+            std::collections::HashMap::new();
+        for vm in self
+            .vms
+            .iter()
+            .filter(|vm| vm.mode.builtin_network().is_some())
+        {
+            if let Some(other) = reserved.insert(vm.mac, &vm.name) {
+                return Err(Error::conflict(format!(
+                    "VMs '{other}' and '{}' share the MAC {}: a DHCP reservation is per MAC, so both would get one address",
+                    vm.name,
+                    crate::model::Mac(vm.mac)
+                ))
+                .with_hint(format!(
+                    "give one of them its own MAC: `vmctl modify {} network --mac auto`",
+                    vm.name
+                )));
+            }
+        }
         for vm in &self.vms {
             validate_vm_name(&vm.name)?;
             if let Some(network) = &vm.network

@@ -2,13 +2,30 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
 /// Replace `path` with `bytes` so that a reader sees the old file or the new one, never a mix,
 /// and a crash leaves no partial file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    replace(path, bytes, false)
+}
+
+/// `write_atomic` for a file vmctl shares with the system (`/etc/hosts`): a symlink is
+/// written through (its target is replaced, in the target's folder, and the link stays), and
+/// the file keeps its owner and group as well as its mode; when they cannot be kept (not root),
+/// nothing is written.
+pub fn write_through(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    replace(&resolve_links(path), bytes, true)
+}
+
+/// The file a path names once symlinks are followed (the path itself when nothing is there).
+pub fn resolve_links(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn replace(path: &Path, bytes: &[u8], keep_owner: bool) -> Result<(), Error> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -26,6 +43,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         if let Ok(meta) = fs::metadata(path) {
             // Keep the mode of the file being replaced.
             let _ = file.set_permissions(meta.permissions());
+            if keep_owner {
+                keep_owner_of(&file, &meta, path)?;
+            }
         }
         file.write_all(bytes)
             .map_err(|e| Error::io("writing", &temp, e))?;
@@ -70,6 +90,34 @@ fn remove_stale_temps(dir: &Path, file_name: &str) {
     }
 }
 
+#[cfg(unix)]
+fn keep_owner_of(file: &fs::File, meta: &fs::Metadata, path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let mine = file.metadata().map_err(|e| Error::io("reading", path, e))?;
+    if (mine.uid(), mine.gid()) == (meta.uid(), meta.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+        Error::host(
+            format!(
+                "cannot keep the owner and group ({}:{}) of {} when replacing it: {e}",
+                meta.uid(),
+                meta.gid(),
+                path.display()
+            ),
+            "run it as root (e.g. with sudo); nothing was written",
+        )
+    })?;
+    // chown may clear the set-id bits: set the mode again.
+    file.set_permissions(meta.permissions())
+        .map_err(|e| Error::io("setting the mode of", path, e))
+}
+
+#[cfg(not(unix))]
+fn keep_owner_of(_: &fs::File, _: &fs::Metadata, _: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +157,42 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.plist")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_through_keeps_the_link_and_the_targets_owner_group_and_mode() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        let target = real_dir.join("hosts");
+        write_atomic(&target, b"old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        let running_as_root = fs::metadata(&target).unwrap().uid() == 0;
+        if running_as_root {
+            std::os::unix::fs::chown(&target, Some(1234), Some(4321)).unwrap();
+        }
+        let before = fs::metadata(&target).unwrap();
+        let link = dir.path().join("hosts");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        write_through(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        let after = fs::metadata(&target).unwrap();
+        assert_eq!(
+            (after.uid(), after.gid(), after.mode()),
+            (before.uid(), before.gid(), before.mode())
+        );
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temp file beside the link: {names:?}");
     }
 }

@@ -17,7 +17,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-pub use atomic::write_atomic;
+pub use atomic::{resolve_links, write_atomic, write_through};
 pub use lock::StoreLock;
 
 use crate::backend::state::RunState;
@@ -327,6 +327,14 @@ impl Store {
 
     /// Every started VM's runtime state, sorted by name.
     pub fn load_runs(&self) -> Result<Vec<RunState>, Error> {
+        let names = self.started_names()?;
+        let states = in_parallel(&names, |n| self.load_run(n))?;
+        Ok(states.into_iter().flatten().collect())
+    }
+
+    /// The VMs with runtime state (`is_started` for many VMs at once: one folder read, not a
+    /// lookup per VM), sorted.
+    pub fn started_names(&self) -> Result<Vec<String>, Error> {
         let dir = self.run_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -342,8 +350,7 @@ impl Store {
             })
             .collect();
         names.sort_unstable();
-        let states = in_parallel(&names, |n| self.load_run(n))?;
-        Ok(states.into_iter().flatten().collect())
+        Ok(names)
     }
 
     pub fn save_run(&self, _lock: &StoreLock, state: &RunState) -> Result<(), Error> {
