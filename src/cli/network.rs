@@ -330,6 +330,24 @@ fn entries(settings: &Settings) -> Vec<Entry> {
     out
 }
 
+/// name, mode, subnet, gateway (or a bridge network's interface), DHCP range: as table cells.
+fn columns(e: &Entry) -> Vec<String> {
+    vec![
+        e.name.clone(),
+        e.mode.name().to_owned(),
+        e.plan
+            .map_or_else(|| "-".into(), |p| p.subnet().to_string()),
+        e.plan.map_or_else(
+            || e.interface.clone().unwrap_or_else(|| "-".into()),
+            |p| p.gateway().to_string(),
+        ),
+        e.plan.map_or_else(
+            || "-".into(),
+            |p| format!("{}-{}", p.pool_first(), p.pool_last()),
+        ),
+    ]
+}
+
 fn network_json(entry: &Entry, vms: &[String], up: bool) -> Value {
     json!({
         "name": entry.name,
@@ -390,22 +408,10 @@ fn list(ctx: &Ctx) -> Result<(), Error> {
         grid(
             &["name", "mode", "subnet", "gateway", "dhcp", "vms", "state"],
             all.iter().map(|e| {
-                vec![
-                    e.name.clone(),
-                    e.mode.name().to_owned(),
-                    e.plan
-                        .map_or_else(|| "-".into(), |p| p.subnet().to_string()),
-                    e.plan.map_or_else(
-                        || e.interface.clone().unwrap_or_else(|| "-".into()),
-                        |p| p.gateway().to_string(),
-                    ),
-                    e.plan.map_or_else(
-                        || "-".into(),
-                        |p| format!("{}-{}", p.pool_first(), p.pool_last()),
-                    ),
-                    vms_of(&e.name).len().to_string(),
-                    if up.contains(&e.name) { "up" } else { "down" }.to_owned(),
-                ]
+                let mut row = columns(e);
+                row.push(vms_of(&e.name).len().to_string());
+                row.push(if up.contains(&e.name) { "up" } else { "down" }.to_owned());
+                row
             }),
         )
     });
@@ -585,22 +591,7 @@ fn import(ctx: &Ctx, args: &ImportArgs) -> Result<(), Error> {
     ctx.out.data(&body, || {
         let mut text = grid(
             &["name", "mode", "subnet", "gateway", "dhcp"],
-            entries.iter().map(|e| {
-                vec![
-                    e.name.clone(),
-                    e.mode.name().to_owned(),
-                    e.plan
-                        .map_or_else(|| "-".into(), |p| p.subnet().to_string()),
-                    e.plan.map_or_else(
-                        || e.interface.clone().unwrap_or_else(|| "-".into()),
-                        |p| p.gateway().to_string(),
-                    ),
-                    e.plan.map_or_else(
-                        || "-".into(),
-                        |p| format!("{}-{}", p.pool_first(), p.pool_last()),
-                    ),
-                ]
-            }),
+            entries.iter().map(columns),
         );
         text.push('\n');
         text.push_str(if args.apply {

@@ -282,11 +282,7 @@ impl Store {
     }
 
     pub fn save_network(&self, _lock: &StoreLock, net: &NetworkDef) -> Result<(), Error> {
-        let path = self.network_path(&net.name);
-        let mut bytes = Vec::new();
-        plist::to_writer_xml(&mut bytes, net).map_err(|e| Error::corrupt(&path, e))?;
-        bytes.push(b'\n');
-        write_atomic(&path, &bytes)
+        save_xml(&self.network_path(&net.name), net)
     }
 
     pub fn remove_network(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {
@@ -354,11 +350,7 @@ impl Store {
     }
 
     pub fn save_run(&self, _lock: &StoreLock, state: &RunState) -> Result<(), Error> {
-        let path = self.run_path(&state.vm);
-        let mut bytes = Vec::new();
-        plist::to_writer_xml(&mut bytes, state).map_err(|e| Error::corrupt(&path, e))?;
-        bytes.push(b'\n');
-        write_atomic(&path, &bytes)
+        save_xml(&self.run_path(&state.vm), state)
     }
 
     pub fn remove_run(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {
@@ -420,6 +412,14 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("reading", path, e)),
     }
+}
+
+/// `value` as an XML plist at `path`, atomically.
+fn save_xml(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
+    let mut bytes = Vec::new();
+    plist::to_writer_xml(&mut bytes, value).map_err(|e| Error::corrupt(path, e))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
 }
 
 /// XML 1.0 cannot hold control characters but tab, newline and return: a value with one (a
