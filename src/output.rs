@@ -101,7 +101,7 @@ fn envelope_ok(body: &Value) -> String {
 pub fn field_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|(field, value)| vec![field.to_owned(), value])
+        .map(|(field, value)| vec![field.to_owned(), clip(value)])
         .collect();
     if let Some(text) = plain_grid(None, &rows) {
         return text;
@@ -114,9 +114,28 @@ pub fn field_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> Str
     table.to_string()
 }
 
+/// The widest cell a table shows; longer text (a hand-edited value, say) is cut, with the
+/// rest counted.
+const CELL_LIMIT: usize = 1000;
+
+fn clip(cell: String) -> String {
+    if cell.len() <= CELL_LIMIT {
+        cell
+    } else {
+        let mut end = CELL_LIMIT;
+        while !cell.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}... ({} more bytes)", &cell[..end], cell.len() - end)
+    }
+}
+
 /// A table with a header row.
 pub fn grid(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> = rows.into_iter().collect();
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| row.into_iter().map(clip).collect())
+        .collect();
     if let Some(text) = plain_grid(Some(header), &rows) {
         return text;
     }
@@ -149,7 +168,9 @@ pub fn write_stdout(text: &str) {
 /// ASCII (one character = one column) on one line: `list` of 10,000 VMs spent most of its time
 /// in comfy-table's width and wrapping logic. `None` for anything else.
 fn plain_grid(header: Option<&[&str]>, rows: &[Vec<String>]) -> Option<String> {
-    let plain = |cell: &str| cell.bytes().all(|b| (b' '..=b'~').contains(&b));
+    // (Formatting widths stop at 65,535: a longer cell is comfy-table's, after `clip`.)
+    let plain =
+        |cell: &str| cell.len() <= CELL_LIMIT && cell.bytes().all(|b| (b' '..=b'~').contains(&b));
     let columns = header.map_or_else(|| rows.first().map_or(0, Vec::len), <[&str]>::len);
     if rows.is_empty()
         || columns == 0

@@ -205,8 +205,10 @@ impl Settings {
     /// The host's settings as every command sees them: the config file, the environment, and
     /// the named networks.
     pub fn load(store: &crate::store::Store) -> Result<Settings, Error> {
+        // A network file that cannot be read is left out here (its VMs are refused at plan and
+        // start); `network list` names it.
         Settings::resolve(&store.load_config()?, |var| std::env::var(var).ok())?
-            .with_networks(store.load_networks()?)
+            .with_networks(store.load_networks_lenient()?.0)
     }
 
     /// Attach the named networks.

@@ -2261,11 +2261,8 @@ fn named_networks_are_created_checked_used_and_deleted() {
     // Imports: a dry run by default; --apply creates them all, or none when one is bad.
     let lima = fixture_path("lima-networks.yaml");
     let run = home.run(&["network", "import", "lima", &lima]).ok();
-    assert!(
-        run.stdout.contains("lima-shared") && run.stdout.contains("dry run"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("lima-shared"), "{}", run.stdout);
+    assert!(run.stderr.contains("dry run"), "{}", run.stderr);
     assert!(run.stderr.contains("user-v2"), "{}", run.stderr);
     home.refuses(&["network", "show", "lima-shared"], 1, "lima-shared");
     home.run(&["network", "import", "lima", &lima, "--apply"])
@@ -2364,4 +2361,126 @@ fn a_shared_mac_gives_its_address_to_the_started_vm_only() {
     );
     assert!(run.stderr.contains("--mac auto"), "{}", run.stderr);
     home.refuses(&["plan", "--platform", "macos"], 1, "share the MAC");
+}
+
+#[test]
+fn review_of_named_networks_stays_fixed() {
+    let home = with_vm();
+    // Ten creates at once: ten different subnets.
+    let children: Vec<_> = (0..10)
+        .map(|i| {
+            home.cmd(&["-q", "network", "create", &format!("c{i}")])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let list = home.run(&["-j", "network", "list"]).ok().json()["body"].clone();
+    let mut subnets: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["subnet"].as_str().unwrap_or("-").to_owned())
+        .filter(|s| s != "-")
+        .collect();
+    let all = subnets.len();
+    subnets.sort();
+    subnets.dedup();
+    assert_eq!(subnets.len(), all, "{list}");
+    // Address space no VM network can use.
+    for subnet in [
+        "127.0.0.0/24",
+        "224.0.0.0/24",
+        "169.254.0.0/24",
+        "0.0.0.0/24",
+        "250.0.0.0/24",
+    ] {
+        home.refuses(
+            &["network", "create", "sp", "--subnet", subnet],
+            1,
+            "address space",
+        );
+    }
+    // Descriptions are one short line.
+    home.refuses(
+        &["network", "create", "d1", "--description", "evil\u{1b}[2J"],
+        1,
+        "description",
+    );
+    home.refuses(
+        &[
+            "network",
+            "create",
+            "d2",
+            "--description",
+            &"d".repeat(70_000),
+        ],
+        1,
+        "description",
+    );
+    // A hand-broken network file: list names it and goes on, its VMs are refused at plan,
+    // delete removes it.
+    home.run(&["modify", "web", "network", "--network", "c0"])
+        .ok();
+    let path = home.path().join("networks/c0.plist");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let end = text.find("<key>end_address</key>").unwrap();
+    let broken = format!(
+        "{}<key>end_address</key>\n\t<string>10.1.2.3</string>{}",
+        &text[..end],
+        &text[text[end..].find("</string>").unwrap() + end + "</string>".len()..]
+    );
+    std::fs::write(&path, broken).unwrap();
+    let run = home.run(&["network", "list"]).ok();
+    assert!(run.stderr.contains("c0.plist"), "{}", run.stderr);
+    home.run(&["list"]).ok();
+    home.refuses(&["plan", "web"], 1, "c0");
+    home.refuses(&["network", "delete", "c0"], 1, "used by VM 'web'");
+    home.run(&["network", "delete", "c0", "--force"]).ok();
+    assert!(!path.exists());
+    // A static IP the network no longer holds is refused at plan.
+    home.run(&[
+        "modify",
+        "web",
+        "network",
+        "-t",
+        "shared",
+        "--ip",
+        "192.168.64.20",
+    ])
+    .ok();
+    let profile = home.path().join("vms/web.plist");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(&profile, text.replace("192.168.64.20", "8.8.8.8")).unwrap();
+    home.refuses(&["plan", "web"], 1, "8.8.8.8");
+    std::fs::write(&profile, text).unwrap();
+    // Inputs that never end or block are refused at once.
+    // (Outside the home: the helper that checks no file changed reads every file there.)
+    let elsewhere = tempfile::tempdir().unwrap();
+    let fifo = elsewhere.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.display().to_string();
+    for args in [
+        vec!["modify", "web", "network", "-f", "/dev/zero"],
+        vec!["modify", "web", "network", "-f", fifo.as_str()],
+        vec!["network", "import", "lima", "/dev/zero"],
+        vec!["network", "import", "lima", fifo.as_str()],
+        vec!["hosts-sync", "--hosts-file", fifo.as_str()],
+    ] {
+        home.refuses(&args, 1, "not a regular file");
+    }
+    home.refuses(
+        &["hosts-sync", "--hosts-file", "/nonexistent/hosts"],
+        1,
+        "no such file",
+    );
 }

@@ -260,7 +260,7 @@ pub fn own_filter_text(profile: &VmProfile) -> Result<Option<String>, Error> {
             profile.name
         )
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::store::read_input_text(path, "filter rules file").map_err(|e| {
         Error::invalid(
             "filter rules file",
             shown.clone(),
@@ -305,8 +305,7 @@ pub fn filter_text(profile: &VmProfile, settings: &Settings) -> Result<Option<St
     let Some(path) = &settings.net_filter else {
         return Ok(None);
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?;
+    let text = crate::store::read_input_text(path, "net_filter file")?;
     text.parse::<crate::model::filter::FilterRules>()
         .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))?;
     Ok(Some(text))

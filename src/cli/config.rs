@@ -182,13 +182,15 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
         }
         pairs.push((key, value));
     }
-    check_ranges_against_host(ctx, &pairs)?;
     let message = pairs
         .iter()
         .map(|(k, v)| format!("{k} = {v}"))
         .collect::<Vec<_>>()
         .join(", ");
     change(ctx, |values| {
+        // Under the lock: a network created at the same time sees this range, or this the
+        // network.
+        check_ranges_against_host(ctx, &pairs)?;
         for (key, value) in &pairs {
             values.insert(key.name().to_owned(), value.clone());
         }
@@ -221,7 +223,7 @@ fn check_ranges_against_host(ctx: &Ctx, pairs: &[(Key, String)]) -> Result<(), E
     }
     // Errors of the values themselves come from `change`, with their own messages.
     let Ok(new) = Settings::resolve(&values, |var| std::env::var(var).ok())
-        .and_then(|s| s.with_networks(ctx.store.load_networks()?))
+        .and_then(|s| s.with_networks(ctx.store.load_networks_lenient()?.0))
     else {
         return Ok(());
     };

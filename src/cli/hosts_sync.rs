@@ -49,6 +49,10 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
         AddressSource::Lease,
         args.leases_file.as_ref(),
     )?;
+    let named: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    let change =
+        |old: String| Change::new(path, old, &found, (!args.vms.is_empty()).then_some(&named));
+    let planned = change(read_hosts(path)?)?;
     for profile in &profiles {
         if !found.iter().any(|(name, _)| name == &profile.name) {
             ctx.out.note(&format!(
@@ -57,10 +61,6 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
             ));
         }
     }
-    let named: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-    let change =
-        |old: String| Change::new(path, old, &found, (!args.vms.is_empty()).then_some(&named));
-    let planned = change(read_hosts(path)?)?;
     let shown = path.display().to_string();
     let body = |c: &Change, applied: bool| {
         json!({"file": shown, "changed": c.old != c.new, "applied": applied, "diff": c.diff(&shown),
@@ -109,12 +109,16 @@ pub fn run(ctx: &Ctx, args: &HostsSyncArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// The hosts file's text: it must be there (a hosts file that is missing is a wrong path, not
+/// an empty file), a regular file, and of a sane size.
 fn read_hosts(path: &Path) -> Result<String, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(Error::io("reading", path, e)),
-    }
+    crate::store::read_input_text(path, "hosts file").map_err(|e| match e {
+        Error::Invalid { reason, .. } if reason == "no such file" => {
+            Error::invalid("hosts file", path.display().to_string(), "no such file")
+                .with_hint("give the path of an existing hosts file (--hosts-file)")
+        }
+        other => other,
+    })
 }
 
 /// The hosts file before and after, and the block's entries.

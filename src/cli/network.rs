@@ -167,8 +167,9 @@ fn plan_of(subnet: Ipv4Network) -> Result<AddressPlan, Error> {
 fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     crate::model::named_network::validate_network_name(&args.name)?;
     let mode: Mode = args.mode.parse()?;
-    let settings = ctx.settings()?;
+    // Under the lock from here: two creates at once must not both take the same free subnet.
     let lock = ctx.store.lock()?;
+    let settings = ctx.settings()?;
     if ctx.store.network_path(&args.name).exists() {
         return Err(Error::conflict(format!("network '{}' exists", args.name))
             .with_hint("pick another name, or `vmctl network delete` it first"));
@@ -197,6 +198,15 @@ fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
             .with_hint("name it: --interface eth1 (`ip link` lists them)"));
         };
         crate::model::profile::validate_interface_name(interface)?;
+        if cfg!(target_os = "linux")
+            && !std::path::Path::new("/sys/class/net")
+                .join(interface)
+                .exists()
+        {
+            ctx.out.warn(&format!(
+                "there is no interface {interface} on this host now: its VMs cannot start until there is (`ip link` lists them)"
+            ));
+        }
         net.interface = Some(interface.clone());
     } else {
         if args.interface.is_some() {
@@ -214,6 +224,7 @@ fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
         net.end_address = Some(plan.end);
         net.subnet_mask = Some(plan.mask);
     }
+    net.validate()?;
     ctx.store.save_network(&lock, &net)?;
     let body = network_json(&net_entry(&settings, &net), &[], false);
     ctx.out.done(
@@ -392,6 +403,11 @@ fn usage(ctx: &Ctx) -> Result<Usage, Error> {
 
 fn list(ctx: &Ctx) -> Result<(), Error> {
     let settings = ctx.settings()?;
+    for err in ctx.store.load_networks_lenient()?.1 {
+        ctx.out.warn(&format!(
+            "skipped: {err} (fix it, or `vmctl network delete` it)"
+        ));
+    }
     let (on, up) = usage(ctx)?;
     let all = entries(&settings);
     let vms_of = |name: &str| -> Vec<String> {
@@ -462,7 +478,37 @@ fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         .with_hint("`vmctl config` sets its range"));
     }
     let lock = ctx.store.lock()?;
-    let net = ctx.store.load_network(&args.name)?;
+    let net = match ctx.store.load_network(&args.name) {
+        Ok(net) => net,
+        // A file vmctl cannot read can still be deleted (its VMs go back to a built-in
+        // network of their mode).
+        Err(err @ Error::CorruptFile { .. }) => {
+            let users = ctx
+                .store
+                .load_all()?
+                .into_iter()
+                .filter(|p| p.network.network.as_deref() == Some(args.name.as_str()));
+            for mut profile in users {
+                if !args.force {
+                    return Err(Error::conflict(format!(
+                        "network '{}' is used by VM '{}'",
+                        args.name, profile.name
+                    ))
+                    .with_hint("--force moves its VMs to the built-in network of their mode"));
+                }
+                profile.network.network = None;
+                ctx.store.save(&lock, &profile)?;
+            }
+            ctx.store.remove_network(&lock, &args.name)?;
+            ctx.out.warn(&format!("it could not be read: {err}"));
+            ctx.out.done(
+                &json!({"name": args.name, "deleted": true}),
+                &format!("deleted network '{}'", args.name),
+            );
+            return Ok(());
+        }
+        Err(err) => return Err(err),
+    };
     let started: Vec<String> = ctx
         .store
         .load_runs()?
@@ -522,12 +568,11 @@ fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
 }
 
 fn import(ctx: &Ctx, args: &ImportArgs) -> Result<(), Error> {
-    let settings = ctx.settings()?;
     let lock = ctx.store.lock()?;
+    let settings = ctx.settings()?;
     let taken = taken_subnets(ctx, &settings, "");
     let imported = if args.from == "lima" {
-        let text =
-            std::fs::read_to_string(&args.path).map_err(|e| Error::io("reading", &args.path, e))?;
+        let text = crate::store::read_input_text(&args.path, "import file")?;
         crate::import::lima(&args.path, &text)?
     } else {
         crate::import::vmnet_broker(&args.path, &taken)?
@@ -589,17 +634,15 @@ fn import(ctx: &Ctx, args: &ImportArgs) -> Result<(), Error> {
         "notes": imported.notes,
     });
     ctx.out.data(&body, || {
-        let mut text = grid(
+        grid(
             &["name", "mode", "subnet", "gateway", "dhcp"],
             entries.iter().map(columns),
-        );
-        text.push('\n');
-        text.push_str(if args.apply {
-            "created."
-        } else {
-            "a dry run: nothing was written (--apply creates them)"
-        });
-        text
+        )
+    });
+    ctx.out.note(if args.apply {
+        "created them"
+    } else {
+        "a dry run: nothing was written (--apply creates them)"
     });
     Ok(())
 }

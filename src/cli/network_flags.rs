@@ -153,11 +153,12 @@ fn read_filter(source: &str) -> Result<FilterChoice, Error> {
     let text = if source == "-" {
         let mut text = String::new();
         std::io::stdin()
+            .take(crate::store::MAX_INPUT_BYTES)
             .read_to_string(&mut text)
             .map_err(|e| Error::io("reading", "stdin", e))?;
         text
     } else {
-        std::fs::read_to_string(source).map_err(|e| Error::io("reading filter rules", source, e))?
+        crate::store::read_input_text(std::path::Path::new(source), "filter rules file")?
     };
     let shown = if source == "-" { "stdin" } else { source };
     text.parse::<FilterRules>().map_err(|e| {

@@ -120,8 +120,7 @@ fn wrong_part(part: &str, platform: &str, parts: &str) -> Error {
 /// The rules of the `net_filter` file, for VMs without their own.
 pub fn load_default_filter(path: Option<&std::path::Path>) -> Result<Option<FilterRules>, Error> {
     let Some(path) = path else { return Ok(None) };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?;
+    let text = crate::store::read_input_text(path, "net_filter file")?;
     text.parse::<FilterRules>()
         .map(Some)
         .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))

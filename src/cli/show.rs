@@ -270,7 +270,7 @@ fn show_filter(ctx: &Ctx, profile: &VmProfile, settings: &Settings) -> Result<()
                 .map_or_else(|| "vm".to_owned(), |path| path.display().to_string()),
         ),
         (None, Some(path)) => (
-            std::fs::read_to_string(path).map_err(|e| Error::io("reading net_filter", path, e))?,
+            crate::store::read_input_text(path, "net_filter file")?,
             path.display().to_string(),
         ),
         (None, None) => {

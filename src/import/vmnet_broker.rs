@@ -32,7 +32,7 @@ pub fn vmnet_broker(dir: &Path, routes: &[HostRoute]) -> Result<Imported, Error>
     paths.sort();
     let mut files = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+        let text = crate::store::read_input_text(&path, "import file")?;
         let name = path
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())

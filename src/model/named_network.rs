@@ -73,6 +73,16 @@ impl NetworkDef {
     pub fn validate(&self) -> Result<(), Error> {
         validate_network_name(&self.name)?;
         let name = self.name.as_str();
+        if let Some(text) = &self.description
+            && (text.chars().count() > 200 || text.chars().any(char::is_control))
+        {
+            return Err(Error::invalid(
+                "description",
+                text.as_str(),
+                "a description is one line of at most 200 characters, without control characters",
+            )
+            .with_hint("shorten it to a line"));
+        }
         let mode = self.mode;
         match mode {
             Mode::Shared | Mode::Host => {

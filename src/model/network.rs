@@ -21,6 +21,22 @@ impl AddressPlan {
     pub fn new(start: Ipv4Addr, end: Ipv4Addr, mask: Ipv4Addr) -> Result<Self, String> {
         let subnet = Ipv4Network::with_netmask(start, mask)
             .map_err(|_| format!("subnet mask {mask} is not a contiguous mask"))?;
+        let network = Ipv4Network::new(subnet.network(), subnet.prefix()).unwrap_or(subnet);
+        let special = [
+            ("0.0.0.0/8", "\"this network\" (0/8)"),
+            ("127.0.0.0/8", "loopback"),
+            ("169.254.0.0/16", "link-local"),
+            ("224.0.0.0/4", "multicast"),
+            ("240.0.0.0/4", "reserved (240/4)"),
+        ];
+        for (range, what) in special {
+            let range: Ipv4Network = range.parse().expect("a valid range");
+            if range.contains(network.network()) || network.contains(range.network()) {
+                return Err(format!(
+                    "{network} is {what} address space, which no VM network can use"
+                ));
+            }
+        }
         if subnet.prefix() > 30 {
             return Err(format!(
                 "subnet mask {mask} leaves no room for VMs (use /30 or larger)"

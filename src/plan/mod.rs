@@ -175,6 +175,33 @@ impl PlanInput {
 
     /// Refuse anything that could not be written safely into nft, pf or dnsmasq text.
     pub fn validate(&self) -> Result<(), Error> {
+        let networks = self.networks();
+        for (i, a) in networks.iter().enumerate() {
+            for b in &networks[i + 1..] {
+                let (sa, sb) = (self.address_plan(a).subnet(), self.address_plan(b).subnet());
+                if sa.contains(sb.network()) || sb.contains(sa.network()) {
+                    return Err(Error::conflict(format!(
+                        "the vmctl networks '{a}' ({sa}) and '{b}' ({sb}) overlap"
+                    ))
+                    .with_hint("move one: `vmctl config` for the built-in ones, `vmctl network delete` and `create --subnet` for a named one"));
+                }
+            }
+        }
+        for vm in &self.vms {
+            if let (Some(ip), true, Some(network)) = (vm.ip, vm.static_ip, &vm.network)
+                && (matches!(network.as_str(), "shared" | "host")
+                    || self.named.contains_key(network))
+            {
+                self.address_plan(network)
+                    .check_static_ip(ip, network)
+                    .map_err(|e| {
+                        e.with_hint(format!(
+                            "VM '{}' keeps static IP {ip}: give it one on the network (vmctl modify {} network --ip ADDRESS) or DHCP (--ip auto)",
+                            vm.name, vm.name
+                        ))
+                    })?;
+            }
+        }
         // One DHCP reservation per MAC: dnsmasq and bootpd would give both VMs one address.
         let mut reserved: std::collections::HashMap<MacAddr6, &str> =
             std::collections::HashMap::new();

@@ -261,6 +261,35 @@ impl Store {
         names.iter().map(|n| self.load_network(n)).collect()
     }
 
+    /// Like `load_networks`, but a network file that cannot be read (or holds values vmctl
+    /// refuses) comes back as an error beside the others: one bad file must not stop every
+    /// command (`network list` names it, `network delete` removes it).
+    pub fn load_networks_lenient(&self) -> Result<(Vec<NetworkDef>, Vec<Error>), Error> {
+        let dir = self.networks_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+            Err(e) => return Err(Error::io("reading", dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let net = name.strip_suffix(".plist")?;
+                (!net.starts_with('.')).then(|| net.to_owned())
+            })
+            .collect();
+        names.sort_unstable();
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        for name in names {
+            match self.load_network(&name) {
+                Ok(net) => good.push(net),
+                Err(e) => bad.push(e),
+            }
+        }
+        Ok((good, bad))
+    }
+
     /// One named network.
     pub fn load_network(&self, name: &str) -> Result<NetworkDef, Error> {
         let path = self.network_path(name);
@@ -278,6 +307,16 @@ impl Store {
                 format!("it holds network '{}' but is named for '{name}'", net.name),
             ));
         }
+        // Hand-edited values are checked as `network create` checks them.
+        net.validate().map_err(|e| {
+            Error::corrupt(
+                &path,
+                match e {
+                    Error::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                },
+            )
+        })?;
         Ok(net)
     }
 
@@ -399,15 +438,90 @@ fn in_parallel<T: Send>(
     })
 }
 
+/// The most vmctl reads of an input file of its own kind (a profile, a rules file, a network
+/// definition, a hosts file, an import): far more than any real one holds.
+pub const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// Read a file someone may point anywhere: opened without blocking (a FIFO would wait for a
+/// writer forever), refused unless it is a regular file (`/dev/zero` never ends), and refused
+/// past `MAX_INPUT_BYTES`. `None` when nothing is there.
+pub fn read_input(path: &Path, what: &'static str) -> Result<Option<Vec<u8>>, Error> {
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        nix::fcntl::OFlag::O_NONBLOCK.bits(),
+    );
+    let not_regular = || {
+        Error::invalid(
+            what,
+            path.display().to_string(),
+            "not a regular file (a FIFO, device or folder could block or never end)",
+        )
+        .with_hint("give the path of a regular file")
+    };
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == ErrorKind::IsADirectory => return Err(not_regular()),
+        Err(e) => return Err(Error::io("reading", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("reading", path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(Error::invalid(
+            what,
+            path.display().to_string(),
+            format!("larger than the {} MB vmctl reads", MAX_INPUT_BYTES >> 20),
+        )
+        .with_hint("is it the right file?"));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).min(1 << 20));
+    file.take(MAX_INPUT_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(Some(bytes))
+}
+
+/// `read_input` as text; a missing file is an error naming it.
+pub fn read_input_text(path: &Path, what: &'static str) -> Result<String, Error> {
+    let bytes = read_input(path, what)?.ok_or_else(|| {
+        Error::invalid(what, path.display().to_string(), "no such file").with_hint("check the path")
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::invalid(what, path.display().to_string(), "not UTF-8 text")
+            .with_hint("is it the right file?")
+    })
+}
+
 fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     // Not `fs::read`: its size hint costs a stat per file, and `list` and `start` read many
-    // small files.
+    // small files. Without blocking (a FIFO put there by hand reads as empty) and capped (a
+    // link to /dev/zero ends at the cap).
     let read = |path: &Path| -> std::io::Result<Vec<u8>> {
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut options,
+            nix::fcntl::OFlag::O_NONBLOCK.bits(),
+        );
         let mut bytes = Vec::with_capacity(4096);
-        std::io::Read::read_to_end(&mut fs::File::open(path)?, &mut bytes)?;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(options.open(path)?, MAX_INPUT_BYTES + 1),
+            &mut bytes,
+        )?;
         Ok(bytes)
     };
     match read(path) {
+        Ok(bytes) if bytes.len() as u64 > MAX_INPUT_BYTES => Err(Error::corrupt(
+            path,
+            format!("larger than the {} MB vmctl reads", MAX_INPUT_BYTES >> 20),
+        )),
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("reading", path, e)),

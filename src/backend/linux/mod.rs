@@ -23,6 +23,7 @@ use netlink::{Netlink, NetlinkError};
 
 use super::state::RunState;
 use super::{Backend, Finding, LeaseEvent, Started};
+use crate::discovery::routes::HostRoute;
 use crate::error::Error;
 use crate::model::change::effective_mac;
 use crate::model::mac::parse_mac;
@@ -177,7 +178,18 @@ impl<'a> Linux<'a> {
         let existing = nl.link_index(name).map_err(host_err)?;
         let created = existing.is_none();
         if created {
-            refuse_route_clash(net, *gateway, *prefix)?;
+            // vmctl's other networks: the free subnet it suggests must not be one of them.
+            let mut ours = vec![
+                HostRoute::vmctl_network("shared", self.settings.shared.subnet()),
+                HostRoute::vmctl_network("host", self.settings.host.subnet()),
+            ];
+            for (name, (_, plan)) in &self.settings.named {
+                if let Some(plan) = plan {
+                    ours.push(HostRoute::vmctl_network(name, plan.subnet()));
+                }
+            }
+            ours.retain(|r| !r.what.contains(&format!("'{net}'")));
+            refuse_route_clash(net, *gateway, *prefix, &ours)?;
         }
         let index = match existing {
             Some(index) => index,
@@ -416,7 +428,12 @@ impl<'a> Linux<'a> {
 /// A network coming up must not take a subnet the host already routes elsewhere (a VPN, the
 /// LAN, a docker bridge): its VMs would lose those routes, or the host its own. vmctl's own
 /// bridges are left out (vmctl keeps its networks apart itself).
-fn refuse_route_clash(net: &str, gateway: std::net::Ipv4Addr, prefix: u8) -> Result<(), Error> {
+fn refuse_route_clash(
+    net: &str,
+    gateway: std::net::Ipv4Addr,
+    prefix: u8,
+    ours: &[HostRoute],
+) -> Result<(), Error> {
     use crate::discovery::routes::{
         conflict_error, conflicts, foreign, free_subnet, read_host_routes,
     };
@@ -428,7 +445,9 @@ fn refuse_route_clash(net: &str, gateway: std::net::Ipv4Addr, prefix: u8) -> Res
     if hits.is_empty() {
         return Ok(());
     }
-    let free = free_subnet(&routes, prefix);
+    let mut taken = routes.clone();
+    taken.extend_from_slice(ours);
+    let free = free_subnet(&taken, prefix);
     let err = conflict_error(subnet, &hits, free);
     let hint = match (net, free) {
         ("shared" | "host", Some(free)) => {
