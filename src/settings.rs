@@ -236,6 +236,25 @@ impl Settings {
             .collect()
     }
 
+    /// The subnets of vmctl's networks (built-in and named, up or not) as routes a new subnet
+    /// must stay clear of, but for the networks named in `except`.
+    pub fn network_routes(&self, except: &[&str]) -> Vec<crate::discovery::routes::HostRoute> {
+        use crate::discovery::routes::HostRoute;
+        let named = self
+            .named
+            .iter()
+            .filter_map(|(name, (_, plan))| Some((name.as_str(), plan.as_ref()?.subnet())));
+        [
+            ("shared", self.shared.subnet()),
+            ("host", self.host.subnet()),
+        ]
+        .into_iter()
+        .chain(named)
+        .filter(|(name, _)| !except.contains(name))
+        .map(|(name, subnet)| HostRoute::vmctl_network(name, subnet))
+        .collect()
+    }
+
     /// The mode of a vmctl network (`host` has no route out; the others are shared).
     pub fn network_mode_of(&self, network: &str) -> Option<Mode> {
         match network {

@@ -206,7 +206,7 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
 /// A new shared or host range must stay clear of the host's routes and of the named networks:
 /// checked before anything is written.
 fn check_ranges_against_host(ctx: &Ctx, pairs: &[(Key, String)]) -> Result<(), Error> {
-    use crate::discovery::routes::{self, HostRoute};
+    use crate::discovery::routes;
     let moves = |keys: [Key; 3]| pairs.iter().any(|(k, _)| keys.contains(k));
     let shared = moves([Key::StartAddress, Key::EndAddress, Key::SubnetMask]);
     let host = moves([
@@ -235,11 +235,7 @@ fn check_ranges_against_host(ctx: &Ctx, pairs: &[(Key, String)]) -> Result<(), E
             Vec::new()
         }
     };
-    for (name, (_, plan)) in &new.named {
-        if let Some(plan) = plan {
-            taken.push(HostRoute::vmctl_network(name, plan.subnet()));
-        }
-    }
+    taken.extend(new.network_routes(&["shared", "host"]));
     for (network, moved, plan) in [("shared", shared, new.shared), ("host", host, new.host)] {
         let hits = routes::conflicts(plan.subnet(), &taken);
         if moved && !hits.is_empty() {

@@ -142,15 +142,7 @@ fn taken_subnets(ctx: &Ctx, settings: &Settings, except: &str) -> Vec<HostRoute>
             Vec::new()
         }
     };
-    taken.push(HostRoute::vmctl_network("shared", settings.shared.subnet()));
-    taken.push(HostRoute::vmctl_network("host", settings.host.subnet()));
-    for (name, (_, plan)) in &settings.named {
-        if let Some(plan) = plan
-            && name != except
-        {
-            taken.push(HostRoute::vmctl_network(name, plan.subnet()));
-        }
-    }
+    taken.extend(settings.network_routes(&[except]));
     taken
 }
 

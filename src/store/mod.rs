@@ -240,46 +240,11 @@ impl Store {
         self.networks_dir().join(format!("{name}.plist"))
     }
 
-    /// Every named network, sorted by name.
-    pub fn load_networks(&self) -> Result<Vec<NetworkDef>, Error> {
-        let dir = self.networks_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("reading", dir, e)),
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let net = name.strip_suffix(".plist")?;
-                (!net.starts_with('.')).then(|| net.to_owned())
-            })
-            .collect();
-        names.sort_unstable();
-        names.iter().map(|n| self.load_network(n)).collect()
-    }
-
-    /// Like `load_networks`, but a network file that cannot be read (or holds values vmctl
-    /// refuses) comes back as an error beside the others: one bad file must not stop every
-    /// command (`network list` names it, `network delete` removes it).
+    /// Every named network, sorted by name; a network file that cannot be read (or holds values
+    /// vmctl refuses) comes back as an error beside the others: one bad file must not stop
+    /// every command (`network list` names it, `network delete` removes it).
     pub fn load_networks_lenient(&self) -> Result<(Vec<NetworkDef>, Vec<Error>), Error> {
-        let dir = self.networks_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-            Err(e) => return Err(Error::io("reading", dir, e)),
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let net = name.strip_suffix(".plist")?;
-                (!net.starts_with('.')).then(|| net.to_owned())
-            })
-            .collect();
-        names.sort_unstable();
+        let names = plist_names(&self.networks_dir())?;
         let (mut good, mut bad) = (Vec::new(), Vec::new());
         for name in names {
             match self.load_network(&name) {
@@ -370,22 +335,7 @@ impl Store {
     /// The VMs with runtime state (`is_started` for many VMs at once: one folder read, not a
     /// lookup per VM), sorted.
     pub fn started_names(&self) -> Result<Vec<String>, Error> {
-        let dir = self.run_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("reading", dir, e)),
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let vm = name.strip_suffix(".plist")?;
-                (!vm.starts_with('.')).then(|| vm.to_owned())
-            })
-            .collect();
-        names.sort_unstable();
-        Ok(names)
+        plist_names(&self.run_dir())
     }
 
     pub fn save_run(&self, _lock: &StoreLock, state: &RunState) -> Result<(), Error> {
@@ -526,6 +476,26 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("reading", path, e)),
     }
+}
+
+/// The names of the `NAME.plist` files in `dir` (none when it is missing), sorted; the temp
+/// files of atomic writes (`.NAME.plist.*`) left out.
+fn plist_names(dir: &Path) -> Result<Vec<String>, Error> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("reading", dir, e)),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".plist")?;
+            (!stem.starts_with('.')).then(|| stem.to_owned())
+        })
+        .collect();
+    names.sort_unstable();
+    Ok(names)
 }
 
 /// `value` as an XML plist at `path`, atomically.

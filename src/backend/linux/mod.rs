@@ -179,17 +179,12 @@ impl<'a> Linux<'a> {
         let created = existing.is_none();
         if created {
             // vmctl's other networks: the free subnet it suggests must not be one of them.
-            let mut ours = vec![
-                HostRoute::vmctl_network("shared", self.settings.shared.subnet()),
-                HostRoute::vmctl_network("host", self.settings.host.subnet()),
-            ];
-            for (name, (_, plan)) in &self.settings.named {
-                if let Some(plan) = plan {
-                    ours.push(HostRoute::vmctl_network(name, plan.subnet()));
-                }
-            }
-            ours.retain(|r| !r.what.contains(&format!("'{net}'")));
-            refuse_route_clash(net, *gateway, *prefix, &ours)?;
+            refuse_route_clash(
+                net,
+                *gateway,
+                *prefix,
+                &self.settings.network_routes(&[net]),
+            )?;
         }
         let index = match existing {
             Some(index) => index,
