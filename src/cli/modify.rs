@@ -65,6 +65,13 @@ enum ModifyCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl modify web network --ip 192.168.64.20     reserve a static IP (--ip auto: DHCP)
+  vmctl modify web network -t host                host-only network
+  vmctl modify web network -t bridge -b eth1      bridge to a host interface
+  vmctl modify web network --network ci           a named network (vmctl network create)
+  vmctl modify web network --no-local             isolate it from other VMs and the host
+  vmctl modify web network -f rules.txt           filter rules, re-read at every start")]
 struct NetworkArgs {
     #[command(flatten)]
     flags: NetworkFlags,
@@ -121,6 +128,12 @@ impl PortFlags {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl modify web port ssh 22                    forward a free host port to the guest's 22
+  vmctl modify web port ssh 22:2222               ... from host port 2222
+  vmctl modify web port ssh -p 2223               change the host port of rule ssh
+  vmctl modify web port ssh --set-name admin      rename it
+  vmctl modify web port -d ssh                    delete it (-d -a: every rule)")]
 struct PortArgs {
     /// Name of the rule (e.g. ssh)
     name: Option<String>,
@@ -148,6 +161,9 @@ enum AddCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl modify web add port ssh 22
+  vmctl modify web add port-forwarding web --guest-port 80 --host-port 8080")]
 struct AddPortArgs {
     /// Name of the rule (e.g. ssh)
     name: String,
@@ -159,6 +175,9 @@ struct AddPortArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl modify web delete port ssh web
+  vmctl modify web delete port-forwarding --all")]
 struct DeletePortArgs {
     /// Names of the rules to delete
     names: Vec<String>,

@@ -77,8 +77,12 @@ impl Store {
             return Ok(ConfigValues::new());
         };
         check_plist_depth(&path, &bytes)?;
-        let dict: BTreeMap<String, plist::Value> = plist::from_bytes(&bytes)
-            .map_err(|e| Error::corrupt(&path, format!("not a plist dictionary: {e}")))?;
+        let dict: BTreeMap<String, plist::Value> = plist::from_bytes(&bytes).map_err(|e| {
+            Error::corrupt(
+                &path,
+                format!("not a plist dictionary: {}", plist_reason(&e)),
+            )
+        })?;
         let mut values = BTreeMap::new();
         for (key, value) in dict {
             let text = match value {
@@ -182,7 +186,13 @@ impl Store {
         if names.is_empty() {
             self.load_all()
         } else {
-            names.iter().map(|name| self.load(name)).collect()
+            // `list web web` shows web once.
+            let mut seen = std::collections::HashSet::new();
+            names
+                .iter()
+                .filter(|name| seen.insert(name.as_str()))
+                .map(|name| self.load(name))
+                .collect()
         }
     }
 
@@ -264,8 +274,9 @@ impl Store {
             ));
         };
         check_plist_depth(&path, &bytes)?;
-        let net: NetworkDef = plist::from_bytes(&bytes)
-            .map_err(|e| Error::corrupt(&path, format!("not a vmctl network: {e}")))?;
+        let net: NetworkDef = plist::from_bytes(&bytes).map_err(|e| {
+            Error::corrupt(&path, format!("not a vmctl network: {}", plist_reason(&e)))
+        })?;
         if net.name != name {
             return Err(Error::corrupt(
                 &path,
@@ -314,8 +325,12 @@ impl Store {
             return Ok(None);
         };
         check_plist_depth(&path, &bytes)?;
-        let state: RunState = plist::from_bytes(&bytes)
-            .map_err(|e| Error::corrupt(&path, format!("not a vmctl runtime state: {e}")))?;
+        let state: RunState = plist::from_bytes(&bytes).map_err(|e| {
+            Error::corrupt(
+                &path,
+                format!("not a vmctl runtime state: {}", plist_reason(&e)),
+            )
+        })?;
         if state.vm != name {
             return Err(Error::corrupt(
                 &path,
@@ -498,6 +513,19 @@ fn plist_names(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
+/// What the plist parser says is wrong, without the Rust debug wrapper its serde messages
+/// come in (`Serde("unknown variant ...")`).
+fn plist_reason(e: &plist::Error) -> String {
+    let text = e.to_string();
+    match text
+        .strip_prefix("Serde(\"")
+        .and_then(|rest| rest.rsplit_once("\")"))
+    {
+        Some((inner, rest)) => format!("{}{rest}", inner.replace("\\\"", "\"")),
+        None => text,
+    }
+}
+
 /// `value` as an XML plist at `path`, atomically.
 fn save_xml(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
     let mut bytes = Vec::new();
@@ -645,7 +673,7 @@ fn parse_profile(path: &Path, name: &str, bytes: &[u8]) -> Result<VmProfile, Err
         // A newer schema may not parse at all: say so rather than "corrupt".
         match plist::from_bytes::<Version>(bytes) {
             Ok(v) if v.schema_version > SCHEMA_VERSION => newer(v.schema_version),
-            _ => Error::corrupt(path, format!("not a vmctl profile: {e}")),
+            _ => Error::corrupt(path, format!("not a vmctl profile: {}", plist_reason(&e))),
         }
     })?;
     if profile.schema_version > SCHEMA_VERSION {
