@@ -190,10 +190,10 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
     change(ctx, |values| {
         // Under the lock: a network created at the same time sees this range, or this the
         // network.
-        check_ranges_against_host(ctx, &pairs)?;
         for (key, value) in &pairs {
             values.insert(key.name().to_owned(), value.clone());
         }
+        check_ranges_against_host(ctx, &pairs, values)?;
         Ok(message)
     })?;
     #[cfg(target_os = "macos")]
@@ -205,7 +205,11 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
 
 /// A new shared or host range must stay clear of the host's routes and of the named networks:
 /// checked before anything is written.
-fn check_ranges_against_host(ctx: &Ctx, pairs: &[(Key, String)]) -> Result<(), Error> {
+fn check_ranges_against_host(
+    ctx: &Ctx,
+    pairs: &[(Key, String)],
+    values: &crate::settings::ConfigValues,
+) -> Result<(), Error> {
     use crate::discovery::routes;
     let moves = |keys: [Key; 3]| pairs.iter().any(|(k, _)| keys.contains(k));
     let shared = moves([Key::StartAddress, Key::EndAddress, Key::SubnetMask]);
@@ -217,12 +221,8 @@ fn check_ranges_against_host(ctx: &Ctx, pairs: &[(Key, String)]) -> Result<(), E
     if !shared && !host {
         return Ok(());
     }
-    let mut values = ctx.store.load_config_unchecked()?;
-    for (key, value) in pairs {
-        values.insert(key.name().to_owned(), value.clone());
-    }
     // Errors of the values themselves come from `change`, with their own messages.
-    let Ok(new) = Settings::resolve(&values, |var| std::env::var(var).ok())
+    let Ok(new) = Settings::resolve(values, |var| std::env::var(var).ok())
         .and_then(|s| s.with_networks(ctx.store.load_networks_lenient()?.0))
     else {
         return Ok(());

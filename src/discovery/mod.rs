@@ -215,24 +215,9 @@ pub fn default_lease_files(home: &Path, settings: &Settings) -> Vec<LeaseFile> {
         vec![explicit.unwrap_or_else(|| LeaseFile::optional(value))]
     } else {
         // Every network vmctl has run (built-in and named): each has its folder.
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("networks"))
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path())
-                    .collect()
-            })
-            .unwrap_or_default();
-        dirs.sort();
-        if dirs.is_empty() {
-            dirs = crate::model::BUILTIN_NETWORKS
-                .iter()
-                .map(|n| home.join("networks").join(n))
-                .collect();
-        }
-        dirs.into_iter()
-            .map(|dir| LeaseFile::optional(dir.join("leases")))
+        crate::store::network_dirs(&home.join("networks"))
+            .into_iter()
+            .map(|(_, dir)| LeaseFile::optional(dir.join("leases")))
             .chain(explicit)
             .collect()
     }

@@ -245,6 +245,11 @@ impl Store {
         fs::remove_file(&path).map_err(|e| Error::io("removing", path, e))
     }
 
+    /// The folders of the networks vmctl has run (built-in and named), by name, sorted.
+    pub fn network_dirs(&self) -> Vec<(String, PathBuf)> {
+        network_dirs(&self.networks_dir())
+    }
+
     /// `networks/<name>.plist`: a named network's file.
     pub fn network_path(&self, name: &str) -> PathBuf {
         self.networks_dir().join(format!("{name}.plist"))
@@ -491,6 +496,21 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("reading", path, e)),
     }
+}
+
+/// The sub-folders of `networks_dir` with their names, sorted (none when it is missing).
+pub fn network_dirs(networks_dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut dirs: Vec<(String, PathBuf)> = fs::read_dir(networks_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
 }
 
 /// The names of the `NAME.plist` files in `dir` (none when it is missing), sorted; the temp

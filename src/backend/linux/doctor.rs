@@ -204,7 +204,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
                 fixed,
             );
         }
-        for (net, dir) in super::network_dirs(self.backend.store) {
+        for (net, dir) in self.backend.store.network_dirs() {
             if networks.contains(&net) || dnsmasq::running(&dir).is_none() {
                 continue;
             }

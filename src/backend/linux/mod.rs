@@ -466,21 +466,6 @@ fn refuse_route_clash(
     Err(Error::conflict(format!("network '{net}' cannot come up: {err}")).with_hint(hint))
 }
 
-/// The folders of the networks vmctl has run (built-in and named), with their names.
-pub fn network_dirs(store: &Store) -> Vec<(String, std::path::PathBuf)> {
-    let mut dirs: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(store.networks_dir())
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    dirs
-}
-
 impl Backend for Linux<'_> {
     fn start(
         &self,
@@ -651,7 +636,7 @@ impl Backend for Linux<'_> {
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
         let mac = effective_mac(profile, self.settings);
         let runs = self.store.load_runs()?;
-        for (net, dir) in network_dirs(self.store) {
+        for (net, dir) in self.store.network_dirs() {
             let leased = crate::discovery::read_leases(&dir.join("leases"))
                 .unwrap_or_default()
                 .iter()
