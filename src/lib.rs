@@ -15,6 +15,7 @@ pub mod plan;
 pub mod relay;
 pub mod settings;
 pub mod store;
+pub mod sys;
 #[cfg(test)]
 mod test_support;
 

@@ -333,7 +333,7 @@ impl Backend for Macos<'_> {
             "shared",
             &self.settings.shared,
             &leases,
-            crate::discovery::now(),
+            crate::sys::now(),
         ) {
             note(
                 warning,

@@ -53,24 +53,6 @@ pub enum LeaseEvent {
     Released { mac: MacAddr6, ip: Ipv4Addr },
 }
 
-/// Is the process `pid` there (and, on Linux, not a zombie)?
-pub fn process_alive(pid: u32) -> bool {
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
-        // Another user's process is there too.
-        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
-        Err(_) => return false,
-    }
-    // A zombie still answers signals; /proc tells it apart where there is one.
-    !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z'))
-    })
-}
-
 /// Start the relay helper of a socket-attached VM; returns once its socket is there.
 pub fn spawn_helper(
     store: &Store,
@@ -160,28 +142,14 @@ pub fn spawn_helper(
 
 /// Is `pid` a relay helper (and not a process that inherited its number)?
 fn is_relay_helper(pid: u32) -> bool {
-    let command = std::fs::read(format!("/proc/{pid}/cmdline")).or_else(|_| {
-        std::process::Command::new("ps")
-            .args(["-o", "command=", "-p", &pid.to_string()])
-            .output()
-            .map(|out| out.stdout)
-    });
-    command.is_ok_and(|c| String::from_utf8_lossy(&c).contains("relay-helper"))
+    crate::sys::process::command_line(pid)
+        .is_some_and(|c| String::from_utf8_lossy(&c).contains("relay-helper"))
 }
 
 /// End a relay helper (if that pid is still one) and remove its socket.
 pub fn stop_helper(pid: u32, socket: Option<&Path>) {
-    if is_relay_helper(pid)
-        && let Ok(raw) = i32::try_from(pid)
-    {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(raw),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while crate::backend::process_alive(pid) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
+    if is_relay_helper(pid) {
+        crate::sys::process::terminate(pid, std::time::Duration::from_secs(2));
     }
     if let Some(socket) = socket {
         let _ = std::fs::remove_file(socket);

@@ -77,7 +77,7 @@ impl RunState {
             schema_version: RUN_SCHEMA_VERSION,
             vm: profile.name.clone(),
             uuid: profile.uuid.clone(),
-            started: crate::discovery::now(),
+            started: crate::sys::now(),
             mode: nic.mode,
             network: nic.network_name().map(str::to_owned),
             link: vm_link_name(&profile.name),
@@ -107,7 +107,7 @@ impl RunState {
         [self.holder, self.helper]
             .into_iter()
             .flatten()
-            .find(|pid| !super::process_alive(*pid))
+            .find(|pid| !crate::sys::process::alive(*pid))
     }
 
     /// The namespace the VM's link lives in (as `eth0`) when it is not here: a bridge-mode

@@ -82,7 +82,7 @@ pub fn discover(
     source: AddressSource,
     file: Option<&PathBuf>,
 ) -> Result<Vec<(String, Found)>, Error> {
-    let now = discovery::now();
+    let now = crate::sys::now();
     let macs: Vec<MacAddr6> = profiles
         .iter()
         .map(|p| effective_mac(p, settings))

@@ -45,7 +45,7 @@ pub struct LeasesArgs {
 pub fn run(ctx: &Ctx, args: &LeasesArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
     let files = lease_files(ctx, &settings, args.file.as_ref());
-    let now = discovery::now();
+    let now = crate::sys::now();
     let subnet = match &args.network {
         Some(network) => Some(
             settings

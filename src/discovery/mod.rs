@@ -32,13 +32,6 @@ pub enum AddressSource {
     Any,
 }
 
-/// Unix seconds now.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The most bytes of one lease file vmctl reads (a million bootpd leases are about 75 MB).
 pub const MAX_LEASE_FILE_BYTES: u64 = 512 << 20;
 
@@ -151,48 +144,28 @@ fn too_big(path: &Path) -> Error {
 /// The open lease file, or `None` when an optional one is missing. Opened without blocking (a
 /// FIFO would wait for a writer) and refused unless it is a regular file.
 fn open_lease_file(file: &LeaseFile) -> Result<Option<std::fs::File>, Error> {
+    use crate::sys::fs::{Refused, open_regular};
     let path = &file.path;
-    let not_regular = || {
-        Error::invalid(
+    match open_regular(path, MAX_LEASE_FILE_BYTES) {
+        Ok((opened, _)) => Ok(Some(opened)),
+        Err(Refused::NotFound) => match &file.missing_hint {
+            None => Ok(None),
+            Some(hint) => Err(Error::invalid(
+                "lease file",
+                path.display().to_string(),
+                "no such file",
+            )
+            .with_hint(hint.clone())),
+        },
+        Err(Refused::NotRegular) => Err(Error::invalid(
             "lease file",
             path.display().to_string(),
             "not a regular file (a FIFO, device or folder could block or never end)",
         )
-        .with_hint("give the path of a bootpd or dnsmasq lease file")
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-        nix::fcntl::OFlag::O_NONBLOCK.bits(),
-    );
-    let opened = match options.open(path) {
-        Ok(opened) => opened,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return match &file.missing_hint {
-                None => Ok(None),
-                Some(hint) => {
-                    Err(
-                        Error::invalid("lease file", path.display().to_string(), "no such file")
-                            .with_hint(hint.clone()),
-                    )
-                }
-            };
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => return Err(not_regular()),
-        Err(e) => return Err(Error::io("reading leases", path, e)),
-    };
-    let meta = opened
-        .metadata()
-        .map_err(|e| Error::io("reading leases", path, e))?;
-    if !meta.is_file() {
-        return Err(not_regular());
+        .with_hint("give the path of a bootpd or dnsmasq lease file")),
+        Err(Refused::TooBig) => Err(too_big(path)),
+        Err(Refused::Io(e)) => Err(Error::io("reading leases", path, e)),
     }
-    if meta.len() > MAX_LEASE_FILE_BYTES {
-        return Err(too_big(path));
-    }
-    Ok(Some(opened))
 }
 
 /// The lease files vmctl reads by default: bootpd's on macOS, each network's dnsmasq file on

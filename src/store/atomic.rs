@@ -84,7 +84,7 @@ fn remove_stale_temps(dir: &Path, file_name: &str) {
         let writer = middle
             .split_once('.')
             .and_then(|(pid, _)| pid.parse::<u32>().ok());
-        if writer.is_some_and(|pid| !crate::backend::process_alive(pid)) {
+        if writer.is_some_and(|pid| !crate::sys::process::alive(pid)) {
             let _ = fs::remove_file(entry.path());
         }
     }

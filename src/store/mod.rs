@@ -416,41 +416,30 @@ pub const MAX_INPUT_BYTES: u64 = 16 << 20;
 /// writer forever), refused unless it is a regular file (`/dev/zero` never ends), and refused
 /// past `MAX_INPUT_BYTES`. `None` when nothing is there.
 pub fn read_input(path: &Path, what: &'static str) -> Result<Option<Vec<u8>>, Error> {
+    use crate::sys::fs::{Refused, open_regular};
     use std::io::Read;
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-        nix::fcntl::OFlag::O_NONBLOCK.bits(),
-    );
-    let not_regular = || {
-        Error::invalid(
-            what,
-            path.display().to_string(),
-            "not a regular file (a FIFO, device or folder could block or never end)",
-        )
-        .with_hint("give the path of a regular file")
+    let (file, len) = match open_regular(path, MAX_INPUT_BYTES) {
+        Ok(opened) => opened,
+        Err(Refused::NotFound) => return Ok(None),
+        Err(Refused::NotRegular) => {
+            return Err(Error::invalid(
+                what,
+                path.display().to_string(),
+                "not a regular file (a FIFO, device or folder could block or never end)",
+            )
+            .with_hint("give the path of a regular file"));
+        }
+        Err(Refused::TooBig) => {
+            return Err(Error::invalid(
+                what,
+                path.display().to_string(),
+                format!("larger than the {} MB vmctl reads", MAX_INPUT_BYTES >> 20),
+            )
+            .with_hint("is it the right file?"));
+        }
+        Err(Refused::Io(e)) => return Err(Error::io("reading", path, e)),
     };
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.kind() == ErrorKind::IsADirectory => return Err(not_regular()),
-        Err(e) => return Err(Error::io("reading", path, e)),
-    };
-    let meta = file.metadata().map_err(|e| Error::io("reading", path, e))?;
-    if !meta.is_file() {
-        return Err(not_regular());
-    }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Err(Error::invalid(
-            what,
-            path.display().to_string(),
-            format!("larger than the {} MB vmctl reads", MAX_INPUT_BYTES >> 20),
-        )
-        .with_hint("is it the right file?"));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).min(1 << 20));
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 20));
     file.take(MAX_INPUT_BYTES)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io("reading", path, e))?;
@@ -469,32 +458,18 @@ pub fn read_input_text(path: &Path, what: &'static str) -> Result<String, Error>
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    use crate::sys::fs::{Refused, read_capped};
     // Not `fs::read`: its size hint costs a stat per file, and `list` and `start` read many
     // small files. Without blocking (a FIFO put there by hand reads as empty) and capped (a
     // link to /dev/zero ends at the cap).
-    let read = |path: &Path| -> std::io::Result<Vec<u8>> {
-        let mut options = fs::OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(
-            &mut options,
-            nix::fcntl::OFlag::O_NONBLOCK.bits(),
-        );
-        let mut bytes = Vec::with_capacity(4096);
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(options.open(path)?, MAX_INPUT_BYTES + 1),
-            &mut bytes,
-        )?;
-        Ok(bytes)
-    };
-    match read(path) {
-        Ok(bytes) if bytes.len() as u64 > MAX_INPUT_BYTES => Err(Error::corrupt(
+    match read_capped(path, MAX_INPUT_BYTES) {
+        Ok(bytes) => Ok(bytes),
+        Err(Refused::TooBig) => Err(Error::corrupt(
             path,
             format!("larger than the {} MB vmctl reads", MAX_INPUT_BYTES >> 20),
         )),
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("reading", path, e)),
+        Err(Refused::Io(e)) => Err(Error::io("reading", path, e)),
+        Err(Refused::NotFound | Refused::NotRegular) => Ok(None),
     }
 }
 

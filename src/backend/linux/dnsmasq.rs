@@ -113,14 +113,10 @@ fn pid_file(dir: &Path) -> Option<u32> {
 /// The pid of the network's dnsmasq when it is alive.
 pub fn running(dir: &Path) -> Option<u32> {
     let pid = pid_file(dir)?;
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = crate::sys::process::command_line(pid)?;
     let conf = dir.join("dnsmasq.conf");
     let ours = String::from_utf8_lossy(&cmdline).contains(&*conf.to_string_lossy());
-    (ours && alive(pid)).then_some(pid)
-}
-
-fn alive(pid: u32) -> bool {
-    crate::backend::process_alive(pid)
+    (ours && crate::sys::process::alive(pid)).then_some(pid)
 }
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).
@@ -131,7 +127,7 @@ pub fn start(net: &DnsmasqNetwork) -> Result<u32, Error> {
     });
     if let Some(pid) = previous {
         let deadline = Instant::now() + Duration::from_secs(2);
-        while alive(pid) && Instant::now() < deadline {
+        while crate::sys::process::alive(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -197,7 +193,7 @@ pub fn stop(dir: &Path) -> Result<(), Error> {
     let pid = Pid::from_raw(i32::try_from(number).unwrap_or(i32::MAX));
     let _ = kill(pid, Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(3);
-    while alive(number) {
+    while crate::sys::process::alive(number) {
         if Instant::now() > deadline {
             let _ = kill(pid, Signal::SIGKILL);
             std::thread::sleep(Duration::from_millis(50));

@@ -416,7 +416,7 @@ impl<'a> Linux<'a> {
         let leases =
             crate::discovery::read_leases(&self.store.networks_dir().join(net).join("leases"))
                 .ok()?;
-        super::pool_warning(net, plan, &leases, crate::discovery::now())
+        super::pool_warning(net, plan, &leases, crate::sys::now())
     }
 }
 

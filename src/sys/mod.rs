@@ -1,0 +1,21 @@
+//! System access every layer above may need and none should write twice: process liveness and
+//! command lines, the clock, and capped non-blocking reads of files someone may point anywhere.
+//! Portable Unix only; what differs by platform lives under `backend/` and `relay/`.
+
+pub mod fs;
+pub mod process;
+
+/// The operating systems vmctl has a backend for. Code below `backend/` takes one as a value
+/// (`backend::HOST_OS` is this machine's), so both platforms' choices are testable anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Macos,
+}
+
+/// Unix seconds now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
