@@ -11,6 +11,7 @@ use crate::model::mac::parse_mac_prefix;
 use crate::model::named_network::NetworkDef;
 use crate::model::network::AddressPlan;
 use crate::model::profile::validate_interface_name;
+use crate::model::rule_text::RuleText;
 use crate::model::{Controller, Mode};
 
 macro_rules! keys {
@@ -391,6 +392,16 @@ pub fn check_file_values(
         out.insert(name.clone(), value);
     }
     Ok(out)
+}
+
+/// The rules of the `net_filter` file (for VMs without their own), read and parsed now: a
+/// file that no longer parses is an error naming it.
+pub fn read_net_filter(path: Option<&std::path::Path>) -> Result<Option<RuleText>, Error> {
+    let Some(path) = path else { return Ok(None) };
+    let text = crate::store::read_input_text(path, "net_filter file")?;
+    text.parse::<RuleText>()
+        .map(Some)
+        .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))
 }
 
 #[cfg(test)]

@@ -12,14 +12,15 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use super::macos_files::{BOOTPTAB, merge_bootptab};
-use super::state::RunState;
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::error::Error;
+use crate::model::Attach;
 use crate::model::change::effective_mac;
 use crate::model::{Mac, Mode, VmProfile};
+use crate::plan::PlanInput;
 use crate::plan::macos::MacosPlan;
-use crate::plan::{Attach, PlanInput};
 use crate::settings::Settings;
+use crate::store::StartedVm;
 use crate::store::{Store, StoreLock, write_atomic};
 
 pub struct Macos<'a> {
@@ -32,7 +33,7 @@ impl<'a> Macos<'a> {
         Macos { store, settings }
     }
 
-    fn plan_for(&self, runs: &[RunState]) -> Result<MacosPlan, Error> {
+    fn plan_for(&self, runs: &[StartedVm]) -> Result<MacosPlan, Error> {
         crate::plan::macos::plan(&super::started_plan_input(self.store, self.settings, runs)?)
     }
 
@@ -67,7 +68,7 @@ impl<'a> Macos<'a> {
 
     /// Load VM `vm`'s pf anchor as the plan of `runs` has it (pf knows VMs by address, so a
     /// VM without one yet has no anchor).
-    fn load_anchor(&self, runs: &[RunState], vm: &str) -> Result<(), Error> {
+    fn load_anchor(&self, runs: &[StartedVm], vm: &str) -> Result<(), Error> {
         let plan = self.plan_for(runs)?;
         match plan.anchors.iter().find(|a| a.vm == vm) {
             Some(anchor) => pfctl(&["-a", &anchor.anchor, "-f", "-"], &anchor.rules).map(drop),
@@ -76,7 +77,7 @@ impl<'a> Macos<'a> {
     }
 
     /// The helper's network side for this VM.
-    fn vmnet_args(state: &RunState) -> Result<Vec<String>, Error> {
+    fn vmnet_args(state: &StartedVm) -> Result<Vec<String>, Error> {
         let mode = match (state.mode, &state.parent) {
             (Mode::Shared, _) => "shared".to_owned(),
             (Mode::Host, _) => "host".to_owned(),
@@ -189,7 +190,7 @@ impl Backend for Macos<'_> {
                     .or_else(|| self.settings.bridge_name.clone())
             })
             .flatten();
-        let mut state = RunState::new(
+        let mut state = StartedVm::new(
             profile,
             self.settings,
             super::filter_text(profile, self.settings)?,
@@ -222,7 +223,7 @@ impl Backend for Macos<'_> {
         })
     }
 
-    fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error> {
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
         require_root("stop")?;
         if let Some(pid) = state.helper {
             super::stop_helper(pid, state.socket.as_deref());
@@ -329,12 +330,9 @@ impl Backend for Macos<'_> {
         }
         let leases =
             crate::discovery::read_leases(&self.settings.dhcp_leases_file).unwrap_or_default();
-        if let Some(warning) = super::pool_warning(
-            "shared",
-            &self.settings.shared,
-            &leases,
-            crate::sys::now(),
-        ) {
+        if let Some(warning) =
+            super::pool_warning("shared", &self.settings.shared, &leases, crate::sys::now())
+        {
             note(
                 warning,
                 "widen the range with vmctl config, or delete VMs",

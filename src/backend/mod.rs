@@ -6,7 +6,6 @@
 //! A backend receives resolved values (profiles, settings, the `Plan`), never flags.
 
 pub mod macos_files;
-pub mod state;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
@@ -19,16 +18,16 @@ use std::path::Path;
 use macaddr::MacAddr6;
 
 use crate::error::Error;
-use crate::model::VmProfile;
-use crate::plan::Attach;
+use crate::model::change::{effective_mac, effective_no_local};
+use crate::model::rule_text::RuleText;
+use crate::model::{Attach, Mac, VmProfile};
 use crate::settings::Settings;
-use crate::store::{Store, StoreLock};
-use state::RunState;
+use crate::store::{StartedVm, Store, StoreLock};
 
 /// What `start` did.
 #[derive(Debug)]
 pub struct Started {
-    pub state: RunState,
+    pub state: StartedVm,
     /// The VM was started already and its link is there: nothing was changed.
     pub already: bool,
     /// Things the user should know (a pool running low, a recovered network).
@@ -57,13 +56,13 @@ pub enum LeaseEvent {
 pub fn spawn_helper(
     store: &Store,
     settings: &Settings,
-    state: &RunState,
+    state: &StartedVm,
     socket: &Path,
     port: &[String],
 ) -> Result<u32, Error> {
     let failed = |why: String, hint: Option<&str>| {
         Error::host(
-            format!("the relay of VM '{}' did not start: {why}", state.vm),
+            format!("the relay of VM '{}' did not start: {why}", state.name),
             hint.map_or_else(
                 || {
                     if cfg!(target_os = "macos") {
@@ -80,14 +79,19 @@ pub fn spawn_helper(
     let run_dir = store.run_dir();
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
     // Its complaints, kept beside its state: a log, not state, so no atomic write.
-    let log_path = run_dir.join(format!("{}.relay.log", state.vm));
+    let log_path = run_dir.join(format!("{}.relay.log", state.name));
     #[allow(clippy::disallowed_methods)]
     let log = std::fs::File::create(&log_path).map_err(|e| Error::io("creating", &log_path, e))?;
     let mut command = std::process::Command::new(exe);
     command
         .arg("--home")
         .arg(store.home())
-        .args(["--quiet", "relay-helper", "--mac", &state.mac])
+        .args([
+            "--quiet",
+            "relay-helper",
+            "--mac",
+            &Mac(state.mac).to_string(),
+        ])
         .args(port)
         .arg("--socket")
         .arg(socket);
@@ -158,15 +162,21 @@ pub fn stop_helper(pid: u32, socket: Option<&Path>) {
 }
 
 /// Two started VMs never share a MAC or a host port: refuse, naming the VM that has it.
-pub fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Result<(), Error> {
+pub fn refuse_clashes(
+    profile: &VmProfile,
+    mac: MacAddr6,
+    others: &[StartedVm],
+) -> Result<(), Error> {
     if let Some(other) = others.iter().find(|r| r.mac == mac) {
         return Err(Error::conflict(format!(
-            "VM '{}' has MAC {mac}, which started VM '{}' uses",
-            profile.name, other.vm
+            "VM '{}' has MAC {}, which started VM '{}' uses",
+            profile.name,
+            Mac(mac),
+            other.name
         ))
         .with_hint(format!(
             "stop '{}' first, or give '{}' its own MAC: vmctl modify {} network --mac auto",
-            other.vm, profile.name, profile.name
+            other.name, profile.name, profile.name
         )));
     }
     for pf in &profile.network.port_forwarding_rules {
@@ -180,7 +190,7 @@ pub fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Re
                             || o.host_ip.is_unspecified()
                             || pf.host_ip.is_unspecified())
                 })
-                .map(|_| &r.vm)
+                .map(|_| &r.name)
         });
         if let Some(other) = clash {
             return Err(Error::conflict(format!(
@@ -198,18 +208,33 @@ pub fn refuse_clashes(profile: &VmProfile, mac: &str, others: &[RunState]) -> Re
     Ok(())
 }
 
+/// `profile` as a start records it: the MAC, no-local and rules the settings resolve, now.
+pub fn started_vm(
+    profile: &VmProfile,
+    settings: &Settings,
+    attach: Attach,
+    parent: Option<String>,
+) -> Result<StartedVm, Error> {
+    let mut vm = StartedVm::new(
+        profile,
+        effective_mac(profile, settings),
+        effective_no_local(&profile.network, settings),
+        filter_text(profile, settings)?,
+        attach,
+        parent,
+    );
+    vm.started = crate::sys::now();
+    Ok(vm)
+}
+
 /// The plan input of these started VMs, as `run/` recorded them.
 pub fn started_plan_input(
     store: &Store,
     settings: &Settings,
-    runs: &[RunState],
+    runs: &[StartedVm],
 ) -> Result<crate::plan::PlanInput, Error> {
-    let vms = runs
-        .iter()
-        .map(|r| r.plan_vm(&store.run_path(&r.vm)))
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(crate::plan::PlanInput::from_vms(
-        vms,
+        runs.to_vec(),
         settings,
         store.networks_dir(),
     ))
@@ -266,17 +291,16 @@ pub fn with_filter_file_read(profile: &VmProfile) -> Result<VmProfile, Error> {
 }
 
 /// The filter rules a start puts in force: the VM's own, else `net_filter`'s.
-pub fn filter_text(profile: &VmProfile, settings: &Settings) -> Result<Option<String>, Error> {
+pub fn filter_text(profile: &VmProfile, settings: &Settings) -> Result<Option<RuleText>, Error> {
     if let Some(text) = own_filter_text(profile)? {
-        return Ok(Some(text));
+        return RuleText::parse_non_empty(&text).map_err(|e| {
+            Error::corrupt(
+                format!("vms/{}.plist", profile.name),
+                format!("filter rules: {e}"),
+            )
+        });
     }
-    let Some(path) = &settings.net_filter else {
-        return Ok(None);
-    };
-    let text = crate::store::read_input_text(path, "net_filter file")?;
-    text.parse::<crate::model::filter::FilterRules>()
-        .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))?;
-    Ok(Some(text))
+    crate::settings::read_net_filter(settings.net_filter.as_deref())
 }
 
 /// The warning for a pool under 10% free, if it is.
@@ -317,7 +341,7 @@ pub trait Backend {
         holder: Option<u32>,
     ) -> Result<Started, Error>;
     /// Take a started VM's NIC down (and its network after its last VM).
-    fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error>;
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error>;
     /// Record a lease change of `network` and reload the rules that depend on it.
     fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error>;
     /// Forget a deleted VM: its DHCP reservation and lease, so its address returns to the pool.
@@ -372,7 +396,7 @@ impl Backend for Unsupported {
     ) -> Result<Started, Error> {
         Self::refuse()
     }
-    fn stop(&self, _: &StoreLock, _: &RunState) -> Result<(), Error> {
+    fn stop(&self, _: &StoreLock, _: &StartedVm) -> Result<(), Error> {
         Self::refuse()
     }
     fn lease_event(&self, _: &StoreLock, _: &str, _: LeaseEvent) -> Result<(), Error> {

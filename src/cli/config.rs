@@ -369,7 +369,7 @@ fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
         .load_runs()?
         .into_iter()
         .filter(|r| r.network.is_some() && (network.is_none() || r.network.as_deref() == network))
-        .map(|r| r.vm)
+        .map(|r| r.name)
         .collect();
     if started.is_empty() {
         return Ok(());

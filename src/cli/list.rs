@@ -119,9 +119,10 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
             .ok()
             .flatten()
             .map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
-        let mac = run
-            .as_ref()
-            .map_or_else(|| nic["mac"].clone(), |run| Value::from(run.mac.as_str()));
+        let mac = run.as_ref().map_or_else(
+            || nic["mac"].clone(),
+            |run| Value::from(crate::model::Mac(run.mac).to_string()),
+        );
         let full = |field: &str| match field {
             "name" => Value::from(profile.name.as_str()),
             "uuid" => Value::from(profile.uuid.as_str()),

@@ -506,7 +506,7 @@ fn delete(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         .load_runs()?
         .into_iter()
         .filter(|r| r.network.as_deref() == Some(args.name.as_str()))
-        .map(|r| r.vm)
+        .map(|r| r.name)
         .collect();
     if !started.is_empty() {
         return Err(Error::conflict(format!(

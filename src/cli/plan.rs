@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::error::Error;
-use crate::model::filter::FilterRules;
 use crate::plan::{PlanInput, linux, macos};
 
 /// Print what starting the VMs would apply to the host (pure: nothing is changed)
@@ -118,10 +117,8 @@ fn wrong_part(part: &str, platform: &str, parts: &str) -> Error {
 }
 
 /// The rules of the `net_filter` file, for VMs without their own.
-pub fn load_default_filter(path: Option<&std::path::Path>) -> Result<Option<FilterRules>, Error> {
-    let Some(path) = path else { return Ok(None) };
-    let text = crate::store::read_input_text(path, "net_filter file")?;
-    text.parse::<FilterRules>()
-        .map(Some)
-        .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))
+pub fn load_default_filter(
+    path: Option<&std::path::Path>,
+) -> Result<Option<crate::model::rule_text::RuleText>, Error> {
+    crate::settings::read_net_filter(path)
 }

@@ -11,9 +11,10 @@ use signal_hook::iterator::Signals;
 
 use super::Ctx;
 use super::start::{attachment, resolve_user};
-use crate::backend::{self, state::RunState};
+use crate::backend;
 use crate::error::Error;
-use crate::plan::Attach;
+use crate::model::Attach;
+use crate::store::StartedVm;
 
 /// Start a VM's network, run its hypervisor, stop the network when the hypervisor exits
 #[derive(Debug, Args)]
@@ -73,8 +74,8 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
     let mut command = Command::new(&args.command[0]);
     command
         .args(args.command[1..].iter().map(|a| substitute(a, &state)))
-        .env("VMCTL_VM", &state.vm)
-        .env("VMCTL_MAC", &state.mac)
+        .env("VMCTL_VM", &state.name)
+        .env("VMCTL_MAC", crate::model::Mac(state.mac).to_string())
         .env("VMCTL_TAP", tap_name(&state))
         .env("VMCTL_SOCKET", socket_path(&state));
     if let Some((uid, gid)) = user {
@@ -102,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
     // Whatever way the command ended, the network goes.
     let stopped = {
         let lock = ctx.store.lock()?;
-        match ctx.store.load_run(&state.vm)? {
+        match ctx.store.load_run(&state.name)? {
             Some(now) if now.holder == Some(std::process::id()) => backend.stop(&lock, &now),
             _ => Ok(()),
         }
@@ -126,14 +127,14 @@ fn exit_code(status: ExitStatus) -> i32 {
         .unwrap_or(1)
 }
 
-fn tap_name(state: &RunState) -> &str {
+fn tap_name(state: &StartedVm) -> &str {
     match state.attach {
         Attach::Tap | Attach::OwnedTap { .. } => &state.link,
         Attach::Netns { .. } | Attach::Socket => "",
     }
 }
 
-fn socket_path(state: &RunState) -> String {
+fn socket_path(state: &StartedVm) -> String {
     state
         .socket
         .as_ref()
@@ -142,26 +143,26 @@ fn socket_path(state: &RunState) -> String {
 }
 
 /// `{tap}` `{mac}` `{ip}` `{vm}` `{socket}` in one argument.
-fn substitute(arg: &str, state: &RunState) -> String {
+fn substitute(arg: &str, state: &StartedVm) -> String {
     let ip = state.static_ip.map(|ip| ip.to_string()).unwrap_or_default();
     arg.replace("{tap}", tap_name(state))
-        .replace("{mac}", &state.mac)
+        .replace("{mac}", &crate::model::Mac(state.mac).to_string())
         .replace("{ip}", &ip)
-        .replace("{vm}", &state.vm)
+        .replace("{vm}", &state.name)
         .replace("{socket}", &socket_path(state))
 }
 
-fn already_started(held: &RunState) -> Error {
+fn already_started(held: &StartedVm) -> Error {
     let by = match held.holder {
         Some(pid) => format!("`vmctl run`, pid {pid}"),
         None => "`vmctl start`".to_owned(),
     };
-    Error::conflict(format!("VM '{}' is already started (by {by})", held.vm)).with_hint(match held
-        .holder
-    {
-        Some(pid) => format!("end that run first (kill {pid}), or run another VM"),
-        None => format!("`vmctl stop {}` first, or run another VM", held.vm),
-    })
+    Error::conflict(format!("VM '{}' is already started (by {by})", held.name)).with_hint(
+        match held.holder {
+            Some(pid) => format!("end that run first (kill {pid}), or run another VM"),
+            None => format!("`vmctl stop {}` first, or run another VM", held.name),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -171,7 +172,7 @@ mod tests {
     #[test]
     fn placeholders_and_exit_codes() {
         use std::os::unix::process::ExitStatusExt;
-        let mut state: RunState = plist::from_bytes(
+        let mut state: StartedVm = plist::from_bytes(
             br#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>
             <key>schema_version</key><integer>1</integer><key>vm</key><string>web</string>
             <key>uuid</key><string>u</string><key>started</key><integer>0</integer>

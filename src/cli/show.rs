@@ -8,13 +8,13 @@ use clap::builder::PossibleValuesParser;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::backend::state::RunState;
 use crate::discovery::AddressSource;
 use crate::error::{Error, printable};
 use crate::model::change::{effective_mac, effective_no_local};
 use crate::model::{Mac, Mode, VmProfile};
 use crate::output::{field_table, grid};
 use crate::settings::Settings;
+use crate::store::StartedVm;
 
 /// Show a VM, its network settings, or its port forwards
 #[derive(Debug, Args)]
@@ -82,7 +82,7 @@ pub fn address_now(
     ctx: &Ctx,
     settings: &Settings,
     profile: &VmProfile,
-    run: Option<&RunState>,
+    run: Option<&StartedVm>,
 ) -> Result<Option<(Ipv4Addr, AddressOrigin)>, Error> {
     let Some(run) = run else {
         return Ok(profile.network.ip.map(|ip| (ip, AddressOrigin::Static)));
@@ -187,7 +187,7 @@ fn show_network(
             body["socket"] = Value::from(socket.display().to_string());
         }
         // The MAC in use is the one recorded at start (a later modify waits for a restart).
-        body["mac"] = Value::from(run.mac.as_str());
+        body["mac"] = Value::from(crate::model::Mac(run.mac).to_string());
     }
     let address = address_now(ctx, settings, profile, run.as_ref())?;
     body["ip"] = address.map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));

@@ -6,8 +6,8 @@ use serde_json::json;
 use super::Ctx;
 use crate::backend;
 use crate::error::Error;
+use crate::model::Attach;
 use crate::output::field_table;
-use crate::plan::Attach;
 
 /// Bring a VM's NIC up: a TAP for its hypervisor, or a veth into a network namespace
 #[derive(Debug, Args)]
@@ -57,10 +57,10 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
     }
     let state = &started.state;
     let body = json!({
-        "name": state.vm,
+        "name": state.name,
         "link": state.link,
         "attach": state.attach,
-        "mac": state.mac,
+        "mac": crate::model::Mac(state.mac).to_string(),
         "mode": state.mode.name(),
         "network": state.network.clone().or_else(|| state.parent.clone()),
         "ip": state.ip.map(|ip| ip.to_string()),
@@ -69,11 +69,11 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
     });
     if started.already {
         ctx.out
-            .note(&format!("VM '{}' is already started", state.vm));
+            .note(&format!("VM '{}' is already started", state.name));
     }
     ctx.out.data(&body, || {
         field_table([
-            ("vm", state.vm.clone()),
+            ("vm", state.name.clone()),
             ("link", state.link.clone()),
             (
                 "attach",
@@ -82,7 +82,7 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
                     None => state.attach.to_string(),
                 },
             ),
-            ("mac", state.mac.clone()),
+            ("mac", crate::model::Mac(state.mac).to_string()),
             (
                 "network",
                 state

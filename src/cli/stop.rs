@@ -33,8 +33,8 @@ pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
     };
     backend::host(&ctx.store, &settings).stop(&lock, &state)?;
     ctx.out.done(
-        &json!({"name": state.vm, "was_started": true}),
-        &format!("stopped VM '{}' ({} removed)", state.vm, state.link),
+        &json!({"name": state.name, "was_started": true}),
+        &format!("stopped VM '{}' ({} removed)", state.name, state.link),
     );
     Ok(())
 }

@@ -150,12 +150,12 @@ fn open_lease_file(file: &LeaseFile) -> Result<Option<std::fs::File>, Error> {
         Ok((opened, _)) => Ok(Some(opened)),
         Err(Refused::NotFound) => match &file.missing_hint {
             None => Ok(None),
-            Some(hint) => Err(Error::invalid(
-                "lease file",
-                path.display().to_string(),
-                "no such file",
-            )
-            .with_hint(hint.clone())),
+            Some(hint) => {
+                Err(
+                    Error::invalid("lease file", path.display().to_string(), "no such file")
+                        .with_hint(hint.clone()),
+                )
+            }
         },
         Err(Refused::NotRegular) => Err(Error::invalid(
             "lease file",

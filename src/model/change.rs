@@ -205,10 +205,10 @@ pub fn apply_nic_change(
 /// Refuse a new VM name whose host link name (`vmt-<hash>`, also its firewall chains' names)
 /// is another stored VM's: two such VMs could never run at once.
 pub fn refuse_link_name_clash(name: &str, others: &[VmProfile]) -> Result<(), Error> {
-    let link = crate::plan::vm_link_name(name);
+    let link = crate::model::names::vm_link_name(name);
     match others
         .iter()
-        .find(|o| o.name != name && crate::plan::vm_link_name(&o.name) == link)
+        .find(|o| o.name != name && crate::model::names::vm_link_name(&o.name) == link)
     {
         Some(other) => Err(Error::conflict(format!(
             "VM name '{name}' gives the same host link name ({link}) as VM '{}'",
@@ -453,8 +453,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            crate::plan::vm_link_name("vm625978"),
-            crate::plan::vm_link_name("vm1056122"),
+            crate::model::names::vm_link_name("vm625978"),
+            crate::model::names::vm_link_name("vm1056122"),
             "a known pair whose 32-bit hashes collide"
         );
         let err = refuse_link_name_clash("vm1056122", std::slice::from_ref(&other)).unwrap_err();

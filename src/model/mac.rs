@@ -184,6 +184,21 @@ pub fn auto_mac(uuid: &str, salt: u32, prefix: Option<[u8; 3]>) -> MacAddr6 {
     MacAddr6::from(bytes)
 }
 
+/// Serde for a MAC kept as lowercase text (`#[serde(with = "crate::model::mac::as_text")]`).
+pub mod as_text {
+    use macaddr::MacAddr6;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(mac: &MacAddr6, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&super::Mac(*mac))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr6, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_mac(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
 use super::{
-    Attach, LOCAL_RANGES, PlanInput, PlanVm, bridge_name, host_end_mac, short_hash, vm_link_name,
+    Attach, LOCAL_RANGES, PlanInput, StartedVm, bridge_name, host_end_mac, short_hash, vm_link_name,
 };
 use crate::error::Error;
 use crate::model::filter::Direction;
@@ -270,11 +270,11 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
 }
 
 /// Does the VM join a network vmctl runs (a bridge, dnsmasq and the firewall)?
-fn on_network(vm: &PlanVm) -> bool {
+fn on_network(vm: &StartedVm) -> bool {
     vm.network.as_deref().is_some()
 }
 
-fn vm_link(vm: &PlanVm, name: String) -> Link {
+fn vm_link(vm: &StartedVm, name: String) -> Link {
     let guest_mac = Mac(vm.mac).to_string();
     let host_mac = Mac(host_end_mac(vm.mac)).to_string();
     let master = vm.network.as_deref().map(bridge_name);
@@ -287,7 +287,7 @@ fn vm_link(vm: &PlanVm, name: String) -> Link {
             name,
             vm: vm.name.clone(),
             mac: guest_mac,
-            parent: vm.bridge.clone(),
+            parent: vm.parent.clone(),
             netns: Some(netns.clone()),
             owner: None,
         },
@@ -295,7 +295,7 @@ fn vm_link(vm: &PlanVm, name: String) -> Link {
             name,
             vm: vm.name.clone(),
             mac: guest_mac,
-            parent: vm.bridge.clone(),
+            parent: vm.parent.clone(),
             netns: None,
             owner,
         },
@@ -396,9 +396,9 @@ fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
 }
 
 /// A VM's `--dhcp-hostsdir` line: its MAC and name, and its address when it is static.
-pub fn reservation(vm: &PlanVm) -> String {
+pub fn reservation(vm: &StartedVm) -> String {
     let mac = Mac(vm.mac);
-    match vm.ip.filter(|_| vm.static_ip) {
+    match vm.ip.filter(|_| vm.static_ip.is_some()) {
         Some(ip) => format!("{mac},{ip},{}\n", vm.name),
         None => format!("{mac},{}\n", vm.name),
     }
@@ -417,7 +417,7 @@ fn quoted(name: &str) -> String {
     format!("\"{name}\"")
 }
 
-fn chain_name(vm: &PlanVm, dir: &str) -> String {
+fn chain_name(vm: &StartedVm, dir: &str) -> String {
     format!("vm_{}_{dir}", short_hash(&vm.name))
 }
 
@@ -456,7 +456,7 @@ pub mod counters {
 fn nft(input: &PlanInput) -> String {
     use counters as c;
     let networks = input.networks();
-    let on_net: Vec<&PlanVm> = input.vms.iter().filter(|vm| on_network(vm)).collect();
+    let on_net: Vec<&StartedVm> = input.vms.iter().filter(|vm| on_network(vm)).collect();
     let subnets: Vec<Ipv4Network> = networks
         .iter()
         .map(|n| input.address_plan(n).subnet())
@@ -487,7 +487,7 @@ fn nft(input: &PlanInput) -> String {
         .filter(|n| !input.host_only(n))
         .map(|n| input.address_plan(n).subnet().to_string())
         .collect();
-    let filtered: Vec<&&PlanVm> = on_net.iter().filter(|vm| vm.filter.is_some()).collect();
+    let filtered: Vec<&&StartedVm> = on_net.iter().filter(|vm| vm.filter.is_some()).collect();
     let (any_nolocal, any_filtered) = (on_net.iter().any(|vm| vm.no_local), !filtered.is_empty());
     let per_vm: Vec<Element> = on_net.iter().flat_map(|vm| vm_elements(vm)).collect();
     let of = |family: &str, set: &str| -> Vec<String> {
@@ -738,7 +738,7 @@ pub struct Element {
 
 /// Every set and map element a VM on a vmctl network puts in the ruleset. The full file and
 /// the incremental update (`update`) both come from here, so they cannot disagree.
-pub fn vm_elements(vm: &PlanVm) -> Vec<Element> {
+pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     let mut out = Vec::new();
     let mut add = |family, set, value: String| out.push(Element { family, set, value });
     let port = quoted(&vm_link_name(&vm.name));
@@ -850,7 +850,7 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
 }
 
 /// Each filtered VM's rules, in rule order, as two chains: from the VM and to it.
-fn write_filter_chains(w: &mut impl FnMut(&str), vms: &[&&PlanVm]) {
+fn write_filter_chains(w: &mut impl FnMut(&str), vms: &[&&StartedVm]) {
     for vm in vms {
         let Some(rules) = &vm.filter else { continue };
         for (dir, direction) in [("out", Direction::Out), ("in", Direction::In)] {

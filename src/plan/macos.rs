@@ -157,7 +157,7 @@ pub fn plan(input: &PlanInput) -> Result<MacosPlan, Error> {
     for vm in input
         .vms
         .iter()
-        .filter(|vm| vm.static_ip && vm.network.as_deref().is_some())
+        .filter(|vm| vm.static_ip.is_some() && vm.network.as_deref().is_some())
     {
         if let Some(ip) = vm.ip {
             let _ = writeln!(bootptab, "{}\t1\t{}\t{ip}", vm.name, Mac(vm.mac));

@@ -6,105 +6,27 @@ pub mod linux;
 pub mod macos;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use macaddr::MacAddr6;
-use serde::{Deserialize, Serialize};
 
+// TEMPORARY until the renderer split lands: the split files import these from model.
 use crate::error::Error;
+pub(crate) use crate::model::Attach;
 use crate::model::change::{effective_mac, effective_no_local};
-use crate::model::filter::FilterRules;
+pub(crate) use crate::model::names::{bridge_name, host_end_mac, short_hash, vm_link_name};
 use crate::model::network::AddressPlan;
 use crate::model::profile::{validate_interface_name, validate_vm_name};
-use crate::model::{Mode, PortForward, VmProfile};
+use crate::model::rule_text::RuleText;
+use crate::model::{Mode, VmProfile};
 use crate::settings::Settings;
-
-/// One VM as the plan sees it: every value resolved (effective MAC, no-local, bridge, rules).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanVm {
-    pub name: String,
-    pub mode: Mode,
-    /// The vmctl network it joins (built-in or named); `None` in bridge or disconnected mode.
-    pub network: Option<String>,
-    pub mac: MacAddr6,
-    /// The static IP, else the address the VM was last seen with (leases), if any.
-    pub ip: Option<Ipv4Addr>,
-    pub static_ip: bool,
-    pub no_local: bool,
-    /// Host interface for bridge mode (`None` = pick the default route's at start).
-    pub bridge: Option<String>,
-    pub vlan: u16,
-    pub filter: Option<FilterRules>,
-    pub port_forwards: Vec<PortForward>,
-    /// How the NIC reaches the VM: a TAP for a hypervisor, or a veth into a network namespace.
-    pub attach: Attach,
-}
-
-/// How a started VM's NIC reaches it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Attach {
-    /// A TAP (macvtap in bridge mode) that a hypervisor opens; `owner` is the uid allowed to.
-    #[default]
-    Tap,
-    /// A TAP owned by a user, so an unprivileged hypervisor can open it.
-    OwnedTap { owner: u32 },
-    /// A link named `eth0` with the VM's MAC inside the network namespace `/run/netns/<netns>`.
-    Netns { netns: String },
-    /// A unix datagram socket (`run/<vm>.sock`) that a helper relays to the VM's TAP through
-    /// the frame policy: for QEMU's `-netdev dgram` and vfkit, as on macOS.
-    Socket,
-}
-
-impl fmt::Display for Attach {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Attach::Tap => f.write_str("tap"),
-            Attach::OwnedTap { owner } => write!(f, "tap (owner uid {owner})"),
-            Attach::Netns { netns } => write!(f, "netns:{netns}"),
-            Attach::Socket => f.write_str("socket"),
-        }
-    }
-}
-
-impl Attach {
-    /// `tap` or `netns:NAME`, as `vmctl start --attach` takes it.
-    pub fn parse(text: &str) -> Result<Attach, Error> {
-        match text {
-            "tap" => return Ok(Attach::Tap),
-            "socket" => return Ok(Attach::Socket),
-            _ => {}
-        }
-        let Some(netns) = text.strip_prefix("netns:") else {
-            return Err(Error::invalid("attachment", text, "expected tap, socket or netns:NAME")
-                .with_hint("--attach tap (for a hypervisor), socket (a unix datagram socket) or netns:NAME (an existing `ip netns` namespace)"));
-        };
-        let valid = !netns.is_empty()
-            && netns.len() <= 64
-            && !netns.starts_with(['.', '-'])
-            && netns
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !valid {
-            return Err(Error::invalid(
-                "network namespace",
-                netns,
-                "names are 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
-            )
-            .with_hint("`ip netns list` shows the namespaces"));
-        }
-        Ok(Attach::Netns {
-            netns: netns.to_owned(),
-        })
-    }
-}
+pub use crate::store::StartedVm;
 
 /// Everything a plan is computed from.
 #[derive(Debug, Clone)]
 pub struct PlanInput {
-    pub vms: Vec<PlanVm>,
+    pub vms: Vec<StartedVm>,
     pub shared: AddressPlan,
     pub host: AddressPlan,
     /// The named shared and host networks: their mode and addresses.
@@ -122,7 +44,7 @@ impl PlanInput {
     pub fn new(
         profiles: &[VmProfile],
         settings: &Settings,
-        default_filter: Option<&FilterRules>,
+        default_filter: Option<&RuleText>,
         observed: &BTreeMap<String, Ipv4Addr>,
         networks_dir: PathBuf,
     ) -> Result<PlanInput, Error> {
@@ -130,7 +52,7 @@ impl PlanInput {
         for profile in profiles {
             let nic = &profile.network;
             let filter = match &nic.filter {
-                Some(text) => Some(text.parse::<FilterRules>().map_err(|e| {
+                Some(text) => Some(text.parse::<RuleText>().map_err(|e| {
                     Error::corrupt(
                         format!("vms/{}.plist", profile.name),
                         format!("filter rules: {e}"),
@@ -138,26 +60,22 @@ impl PlanInput {
                 })?),
                 None => default_filter.cloned(),
             };
-            vms.push(PlanVm {
-                name: profile.name.clone(),
-                mode: nic.mode,
-                network: nic.network_name().map(str::to_owned),
-                mac: effective_mac(profile, settings),
-                ip: nic.ip.or_else(|| observed.get(&profile.name).copied()),
-                static_ip: nic.ip.is_some(),
-                no_local: effective_no_local(nic, settings),
-                bridge: nic.bridge.clone().or_else(|| settings.bridge_name.clone()),
-                vlan: nic.vlan,
-                filter: filter.filter(|f| !f.is_empty()),
-                port_forwards: nic.port_forwarding_rules.clone(),
-                attach: Attach::Tap,
-            });
+            let mut vm = StartedVm::new(
+                profile,
+                effective_mac(profile, settings),
+                effective_no_local(nic, settings),
+                filter,
+                Attach::Tap,
+                nic.bridge.clone().or_else(|| settings.bridge_name.clone()),
+            );
+            vm.ip = nic.ip.or_else(|| observed.get(&profile.name).copied());
+            vms.push(vm);
         }
         Ok(PlanInput::from_vms(vms, settings, networks_dir))
     }
 
     /// A plan input for VMs already resolved (the backend's started VMs).
-    pub fn from_vms(vms: Vec<PlanVm>, settings: &Settings, networks_dir: PathBuf) -> PlanInput {
+    pub fn from_vms(vms: Vec<StartedVm>, settings: &Settings, networks_dir: PathBuf) -> PlanInput {
         PlanInput {
             vms,
             shared: settings.shared,
@@ -188,7 +106,7 @@ impl PlanInput {
             }
         }
         for vm in &self.vms {
-            if let (Some(ip), true, Some(network)) = (vm.ip, vm.static_ip, &vm.network)
+            if let (Some(ip), true, Some(network)) = (vm.ip, vm.static_ip.is_some(), &vm.network)
                 && (matches!(network.as_str(), "shared" | "host")
                     || self.named.contains_key(network))
             {
@@ -231,7 +149,7 @@ impl PlanInput {
                 return Err(Error::invalid("network", network, format!("VM '{}' joins a network that does not exist", vm.name))
                     .with_hint(format!("create it (vmctl network create {network} ...), or move the VM: vmctl modify {} network -t shared", vm.name)));
             }
-            if let Some(bridge) = &vm.bridge {
+            if let Some(bridge) = &vm.parent {
                 validate_interface_name(bridge)?;
             }
             for pf in &vm.port_forwards {
@@ -295,40 +213,6 @@ fn dnsmasq_user(dir: &Path) -> Option<String> {
     (!traversable).then(|| "root".to_owned())
 }
 
-/// The MAC of the host end of a VM's link: never the VM's own (the bridge would learn the
-/// guest's MAC as its own port address), but `fe:` and the guest MAC's last five bytes, like
-/// libvirt (`fa:` when the guest's MAC itself starts with `fe`).
-pub fn host_end_mac(guest: MacAddr6) -> MacAddr6 {
-    let mut b = guest.into_array();
-    b[0] = if b[0] == 0xfe { 0xfa } else { 0xfe };
-    MacAddr6::from(b)
-}
-
-/// A stable short hash of a name, for interface and chain names (15-character limit).
-pub fn short_hash(name: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in name.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    format!("{h:08x}")
-}
-
-/// The link a VM's NIC attaches through on Linux: `vmt-<hash>`.
-pub fn vm_link_name(vm: &str) -> String {
-    format!("vmt-{}", short_hash(vm))
-}
-
-/// The bridge of a network on Linux: `vmctl-<net>`, shortened with a hash past 15 characters.
-pub fn bridge_name(network: &str) -> String {
-    let name = format!("vmctl-{network}");
-    if name.len() <= 15 {
-        name
-    } else {
-        format!("vmctl-{}", &short_hash(network)[..8])
-    }
-}
-
 /// The private ranges `local` stands for in filter rules (plus each vmctl network).
 pub const LOCAL_RANGES: [&str; 5] = [
     "10.0.0.0/8",
@@ -341,7 +225,7 @@ pub const LOCAL_RANGES: [&str; 5] = [
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::Protocol;
+    use crate::model::{PortForward, Protocol};
 
     fn mac(last: u8) -> MacAddr6 {
         MacAddr6::new(0x52, 0x54, 0, 0x12, 0x34, last)
@@ -350,23 +234,30 @@ pub(crate) mod tests {
     /// A realistic host: every mode and feature.
     pub fn sample_input() -> PlanInput {
         let ip = Ipv4Addr::new;
-        let vm = |name: &str, mode: Mode, last| PlanVm {
+        let vm = |name: &str, mode: Mode, last| StartedVm {
+            schema_version: crate::store::run::RUN_SCHEMA_VERSION,
             name: name.into(),
+            uuid: String::new(),
+            started: 0,
             mode,
             network: mode.builtin_network().map(str::to_owned),
+            link: crate::model::names::vm_link_name(name),
+            attach: Attach::Tap,
             mac: mac(last),
+            static_ip: None,
             ip: None,
-            static_ip: false,
             no_local: false,
-            bridge: None,
+            parent: None,
             vlan: 0,
             filter: None,
             port_forwards: vec![],
-            attach: Attach::Tap,
+            holder: None,
+            helper: None,
+            socket: None,
         };
         let mut web = vm("web", Mode::Shared, 1);
         web.ip = Some(ip(192, 168, 64, 20));
-        web.static_ip = true;
+        web.static_ip = web.ip;
         web.port_forwards = vec![
             PortForward {
                 name: "ssh".into(),
@@ -398,10 +289,10 @@ pub(crate) mod tests {
         );
         let mut db = vm("db", Mode::Host, 3);
         db.ip = Some(ip(192, 168, 128, 10));
-        db.static_ip = true;
+        db.static_ip = db.ip;
         db.no_local = true;
         let mut lan = vm("lan", Mode::Bridge, 4);
-        lan.bridge = Some("eth1".into());
+        lan.parent = Some("eth1".into());
         let off = vm("off", Mode::Disconnected, 5);
         let fresh = vm("fresh", Mode::Shared, 6);
         PlanInput {
@@ -436,7 +327,7 @@ pub(crate) mod tests {
         }
         for bridge in ["eth0\"", "eth 0", "eth0;", "e}", "toolonginterface0"] {
             let mut input = sample_input();
-            input.vms[3].bridge = Some(bridge.into());
+            input.vms[3].parent = Some(bridge.into());
             assert!(linux::plan(&input).is_err(), "{bridge:?}");
         }
         let mut input = sample_input();
@@ -445,13 +336,5 @@ pub(crate) mod tests {
         let mut input = sample_input();
         input.networks_dir = PathBuf::from("/tmp/a\nb");
         assert!(linux::plan(&input).is_err());
-    }
-
-    #[test]
-    fn names_fit_the_kernel() {
-        assert_eq!(bridge_name("shared"), "vmctl-shared");
-        assert!(bridge_name("a-very-long-network").len() <= 15);
-        assert_eq!(vm_link_name("web").len(), 12);
-        assert_eq!(vm_link_name("web"), vm_link_name("web"));
     }
 }

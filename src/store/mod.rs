@@ -2,7 +2,7 @@
 //!
 //! - `config.plist`: host settings (a dict of key -> string), written by `vmctl config`.
 //! - `vms/<name>.plist`: one XML plist per VM (`VmProfile`, with `schema_version`).
-//! - `run/<name>.plist`: present while the VM is started (`backend::state::RunState`).
+//! - `run/<name>.plist`: present while the VM is started (`run::StartedVm`).
 //! - `networks/<net>/`: the Linux backend's dnsmasq files for a network (see `backend::linux`).
 //! - `lock`: the exclusive lock every read-modify-write holds.
 //!
@@ -11,6 +11,7 @@
 
 pub mod atomic;
 pub mod lock;
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 pub use atomic::{resolve_links, write_atomic, write_through};
 pub use lock::StoreLock;
+pub use run::StartedVm;
 
-use crate::backend::state::RunState;
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::model::named_network::NetworkDef;
@@ -324,29 +325,29 @@ impl Store {
     }
 
     /// A started VM's runtime state, if it is started.
-    pub fn load_run(&self, name: &str) -> Result<Option<RunState>, Error> {
+    pub fn load_run(&self, name: &str) -> Result<Option<StartedVm>, Error> {
         let path = self.run_path(name);
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(None);
         };
         check_plist_depth(&path, &bytes)?;
-        let state: RunState = plist::from_bytes(&bytes).map_err(|e| {
+        let state: StartedVm = plist::from_bytes(&bytes).map_err(|e| {
             Error::corrupt(
                 &path,
                 format!("not a vmctl runtime state: {}", plist_reason(&e)),
             )
         })?;
-        if state.vm != name {
+        if state.name != name {
             return Err(Error::corrupt(
                 &path,
-                format!("it holds VM '{}' but is named for '{name}'", state.vm),
+                format!("it holds VM '{}' but is named for '{name}'", state.name),
             ));
         }
         Ok(Some(state))
     }
 
     /// Every started VM's runtime state, sorted by name.
-    pub fn load_runs(&self) -> Result<Vec<RunState>, Error> {
+    pub fn load_runs(&self) -> Result<Vec<StartedVm>, Error> {
         let names = self.started_names()?;
         let states = in_parallel(&names, |n| self.load_run(n))?;
         Ok(states.into_iter().flatten().collect())
@@ -358,8 +359,8 @@ impl Store {
         plist_names(&self.run_dir())
     }
 
-    pub fn save_run(&self, _lock: &StoreLock, state: &RunState) -> Result<(), Error> {
-        save_xml(&self.run_path(&state.vm), state)
+    pub fn save_run(&self, _lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
+        save_xml(&self.run_path(&state.name), state)
     }
 
     pub fn remove_run(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {

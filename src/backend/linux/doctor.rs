@@ -4,11 +4,11 @@
 
 use super::netlink::Netlink;
 use super::{Linux, Undo, dnsmasq, host_err, nft, open_netlink, require_net_admin, require_tool};
-use crate::backend::state::RunState;
 use crate::backend::{Backend, Finding};
 use crate::error::Error;
-use crate::plan::bridge_name;
+use crate::model::names::bridge_name;
 use crate::plan::linux::{Link, LinuxPlan};
+use crate::store::StartedVm;
 use crate::store::StoreLock;
 
 pub(super) struct Checkup<'b, 'a> {
@@ -71,7 +71,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
     }
 
     /// Started VMs whose link is gone; returns the ones that count as started from here on.
-    fn vms(&mut self, nl: &mut Netlink) -> Result<Vec<RunState>, Error> {
+    fn vms(&mut self, nl: &mut Netlink) -> Result<Vec<StartedVm>, Error> {
         let mut runs = Vec::new();
         for run in self.backend.store.load_runs()? {
             let orphaned = run.orphaned();
@@ -82,15 +82,15 @@ impl<'b, 'a> Checkup<'b, 'a> {
             let problem = match run.gone_process() {
                 Some(pid) if run.holder == Some(pid) => format!(
                     "VM '{}' was started by `vmctl run` (pid {pid}), which is gone: its network is up for nobody",
-                    run.vm
+                    run.name
                 ),
                 Some(pid) => format!(
                     "VM '{}': its frame relay (pid {pid}) is gone: its socket leads nowhere",
-                    run.vm
+                    run.name
                 ),
                 _ => format!(
                     "VM '{}' is recorded as started, but its link {} is gone (its hypervisor or namespace went away?)",
-                    run.vm, run.link
+                    run.name, run.link
                 ),
             };
             if self.fix {
@@ -114,7 +114,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
         nl: &mut Netlink,
         plan: &LinuxPlan,
         networks: &[String],
-        runs: &[RunState],
+        runs: &[StartedVm],
     ) -> Result<(), Error> {
         for net in networks {
             let dns = plan.dnsmasq_of(net).expect("a network has its dnsmasq");
@@ -182,7 +182,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
         &mut self,
         nl: &mut Netlink,
         networks: &[String],
-        runs: &[RunState],
+        runs: &[StartedVm],
     ) -> Result<(), Error> {
         let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
         known.extend(runs.iter().map(|r| r.link.clone()));

@@ -21,16 +21,18 @@ use std::path::{Path, PathBuf};
 
 use netlink::{Netlink, NetlinkError};
 
-use super::state::RunState;
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::discovery::routes::HostRoute;
 use crate::error::Error;
+use crate::model::Attach;
 use crate::model::change::effective_mac;
 use crate::model::mac::parse_mac;
-use crate::model::{Mac, Mode, VmProfile};
+use crate::model::names::bridge_name;
+use crate::model::{Mode, VmProfile};
+use crate::plan::PlanInput;
 use crate::plan::linux::{Link, LinuxPlan};
-use crate::plan::{Attach, PlanInput, bridge_name};
 use crate::settings::Settings;
+use crate::store::StartedVm;
 use crate::store::{Store, StoreLock};
 
 pub struct Linux<'a> {
@@ -79,12 +81,12 @@ impl<'a> Linux<'a> {
         Linux { store, settings }
     }
 
-    fn plan_input(&self, runs: &[RunState]) -> Result<PlanInput, Error> {
+    fn plan_input(&self, runs: &[StartedVm]) -> Result<PlanInput, Error> {
         super::started_plan_input(self.store, self.settings, runs)
     }
 
     /// The host plan for these started VMs.
-    pub(super) fn plan_for(&self, runs: &[RunState]) -> Result<LinuxPlan, Error> {
+    pub(super) fn plan_for(&self, runs: &[StartedVm]) -> Result<LinuxPlan, Error> {
         crate::plan::linux::plan(&self.plan_input(runs)?)
     }
 
@@ -97,14 +99,14 @@ impl<'a> Linux<'a> {
         }
     }
 
-    fn reload(&self, runs: &[RunState]) -> Result<(), Error> {
+    fn reload(&self, runs: &[StartedVm]) -> Result<(), Error> {
         Self::apply_rules(&self.plan_for(runs)?)
     }
 
     /// Move the rules from the VMs `old` to `new`: element by element when only elements
     /// differ (a few milliseconds, whatever the number of VMs), else (or when the tables turn
     /// out not to match `old`) by reloading the whole file.
-    fn change_rules(&self, old: &[RunState], new: &[RunState]) -> Result<(), Error> {
+    fn change_rules(&self, old: &[StartedVm], new: &[StartedVm]) -> Result<(), Error> {
         let (before, after) = (self.plan_input(old)?, self.plan_input(new)?);
         if let Some(text) = crate::plan::linux::update(&before, &after)
             && (text.is_empty() || nft::load(&text).is_ok())
@@ -346,7 +348,7 @@ impl<'a> Linux<'a> {
     }
 
     /// Is a started VM's link still there?
-    pub(super) fn link_present(nl: &mut Netlink, state: &RunState) -> Result<bool, Error> {
+    pub(super) fn link_present(nl: &mut Netlink, state: &StartedVm) -> Result<bool, Error> {
         match state.inner_netns() {
             Some(netns) => {
                 let Ok(ns) = open_netns(netns) else {
@@ -362,7 +364,7 @@ impl<'a> Linux<'a> {
     }
 
     /// Delete a started VM's link (absent is fine).
-    fn remove_vm_link(nl: &mut Netlink, state: &RunState) -> Result<(), Error> {
+    fn remove_vm_link(nl: &mut Netlink, state: &StartedVm) -> Result<(), Error> {
         match state.inner_netns() {
             Some(netns) => delete_in_netns(netns, "eth0"),
             None => nl.delete_named(&state.link).map_err(host_err),
@@ -378,7 +380,7 @@ impl<'a> Linux<'a> {
         profile: &VmProfile,
         attach: &Attach,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<RunState>, Error> {
+    ) -> Result<Option<StartedVm>, Error> {
         if let Some(state) = self.store.load_run(&profile.name)? {
             let orphaned = state.orphaned();
             if !orphaned && Self::link_present(nl, &state)? {
@@ -490,11 +492,7 @@ impl Backend for Linux<'_> {
             require_tool("dnsmasq", "dnsmasq-base")?;
         }
         let others = self.store.load_runs()?;
-        super::refuse_clashes(
-            profile,
-            &Mac(effective_mac(profile, self.settings)).to_string(),
-            &others,
-        )?;
+        super::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
         if let Attach::Netns { netns } = &attach {
             open_netns(netns)?;
         }
@@ -511,13 +509,7 @@ impl Backend for Linux<'_> {
             Mode::Bridge => Some(self.bridge_parent(nl, profile)?),
             _ => None,
         };
-        let mut state = RunState::new(
-            profile,
-            self.settings,
-            super::filter_text(profile, self.settings)?,
-            attach,
-            parent,
-        );
+        let mut state = super::started_vm(profile, self.settings, attach, parent)?;
         state.holder = holder;
         let mut runs = others.clone();
         runs.push(state.clone());
@@ -532,17 +524,17 @@ impl Backend for Linux<'_> {
         let mut undo = Undo::default();
         let result = (|| {
             if let Some(net) = network {
-                self.network_up(nl, &plan, net, Some(&state.vm), &mut undo, &mut warnings)?;
+                self.network_up(nl, &plan, net, Some(&state.name), &mut undo, &mut warnings)?;
             }
             let link = plan
                 .links
                 .iter()
-                .find(|l| l.vm() == Some(state.vm.as_str()))
+                .find(|l| l.vm() == Some(state.name.as_str()))
                 .expect("the plan has a link for every VM");
             Self::make_link(nl, link, &mut undo)?;
             let mut state = state.clone();
             if state.attach == Attach::Socket {
-                let socket = self.store.run_dir().join(format!("{}.sock", state.vm));
+                let socket = self.store.run_dir().join(format!("{}.sock", state.name));
                 let port = ["--tap".to_owned(), state.link.clone()];
                 let pid = super::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
                 undo.made.push(Made::Helper(pid, socket.clone()));
@@ -570,11 +562,15 @@ impl Backend for Linux<'_> {
         })
     }
 
-    fn stop(&self, lock: &StoreLock, state: &RunState) -> Result<(), Error> {
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
         require_net_admin("stop")?;
         let nl = &mut open_netlink()?;
         let runs = self.store.load_runs()?;
-        let remaining: Vec<RunState> = runs.iter().filter(|r| r.vm != state.vm).cloned().collect();
+        let remaining: Vec<StartedVm> = runs
+            .iter()
+            .filter(|r| r.name != state.name)
+            .cloned()
+            .collect();
         // Teardown goes on past a failed step, so as much as possible is gone; the first
         // failure is reported.
         let mut errors = Vec::new();
@@ -594,7 +590,7 @@ impl Backend for Linux<'_> {
             errors.push(e);
         }
         if errors.is_empty() || !Self::link_present(nl, state).unwrap_or(true) {
-            self.store.remove_run(lock, &state.vm)?;
+            self.store.remove_run(lock, &state.name)?;
         }
         match errors.into_iter().next() {
             Some(err) => Err(err),
@@ -609,7 +605,6 @@ impl Backend for Linux<'_> {
             LeaseEvent::Bound { mac, ip } => (mac, ip, true),
             LeaseEvent::Released { mac, ip } => (mac, ip, false),
         };
-        let mac = Mac(mac).to_string();
         let Some(run) = runs
             .iter_mut()
             .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)

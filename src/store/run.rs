@@ -1,56 +1,59 @@
-//! `run/<vm>.plist`: what a `start` made for one VM, so that `stop`, `show`, `list --running`,
-//! lease events and `doctor` agree with the host. Written atomically under the store lock when
-//! the VM's link is up and its rules are loaded; removed when `stop` has taken them down.
+//! `run/<vm>.plist`: a started VM, the one shape that the store reads, the plan takes and the
+//! backends apply. Written atomically under the store lock when the VM's link is up and its
+//! rules are loaded; removed when `stop` has taken them down. Its values are checked as the
+//! file is read (MAC, filter rules, name), so nothing later has to check them again.
 //!
 //! The state keeps the NIC as it was resolved at start (MAC, no-local, filter text, forwards):
 //! a `modify` of a started VM takes effect at its next start, and every reload of the firewall
-//! in between renders the same rules for it.
+//! in between renders the same rules for it. `vmctl plan` builds the same value from profiles,
+//! as they would start.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use macaddr::MacAddr6;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
-use crate::model::change::{effective_mac, effective_no_local};
-use crate::model::filter::FilterRules;
-use crate::model::mac::parse_mac;
-use crate::model::{Mac, Mode, PortForward, VmProfile};
-use crate::plan::{Attach, PlanVm, vm_link_name};
-use crate::settings::Settings;
+use crate::model::names::vm_link_name;
+use crate::model::rule_text::RuleText;
+use crate::model::{Attach, Mode, PortForward, VmProfile};
 
 pub const RUN_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunState {
+pub struct StartedVm {
     pub schema_version: u32,
-    pub vm: String,
+    #[serde(rename = "vm")]
+    pub name: String,
     pub uuid: String,
     /// Unix seconds.
     pub started: u64,
     pub mode: Mode,
-    /// The vmctl network the VM joined (`shared`, `host`), if any.
+    /// The vmctl network the VM joins (built-in or named); `None` in bridge or disconnected mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
     /// The host-side link (`vmt-...`); for a macvlan inside a namespace, the name it had here.
     pub link: String,
+    /// How the NIC reaches the VM: a TAP for a hypervisor, a veth into a network namespace, a
+    /// socket.
     pub attach: Attach,
     /// The MAC the guest uses.
-    pub mac: String,
+    #[serde(with = "crate::model::mac::as_text")]
+    pub mac: MacAddr6,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub static_ip: Option<Ipv4Addr>,
-    /// The address the VM has now: the static IP, or the last lease dnsmasq reported.
+    /// The address the VM has now: the static IP, or the last lease DHCP reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<Ipv4Addr>,
     pub no_local: bool,
-    /// The host interface of a bridge-mode VM.
+    /// The host interface of a bridge-mode VM (`None` before start: the default route's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     #[serde(default)]
     pub vlan: u16,
-    /// The filter rules in force (the VM's own, else `net_filter`'s), as text.
+    /// The filter rules in force (the VM's own, else `net_filter`'s); none when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter: Option<String>,
+    pub filter: Option<RuleText>,
     #[serde(default)]
     pub port_forwards: Vec<PortForward>,
     /// The pid of the `vmctl run` that holds the VM (it stops the VM when its command exits).
@@ -60,35 +63,38 @@ pub struct RunState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helper: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub socket: Option<std::path::PathBuf>,
+    pub socket: Option<PathBuf>,
 }
 
-impl RunState {
-    /// The state a start of `profile` will record (`parent`: the bridge-mode interface).
+impl StartedVm {
+    /// `profile` as it starts, with the values the host settings resolved: its MAC, no-local,
+    /// rules and (bridge mode) host interface. Not started yet: `started` is 0 until a backend
+    /// records the moment.
     pub fn new(
         profile: &VmProfile,
-        settings: &Settings,
-        filter: Option<String>,
+        mac: MacAddr6,
+        no_local: bool,
+        filter: Option<RuleText>,
         attach: Attach,
         parent: Option<String>,
-    ) -> RunState {
+    ) -> StartedVm {
         let nic = &profile.network;
-        RunState {
+        StartedVm {
             schema_version: RUN_SCHEMA_VERSION,
-            vm: profile.name.clone(),
+            name: profile.name.clone(),
             uuid: profile.uuid.clone(),
-            started: crate::sys::now(),
+            started: 0,
             mode: nic.mode,
             network: nic.network_name().map(str::to_owned),
             link: vm_link_name(&profile.name),
             attach,
-            mac: Mac(effective_mac(profile, settings)).to_string(),
+            mac,
             static_ip: nic.ip,
             ip: nic.ip,
-            no_local: effective_no_local(nic, settings),
+            no_local,
             parent,
             vlan: nic.vlan,
-            filter,
+            filter: filter.filter(|f| !f.is_empty()),
             port_forwards: nic.port_forwarding_rules.clone(),
             holder: None,
             helper: None,
@@ -117,34 +123,5 @@ impl RunState {
             (Attach::Netns { netns }, Mode::Bridge) => Some(netns),
             _ => None,
         }
-    }
-
-    pub fn mac(&self) -> Result<MacAddr6, Error> {
-        parse_mac(&self.mac)
-    }
-
-    /// The VM as the plan sees it.
-    pub fn plan_vm(&self, path: &std::path::Path) -> Result<PlanVm, Error> {
-        let filter = match &self.filter {
-            Some(text) => Some(
-                text.parse::<FilterRules>()
-                    .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))?,
-            ),
-            None => None,
-        };
-        Ok(PlanVm {
-            name: self.vm.clone(),
-            mode: self.mode,
-            network: self.network.clone(),
-            mac: self.mac().map_err(|e| Error::corrupt(path, e))?,
-            ip: self.ip,
-            static_ip: self.static_ip.is_some(),
-            no_local: self.no_local,
-            bridge: self.parent.clone(),
-            vlan: self.vlan,
-            filter: filter.filter(|f| !f.is_empty()),
-            port_forwards: self.port_forwards.clone(),
-            attach: self.attach.clone(),
-        })
     }
 }
