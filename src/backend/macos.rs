@@ -15,11 +15,11 @@ use super::macos_files::{BOOTPTAB, merge_bootptab};
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::error::Error;
 use crate::model::Attach;
-use crate::model::change::effective_mac;
 use crate::model::{Mac, Mode, VmProfile};
 use crate::plan::PlanInput;
 use crate::plan::macos::MacosPlan;
 use crate::settings::Settings;
+use crate::settings::change::effective_mac;
 use crate::store::StartedVm;
 use crate::store::{Store, StoreLock, write_atomic};
 
@@ -106,6 +106,32 @@ impl<'a> Macos<'a> {
 }
 
 /// `pfctl` with `args`, `input` on its stdin.
+/// The host's routes and interface networks: `netstat -rn -f inet`.
+pub fn host_routes() -> Result<Vec<crate::discovery::routes::HostRoute>, Error> {
+    let output = Command::new("netstat")
+        .args(["-rn", "-f", "inet"])
+        .output()
+        .map_err(|e| {
+            Error::host(
+                format!("cannot run netstat -rn -f inet to read the host's routes: {e}"),
+                "give the subnet with --subnet and check it against `netstat -rn` by hand",
+            )
+        })?;
+    if !output.status.success() {
+        return Err(Error::host(
+            format!(
+                "netstat -rn -f inet failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            "give the subnet with --subnet and check it against `netstat -rn` by hand",
+        ));
+    }
+    Ok(crate::discovery::routes::parse_netstat_rn(
+        &String::from_utf8_lossy(&output.stdout),
+    ))
+}
+
 fn pfctl(args: &[&str], input: &str) -> Result<String, Error> {
     let mut child = Command::new("pfctl")
         .args(args)

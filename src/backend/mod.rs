@@ -18,10 +18,10 @@ use std::path::Path;
 use macaddr::MacAddr6;
 
 use crate::error::Error;
-use crate::model::change::{effective_mac, effective_no_local};
 use crate::model::rule_text::RuleText;
 use crate::model::{Attach, Mac, VmProfile};
 use crate::settings::Settings;
+use crate::settings::change::{effective_mac, effective_no_local};
 use crate::store::{StartedVm, Store, StoreLock};
 
 /// What `start` did.
@@ -348,6 +348,23 @@ pub trait Backend {
     fn forget(&self, lock: &StoreLock, profile: &VmProfile) -> Result<(), Error>;
     /// Compare the host with `run/`; with `fix`, repair what differs.
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error>;
+}
+
+/// The host's IPv4 routes and interface networks, for the subnet checks of
+/// `discovery::routes`.
+pub fn host_routes() -> Result<Vec<crate::discovery::routes::HostRoute>, Error> {
+    #[cfg(target_os = "linux")]
+    return linux::host_routes();
+    #[cfg(target_os = "macos")]
+    return macos::host_routes();
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    Err(Error::host(
+        format!(
+            "vmctl cannot read the routes of {} yet",
+            std::env::consts::OS
+        ),
+        "give the subnet with --subnet and check it against the host's routes by hand",
+    ))
 }
 
 /// This platform's backend.

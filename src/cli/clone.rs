@@ -6,10 +6,10 @@ use super::Ctx;
 use super::modify::load_for_change;
 use super::show::vm_nic_json;
 use crate::error::Error;
-use crate::model::change::{add_port_forward, reroll_auto_mac};
 use crate::model::port_forward::PortForwardRequest;
 use crate::model::profile::{new_uuid, validate_vm_name};
 use crate::model::{Mac, MacPolicy};
+use crate::settings::change::{add_port_forward, reroll_auto_mac};
 
 /// Copy a VM's profile; a static MAC is dropped unless --keep-mac
 #[derive(Debug, Args)]
@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
         ));
     }
     others.push(source);
-    crate::model::change::refuse_link_name_clash(&clone.name, &others)?;
+    crate::settings::change::refuse_link_name_clash(&clone.name, &others)?;
     let mut forwards = std::mem::take(&mut clone.network.port_forwarding_rules);
     if clone.network.network_name().is_none() && !forwards.is_empty() {
         ctx.out.note(&format!(

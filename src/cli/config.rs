@@ -227,23 +227,15 @@ fn check_ranges_against_host(
     else {
         return Ok(());
     };
-    let mut taken = match routes::read_host_routes() {
-        Ok(found) => routes::foreign(found),
-        Err(e) => {
-            ctx.out
-                .warn(&format!("the host's routes were not checked: {e}"));
-            Vec::new()
-        }
-    };
-    taken.extend(new.network_routes(&["shared", "host"]));
+    let (taken, warning) = routes::taken(crate::backend::host_routes(), &new, &["shared", "host"]);
+    if let Some(warning) = warning {
+        ctx.out.warn(&warning);
+    }
     for (network, moved, plan) in [("shared", shared, new.shared), ("host", host, new.host)] {
-        let hits = routes::conflicts(plan.subnet(), &taken);
-        if moved && !hits.is_empty() {
-            let err = routes::conflict_error(
-                plan.subnet(),
-                &hits,
-                routes::free_subnet(&taken, plan.subnet().prefix()),
-            );
+        if !moved {
+            continue;
+        }
+        if let Err((err, _)) = routes::check_subnet(plan.subnet(), &taken, &[]) {
             return Err(Error::conflict(format!("the {network} network's {err}")).with_hint(
                 "pick a range no route uses (`vmctl network list` and `ip route` show the taken ones)",
             ));

@@ -7,7 +7,7 @@ use super::network_flags::NetworkFlags;
 use super::show::vm_nic_json;
 use crate::error::Error;
 use crate::model::VmProfile;
-use crate::model::change::apply_nic_change;
+use crate::settings::change::apply_nic_change;
 
 /// Register a VM's network profile (defaults from `vmctl config`)
 #[derive(Debug, Args)]
@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
         return Err(Error::VmExists(twin));
     }
     let others = ctx.store.load_all()?;
-    crate::model::change::refuse_link_name_clash(&profile.name, &others)?;
+    crate::settings::change::refuse_link_name_clash(&profile.name, &others)?;
     let warnings = apply_nic_change(&mut profile, &change, &settings, &others)?;
     ctx.store.save(&lock, &profile)?;
     for w in &warnings {

@@ -14,9 +14,9 @@ use super::Ctx;
 use crate::discovery::lease::LeaseIndex;
 use crate::discovery::{self, AddressSource, Found, LeaseFile};
 use crate::error::Error;
-use crate::model::change::effective_mac;
 use crate::model::{Mac, VmProfile};
 use crate::settings::Settings;
+use crate::settings::change::effective_mac;
 
 /// Print the best current IPv4 address of a VM
 #[derive(Debug, Args)]

@@ -20,8 +20,8 @@ use crate::discovery::{
 };
 use crate::error::{Error, cut, printable};
 use crate::model::Mac;
-use crate::model::change::effective_mac;
 use crate::output::grid;
+use crate::settings::change::effective_mac;
 
 /// List DHCP leases with their owner VM, expiry and the pool's used/free count
 #[derive(Debug, Args)]

@@ -11,12 +11,12 @@ use crate::error::Error;
 use std::net::Ipv4Addr;
 
 use crate::error::printable;
-use crate::model::change::{
+use crate::model::port_forward::{PortForwardParts, PortForwardRequest, parse_port};
+use crate::model::{Mode, Protocol, VmProfile};
+use crate::settings::change::{
     NicChange, add_port_forward, apply_nic_change, delete_named_port_forwards,
     delete_port_forwards, find_port_forward, update_port_forward,
 };
-use crate::model::port_forward::{PortForwardParts, PortForwardRequest, parse_port};
-use crate::model::{Mode, Protocol, VmProfile};
 use crate::store::StoreLock;
 
 /// Change a VM's network card or port forwards

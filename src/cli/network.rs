@@ -133,16 +133,10 @@ pub fn run(ctx: &Ctx, args: &NetworkArgs) -> Result<(), Error> {
 /// vmctl's other networks (built-in and named, up or not). A host whose routes cannot be read
 /// gets a warning and the vmctl networks alone.
 fn taken_subnets(ctx: &Ctx, settings: &Settings, except: &str) -> Vec<HostRoute> {
-    let mut taken = match routes::read_host_routes() {
-        // vmctl's own bridges are its networks, named below (with their names).
-        Ok(host) => routes::foreign(host),
-        Err(e) => {
-            ctx.out
-                .warn(&format!("the host's routes were not checked: {e}"));
-            Vec::new()
-        }
-    };
-    taken.extend(settings.network_routes(&[except]));
+    let (taken, warning) = routes::taken(crate::backend::host_routes(), settings, &[except]);
+    if let Some(warning) = warning {
+        ctx.out.warn(&warning);
+    }
     taken
 }
 
@@ -263,14 +257,7 @@ fn choose_subnet(args: &CreateArgs, taken: &[HostRoute]) -> Result<Ipv4Network, 
             })?;
             let subnet = Ipv4Network::new(subnet.network(), subnet.prefix())
                 .map_err(|e| Error::invalid("subnet", text, e.to_string()))?;
-            let hits = routes::conflicts(subnet, taken);
-            if !hits.is_empty() {
-                return Err(routes::conflict_error(
-                    subnet,
-                    &hits,
-                    routes::free_subnet(taken, subnet.prefix()),
-                ));
-            }
+            routes::check_subnet(subnet, taken, &[]).map_err(|(err, _)| err)?;
             Ok(subnet)
         }
     }
@@ -584,13 +571,7 @@ fn import(ctx: &Ctx, args: &ImportArgs) -> Result<(), Error> {
         }
         if let Some(plan) = net.address_plan() {
             let subnet = plan.subnet();
-            let hits = routes::conflicts(subnet, &taken);
-            if !hits.is_empty() {
-                let err = routes::conflict_error(
-                    subnet,
-                    &hits,
-                    routes::free_subnet(&taken, subnet.prefix()),
-                );
+            if let Err((err, _)) = routes::check_subnet(subnet, &taken, &[]) {
                 return Err(
                     Error::conflict(format!("network '{}': {err}", net.name)).with_hint(format!(
                         "change its subnet in {} ({})",

@@ -5,9 +5,9 @@ use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 use crate::error::Error;
-use crate::model::change::{BridgeChoice, FilterChoice, IpChoice, NicChange};
 use crate::model::filter::FilterRules;
 use crate::model::{Controller, MacPolicy, Mode};
+use crate::settings::change::{BridgeChoice, FilterChoice, IpChoice, NicChange};
 
 /// `-t MODE`: vmctl's modes, plus Anka's `nat` (hidden), which `to_change` refuses with the
 /// reason instead of a bare usage error.

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::discovery::AddressSource;
 use crate::error::{Error, printable};
-use crate::model::change::{effective_mac, effective_no_local};
 use crate::model::{Mac, Mode, VmProfile};
 use crate::output::{field_table, grid};
 use crate::settings::Settings;
+use crate::settings::change::{effective_mac, effective_no_local};
 use crate::store::StartedVm;
 
 /// Show a VM, its network settings, or its port forwards

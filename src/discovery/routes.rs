@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use ipnetwork::Ipv4Network;
 
 use crate::error::Error;
+use crate::settings::Settings;
 
 /// One destination the host already reaches somewhere, and what sends it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,64 +184,88 @@ pub fn conflict_error(
     Error::conflict(message).with_hint(hint)
 }
 
-/// The host's routes and interface networks, for `conflicts` and `free_subnet`.
-/// Linux: the main routing table and every IPv4 address, through rtnetlink.
-#[cfg(target_os = "linux")]
-pub fn read_host_routes() -> Result<Vec<HostRoute>, Error> {
-    use crate::backend::linux::netlink::Netlink;
-
-    let cannot = |e: crate::backend::linux::netlink::NetlinkError| {
-        Error::host(
-            format!("cannot read the host's routes: {e}"),
-            "give the subnet with --subnet and check it against `ip route` by hand",
-        )
-    };
-    let mut netlink = Netlink::open().map_err(cannot)?;
-    let table = netlink.routes().map_err(cannot)?;
-    let addresses = netlink.ipv4_addresses().map_err(cannot)?;
+/// The host's routes and interface networks from its routing table (`table`: destination,
+/// device, gateway) and its IPv4 addresses (device, network), as Linux's rtnetlink lists them.
+pub fn from_table(
+    table: &[(Ipv4Network, Option<String>, Option<Ipv4Addr>)],
+    addresses: &[(String, Ipv4Network)],
+) -> Vec<HostRoute> {
     let mut routes: Vec<HostRoute> = table
         .iter()
-        .map(|r| HostRoute::route(r.destination, r.device.as_deref(), r.gateway))
+        .map(|(dest, device, gateway)| HostRoute::route(*dest, device.as_deref(), *gateway))
         .collect();
     for (device, address) in addresses {
         // The kernel's own route for the address already says the same (unless the address
         // was added with noprefixroute); loopback is no subnet a VM network would take.
-        let network = normalized(address);
+        let network = normalized(*address);
         let has_own_route = table
             .iter()
-            .any(|r| r.destination == network && r.device.as_deref() == Some(device.as_str()));
+            .any(|(dest, dev, _)| *dest == network && dev.as_deref() == Some(device.as_str()));
         if device == "lo" || has_own_route {
             continue;
         }
-        routes.push(HostRoute::address(network, &device));
+        routes.push(HostRoute::address(network, device));
     }
-    Ok(routes)
+    routes
 }
 
-/// The host's routes and interface networks, for `conflicts` and `free_subnet`.
-/// macOS: `netstat -rn -f inet`.
-#[cfg(target_os = "macos")]
-pub fn read_host_routes() -> Result<Vec<HostRoute>, Error> {
-    let output = std::process::Command::new("netstat")
-        .args(["-rn", "-f", "inet"])
-        .output()
-        .map_err(|e| {
-            Error::host(
-                format!("cannot run netstat -rn -f inet to read the host's routes: {e}"),
-                "give the subnet with --subnet and check it against `netstat -rn` by hand",
-            )
-        })?;
-    if !output.status.success() {
-        return Err(Error::host(
-            format!(
-                "netstat -rn -f inet failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-            "give the subnet with --subnet and check it against `netstat -rn` by hand",
-        ));
+/// The subnets of vmctl's networks (built-in and named, up or not) as routes a new subnet
+/// must stay clear of, but for the networks named in `except`.
+pub fn vmctl_networks(settings: &Settings, except: &[&str]) -> Vec<HostRoute> {
+    let named = settings
+        .named
+        .iter()
+        .filter_map(|(name, (_, plan))| Some((name.as_str(), plan.as_ref()?.subnet())));
+    [
+        ("shared", settings.shared.subnet()),
+        ("host", settings.host.subnet()),
+    ]
+    .into_iter()
+    .chain(named)
+    .filter(|(name, _)| !except.contains(name))
+    .map(|(name, subnet)| HostRoute::vmctl_network(name, subnet))
+    .collect()
+}
+
+/// Everything a new subnet must not overlap: the host's routes and interface networks (as
+/// `host` read them; vmctl's own bridges left out) and vmctl's networks but `except`. Routes
+/// that could not be read give the vmctl networks alone, and a warning to print.
+pub fn taken(
+    host: Result<Vec<HostRoute>, Error>,
+    settings: &Settings,
+    except: &[&str],
+) -> (Vec<HostRoute>, Option<String>) {
+    let (mut taken, warning) = match host {
+        Ok(found) => (foreign(found), None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!("the host's routes were not checked: {e}")),
+        ),
+    };
+    taken.extend(vmctl_networks(settings, except));
+    (taken, warning)
+}
+
+/// The one subnet-collision check: `subnet` against `routes`. The error names the routes in
+/// the way and, as its hint, a free subnet of the same size that also avoids `also_avoid`;
+/// that subnet comes back with it, for callers that word their own hint.
+pub fn check_subnet(
+    subnet: Ipv4Network,
+    routes: &[HostRoute],
+    also_avoid: &[HostRoute],
+) -> Result<(), (Error, Option<Ipv4Network>)> {
+    let hits = conflicts(subnet, routes);
+    if hits.is_empty() {
+        return Ok(());
     }
-    Ok(parse_netstat_rn(&String::from_utf8_lossy(&output.stdout)))
+    let free = if also_avoid.is_empty() {
+        free_subnet(routes, subnet.prefix())
+    } else {
+        let mut avoid = routes.to_vec();
+        avoid.extend_from_slice(also_avoid);
+        free_subnet(&avoid, subnet.prefix())
+    };
+    Err((conflict_error(subnet, &hits, free), free))
 }
 
 /// The IPv4 routes of BSD `netstat -rn -f inet` output. Destinations come abbreviated: the

@@ -1,7 +1,6 @@
 //! The domain: VM profiles, their NIC, MACs, static IPs, port forwards, and the rules they obey.
 
 pub mod attach;
-pub mod change;
 pub mod filter;
 pub mod mac;
 pub mod named_network;

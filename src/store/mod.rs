@@ -22,11 +22,13 @@ pub use atomic::{resolve_links, write_atomic, write_through};
 pub use lock::StoreLock;
 pub use run::StartedVm;
 
+/// The values stored in `config.plist` (key -> string), as `settings` normalized them.
+pub type ConfigValues = BTreeMap<String, String>;
+
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::model::named_network::NetworkDef;
 use crate::model::profile::{SCHEMA_VERSION, validate_vm_name};
-use crate::settings::{ConfigValues, check_file_values};
 
 /// The vmctl home folder and everything in it.
 #[derive(Debug, Clone)]
@@ -63,11 +65,6 @@ impl Store {
     /// Take the store lock; hold it across a read-modify-write.
     pub fn lock(&self) -> Result<StoreLock, Error> {
         StoreLock::acquire(&self.home.join("lock"), self.quiet)
-    }
-
-    /// The values in `config.plist` (none when it does not exist), each checked.
-    pub fn load_config(&self) -> Result<ConfigValues, Error> {
-        check_file_values(&self.load_config_unchecked()?, &self.config_path())
     }
 
     /// The values in `config.plist` as strings, unchecked: `config --unset` and `config KEY

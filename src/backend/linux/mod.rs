@@ -25,13 +25,13 @@ use super::{Backend, Finding, LeaseEvent, Started};
 use crate::discovery::routes::HostRoute;
 use crate::error::Error;
 use crate::model::Attach;
-use crate::model::change::effective_mac;
 use crate::model::mac::parse_mac;
 use crate::model::names::bridge_name;
 use crate::model::{Mode, VmProfile};
 use crate::plan::PlanInput;
 use crate::plan::linux::{Link, LinuxPlan};
 use crate::settings::Settings;
+use crate::settings::change::effective_mac;
 use crate::store::StartedVm;
 use crate::store::{Store, StoreLock};
 
@@ -185,7 +185,7 @@ impl<'a> Linux<'a> {
                 net,
                 *gateway,
                 *prefix,
-                &self.settings.network_routes(&[net]),
+                &crate::discovery::routes::vmctl_networks(self.settings, &[net]),
             )?;
         }
         let index = match existing {
@@ -431,21 +431,13 @@ fn refuse_route_clash(
     prefix: u8,
     ours: &[HostRoute],
 ) -> Result<(), Error> {
-    use crate::discovery::routes::{
-        conflict_error, conflicts, foreign, free_subnet, read_host_routes,
-    };
     let subnet = ipnetwork::Ipv4Network::new(gateway, prefix)
         .and_then(|n| ipnetwork::Ipv4Network::new(n.network(), prefix))
         .map_err(|e| Error::invalid("subnet", gateway.to_string(), e.to_string()))?;
-    let routes = foreign(read_host_routes()?);
-    let hits = conflicts(subnet, &routes);
-    if hits.is_empty() {
+    let routes = crate::discovery::routes::foreign(host_routes()?);
+    let Err((err, free)) = crate::discovery::routes::check_subnet(subnet, &routes, ours) else {
         return Ok(());
-    }
-    let mut taken = routes.clone();
-    taken.extend_from_slice(ours);
-    let free = free_subnet(&taken, prefix);
-    let err = conflict_error(subnet, &hits, free);
+    };
     let hint = match (net, free) {
         ("shared" | "host", Some(free)) => {
             let (start, end, mask) = if net == "shared" {
@@ -667,6 +659,26 @@ impl Backend for Linux<'_> {
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
         doctor::Checkup::new(self, lock, fix).run()
     }
+}
+
+/// The host's routes and interface networks: the main routing table and every IPv4 address,
+/// through rtnetlink.
+pub fn host_routes() -> Result<Vec<HostRoute>, Error> {
+    let cannot = |e: NetlinkError| {
+        Error::host(
+            format!("cannot read the host's routes: {e}"),
+            "give the subnet with --subnet and check it against `ip route` by hand",
+        )
+    };
+    let mut netlink = Netlink::open().map_err(cannot)?;
+    let table: Vec<_> = netlink
+        .routes()
+        .map_err(cannot)?
+        .into_iter()
+        .map(|r| (r.destination, r.device, r.gateway))
+        .collect();
+    let addresses = netlink.ipv4_addresses().map_err(cannot)?;
+    Ok(crate::discovery::routes::from_table(&table, &addresses))
 }
 
 pub(super) fn open_netlink() -> Result<Netlink, Error> {

@@ -926,7 +926,7 @@ mod tests {
             "{addresses:?}"
         );
 
-        let host = crate::discovery::routes::read_host_routes().unwrap();
+        let host = crate::backend::host_routes().unwrap();
         let shown: Vec<String> = host
             .iter()
             .map(|r| format!("{} {}", r.dest, r.what))

@@ -1,6 +1,8 @@
 //! Host settings (`vmctl config`): the keys, their defaults, where each value came from, and the
 //! precedence `VMCTL_<KEY>` > `ANKA_<KEY>` > config file > default.
 
+pub mod change;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -179,8 +181,7 @@ impl fmt::Display for Source {
     }
 }
 
-/// The values stored in `config.plist`, already normalized.
-pub type ConfigValues = BTreeMap<String, String>;
+pub use crate::store::ConfigValues;
 
 /// Every key's resolved value and source, plus the typed view the rest of vmctl uses.
 #[derive(Debug, Clone)]
@@ -208,8 +209,11 @@ impl Settings {
     pub fn load(store: &crate::store::Store) -> Result<Settings, Error> {
         // A network file that cannot be read is left out here (its VMs are refused at plan and
         // start); `network list` names it.
-        Settings::resolve(&store.load_config()?, |var| std::env::var(var).ok())?
-            .with_networks(store.load_networks_lenient()?.0)
+        Settings::resolve(
+            &check_file_values(&store.load_config_unchecked()?, &store.config_path())?,
+            |var| std::env::var(var).ok(),
+        )?
+        .with_networks(store.load_networks_lenient()?.0)
     }
 
     /// Attach the named networks.
@@ -235,25 +239,6 @@ impl Settings {
                     .map(|(name, _)| name.as_str()),
             )
             .collect()
-    }
-
-    /// The subnets of vmctl's networks (built-in and named, up or not) as routes a new subnet
-    /// must stay clear of, but for the networks named in `except`.
-    pub fn network_routes(&self, except: &[&str]) -> Vec<crate::discovery::routes::HostRoute> {
-        use crate::discovery::routes::HostRoute;
-        let named = self
-            .named
-            .iter()
-            .filter_map(|(name, (_, plan))| Some((name.as_str(), plan.as_ref()?.subnet())));
-        [
-            ("shared", self.shared.subnet()),
-            ("host", self.host.subnet()),
-        ]
-        .into_iter()
-        .chain(named)
-        .filter(|(name, _)| !except.contains(name))
-        .map(|(name, subnet)| HostRoute::vmctl_network(name, subnet))
-        .collect()
     }
 
     /// The mode of a vmctl network (`host` has no route out; the others are shared).

@@ -5,14 +5,14 @@ use std::net::Ipv4Addr;
 
 use macaddr::MacAddr6;
 
-use super::mac::{Mac, MacPolicy, auto_mac};
-use super::port_forward::{
+use super::Settings;
+use crate::error::Error;
+use crate::model::mac::{Mac, MacPolicy, auto_mac};
+use crate::model::port_forward::{
     PortForward, PortForwardParts, PortForwardRequest, host_port_owner, next_free_port,
     validate_rule_name,
 };
-use super::profile::{Controller, Mode, Nic, VmProfile, validate_interface_name};
-use crate::error::Error;
-use crate::settings::Settings;
+use crate::model::profile::{Controller, Mode, Nic, VmProfile, validate_interface_name};
 
 /// `--bridge IF|auto`.
 #[derive(Debug, Clone, PartialEq, Eq)]
