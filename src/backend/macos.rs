@@ -15,11 +15,11 @@ use super::macos_files::{BOOTPTAB, merge_bootptab};
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::error::Error;
 use crate::model::Attach;
-use crate::model::{Mac, Mode, VmProfile};
+use crate::model::{Mode, VmProfile};
 use crate::plan::PlanInput;
 use crate::plan::macos::MacosPlan;
-use crate::settings::Settings;
 use crate::settings::change::effective_mac;
+use crate::settings::{Key, Settings};
 use crate::store::StartedVm;
 use crate::store::{Store, StoreLock, write_atomic};
 
@@ -84,10 +84,10 @@ impl<'a> Macos<'a> {
             (Mode::Bridge, Some(interface)) => format!("bridged:{interface}"),
             (Mode::Bridge, None) => {
                 return Err(Error::host(
-                    format!("VM '{}' is bridged, but no interface is named", state.vm),
+                    format!("VM '{}' is bridged, but no interface is named", state.name),
                     format!(
                         "name one: vmctl modify {} network -b en0, or vmctl config bridge_name en0",
-                        state.vm
+                        state.name
                     ),
                 ));
             }
@@ -95,9 +95,9 @@ impl<'a> Macos<'a> {
                 return Err(Error::host(
                     format!(
                         "VM '{}' is disconnected: it has no network to start",
-                        state.vm
+                        state.name
                     ),
-                    format!("give it one: vmctl modify {} network -t shared", state.vm),
+                    format!("give it one: vmctl modify {} network -t shared", state.name),
                 ));
             }
         };
@@ -205,8 +205,7 @@ impl Backend for Macos<'_> {
             self.stop(lock, &state)?;
         }
         let others = self.store.load_runs()?;
-        let mac = Mac(effective_mac(profile, self.settings)).to_string();
-        super::refuse_clashes(profile, &mac, &others)?;
+        super::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
         let parent = (profile.network.mode == Mode::Bridge)
             .then(|| {
                 profile
@@ -216,24 +215,18 @@ impl Backend for Macos<'_> {
                     .or_else(|| self.settings.bridge_name.clone())
             })
             .flatten();
-        let mut state = StartedVm::new(
-            profile,
-            self.settings,
-            super::filter_text(profile, self.settings)?,
-            Attach::Socket,
-            parent,
-        );
+        let mut state = super::started_vm(profile, self.settings, Attach::Socket, parent)?;
         state.holder = holder;
         let port = Self::vmnet_args(&state)?;
         self.write_bootptab(None)?;
-        let socket = self.store.run_dir().join(format!("{}.sock", state.vm));
+        let socket = self.store.run_dir().join(format!("{}.sock", state.name));
         let pid = super::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
         state.helper = Some(pid);
         state.socket = Some(socket.clone());
         let mut runs = others;
         runs.push(state.clone());
         let loaded = if state.ip.is_some() {
-            self.load_anchor(&runs, &state.vm)
+            self.load_anchor(&runs, &state.name)
         } else {
             // A DHCP VM's anchor is loaded when its relay sees the lease (`lease_event`).
             Ok(())
@@ -254,9 +247,9 @@ impl Backend for Macos<'_> {
         if let Some(pid) = state.helper {
             super::stop_helper(pid, state.socket.as_deref());
         }
-        let anchor = format!("com.apple/vmctl.{}", state.vm);
+        let anchor = format!("com.apple/vmctl.{}", state.name);
         let flushed = pfctl(&["-a", &anchor, "-F", "all"], "");
-        self.store.remove_run(lock, &state.vm)?;
+        self.store.remove_run(lock, &state.name)?;
         flushed.map(drop)
     }
 
@@ -267,7 +260,6 @@ impl Backend for Macos<'_> {
             return Ok(());
         };
         let mut runs = self.store.load_runs()?;
-        let mac = Mac(mac).to_string();
         let Some(run) = runs
             .iter_mut()
             .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)
@@ -280,7 +272,7 @@ impl Backend for Macos<'_> {
         run.ip = Some(ip);
         let updated = run.clone();
         // The anchor first: the state never claims an address the rules do not have.
-        self.load_anchor(&runs, &updated.vm)?;
+        self.load_anchor(&runs, &updated.name)?;
         self.store.save_run(lock, &updated)
     }
 
@@ -290,6 +282,59 @@ impl Backend for Macos<'_> {
             self.write_bootptab(Some(&profile.name))?;
         }
         Ok(())
+    }
+
+    /// The shared range and the lease time live in the system's vmnet and Internet Sharing
+    /// preferences too: write them there (as root), keeping every other key.
+    fn config_changed(&self, keys: &[Key]) -> Vec<String> {
+        use super::macos_files::{SHARING_PLIST, VMNET_PLIST, set_lease_time, set_vmnet_range};
+        let settings = self.settings;
+        let mut warnings = Vec::new();
+        for &key in keys {
+            let path = match key {
+                Key::StartAddress | Key::EndAddress | Key::SubnetMask => VMNET_PLIST,
+                Key::DhcpLeaseTime => SHARING_PLIST,
+                _ => continue,
+            };
+            let edit = |old: &[u8]| match key {
+                Key::DhcpLeaseTime => set_lease_time(old, settings.dhcp_lease_time),
+                _ => set_vmnet_range(old, settings.shared.gateway(), settings.shared.mask),
+            };
+            let result = std::fs::read(path)
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        Ok(Vec::new())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| Error::io("reading", path, e))
+                .and_then(|old| edit(&old))
+                .and_then(|new| write_atomic(std::path::Path::new(path), &new));
+            if let Err(e) = result {
+                warnings.push(format!(
+                    "{key} is set for vmctl, but not in {path}: {e} (run as root)"
+                ));
+            }
+        }
+        warnings
+    }
+
+    /// The system's vmnet and Internet Sharing preferences read back: where they disagree
+    /// with vmctl (edited by hand, or by another tool), say so and how to align them.
+    fn config_drift(&self) -> Vec<String> {
+        use super::macos_files::{SHARING_PLIST, VMNET_PLIST, system_drift};
+        let read = |path: &str| std::fs::read(path).unwrap_or_default();
+        system_drift(
+            &read(VMNET_PLIST),
+            &read(SHARING_PLIST),
+            self.settings.shared.gateway(),
+            self.settings.shared.mask,
+            self.settings.dhcp_lease_time,
+        )
+        .into_iter()
+        .map(|line| format!("{line}; `sudo vmctl config KEY VALUE` writes vmctl's value there"))
+        .collect()
     }
 
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
@@ -347,7 +392,7 @@ impl Backend for Macos<'_> {
                 note(
                     format!(
                         "VM '{}': the process that held it (pid {pid}) is gone",
-                        run.vm
+                        run.name
                     ),
                     "stop it",
                     fix,

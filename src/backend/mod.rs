@@ -20,9 +20,10 @@ use macaddr::MacAddr6;
 use crate::error::Error;
 use crate::model::rule_text::RuleText;
 use crate::model::{Attach, Mac, VmProfile};
-use crate::settings::Settings;
 use crate::settings::change::{effective_mac, effective_no_local};
+use crate::settings::{Key, Settings};
 use crate::store::{StartedVm, Store, StoreLock};
+use crate::sys::Os;
 
 /// What `start` did.
 #[derive(Debug)]
@@ -348,7 +349,24 @@ pub trait Backend {
     fn forget(&self, lock: &StoreLock, profile: &VmProfile) -> Result<(), Error>;
     /// Compare the host with `run/`; with `fix`, repair what differs.
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error>;
+    /// The config `keys` changed (the settings this backend was made with have the new
+    /// values): carry them to where the host keeps them too. What failed is a warning.
+    fn config_changed(&self, _keys: &[Key]) -> Vec<String> {
+        Vec::new()
+    }
+    /// Where the host's own files disagree with the settings, a warning each.
+    fn config_drift(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
+
+/// The operating system vmctl runs on (where it has no backend, Linux's choices hold: a
+/// lease file per network, sysfs, `/proc/net/arp`).
+#[cfg(target_os = "macos")]
+pub const HOST_OS: Os = Os::Macos;
+/// The operating system vmctl runs on.
+#[cfg(not(target_os = "macos"))]
+pub const HOST_OS: Os = Os::Linux;
 
 /// The host's IPv4 routes and interface networks, for the subnet checks of
 /// `discovery::routes`.

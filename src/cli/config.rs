@@ -196,10 +196,8 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
         check_ranges_against_host(ctx, &pairs, values)?;
         Ok(message)
     })?;
-    #[cfg(target_os = "macos")]
-    for (key, _) in &pairs {
-        sync_macos_files(ctx, *key);
-    }
+    let keys: Vec<Key> = pairs.iter().map(|(key, _)| *key).collect();
+    tell_the_host(ctx, &keys);
     Ok(())
 }
 
@@ -259,10 +257,7 @@ fn unset(ctx: &Ctx, keys: &[Key]) -> Result<(), Error> {
             .collect();
         Ok(said.join("; "))
     })?;
-    #[cfg(target_os = "macos")]
-    for key in keys {
-        sync_macos_files(ctx, *key);
-    }
+    tell_the_host(ctx, keys);
     Ok(())
 }
 
@@ -293,57 +288,12 @@ fn reset_all(ctx: &Ctx) -> Result<(), Error> {
     Ok(())
 }
 
-/// On macOS the shared range and the lease time live in the system's vmnet and Internet
-/// Sharing preferences too: write them there (as root), keeping every other key.
-#[cfg(target_os = "macos")]
-fn sync_macos_files(ctx: &Ctx, key: Key) {
-    use crate::backend::macos_files::{
-        SHARING_PLIST, VMNET_PLIST, set_lease_time, set_vmnet_range,
-    };
+/// Tell the host's backend about changed keys (macOS keeps the shared range and the lease
+/// time in system files too); what it could not do is a warning.
+fn tell_the_host(ctx: &Ctx, keys: &[Key]) {
     let Ok(settings) = ctx.settings() else { return };
-    let path = match key {
-        Key::StartAddress | Key::EndAddress | Key::SubnetMask => VMNET_PLIST,
-        Key::DhcpLeaseTime => SHARING_PLIST,
-        _ => return,
-    };
-    let edit = |old: &[u8]| match key {
-        Key::DhcpLeaseTime => set_lease_time(old, settings.dhcp_lease_time),
-        _ => set_vmnet_range(old, settings.shared.gateway(), settings.shared.mask),
-    };
-    let result = std::fs::read(path)
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Ok(Vec::new())
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(|e| Error::io("reading", path, e))
-        .and_then(|old| edit(&old))
-        .and_then(|new| crate::store::write_atomic(std::path::Path::new(path), &new));
-    if let Err(e) = result {
-        ctx.out.warn(&format!(
-            "{key} is set for vmctl, but not in {path}: {e} (run as root)"
-        ));
-    }
-}
-
-/// On macOS, read the system's vmnet and Internet Sharing preferences back: where they
-/// disagree with vmctl (edited by hand, or by another tool), say so and how to align them.
-#[cfg(target_os = "macos")]
-fn warn_about_system_drift(ctx: &Ctx, settings: &Settings) {
-    use crate::backend::macos_files::{SHARING_PLIST, VMNET_PLIST, system_drift};
-    let read = |path: &str| std::fs::read(path).unwrap_or_default();
-    for line in system_drift(
-        &read(VMNET_PLIST),
-        &read(SHARING_PLIST),
-        settings.shared.gateway(),
-        settings.shared.mask,
-        settings.dhcp_lease_time,
-    ) {
-        ctx.out.warn(&format!(
-            "{line}; `sudo vmctl config KEY VALUE` writes vmctl's value there"
-        ));
+    for warning in crate::backend::host(&ctx.store, &settings).config_changed(keys) {
+        ctx.out.warn(&warning);
     }
 }
 
@@ -376,8 +326,9 @@ fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
 
 fn list(ctx: &Ctx, with_source: bool) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    #[cfg(target_os = "macos")]
-    warn_about_system_drift(ctx, &settings);
+    for warning in crate::backend::host(&ctx.store, &settings).config_drift() {
+        ctx.out.warn(&warning);
+    }
     let entries = settings.entries();
     if with_source {
         let body: Vec<Value> = entries

@@ -103,7 +103,7 @@ fn wifi_bridges(ctx: &Ctx, settings: &crate::settings::Settings) -> Vec<String> 
     }
     users
         .into_iter()
-        .filter(|(interface, _)| is_wifi(interface))
+        .filter(|(interface, _)| is_wifi(interface, crate::backend::HOST_OS))
         .map(|(interface, who)| {
             format!(
                 "{} bridge(s) to {interface}, a Wi-Fi interface: access points usually drop frames from MACs that did not associate, so bridged VMs get no lease; use shared mode or an Ethernet interface",

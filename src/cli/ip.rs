@@ -68,7 +68,7 @@ pub fn lease_files(ctx: &Ctx, settings: &Settings, file: Option<&PathBuf>) -> Ve
             file,
             "check the path; without the option vmctl reads its default lease files",
         )],
-        None => discovery::default_lease_files(ctx.store.home(), settings),
+        None => discovery::default_lease_files(ctx.store.home(), settings, crate::backend::HOST_OS),
     }
 }
 
@@ -100,7 +100,7 @@ pub fn discover(
     let neighbours = if source == AddressSource::Lease {
         Vec::new()
     } else {
-        discovery::neighbours()
+        discovery::neighbours(crate::backend::HOST_OS)
     };
     let owner = owners_of_shared_macs(ctx, settings, &wanted)?;
     Ok(profiles
@@ -228,7 +228,7 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
             .or_else(|| profile.network.bridge.clone())
             .or_else(|| settings.bridge_name.clone())
             .unwrap_or_else(|| "the host's interface".to_owned());
-        let wifi = crate::discovery::wifi::is_wifi(&interface);
+        let wifi = crate::discovery::wifi::is_wifi(&interface, crate::backend::HOST_OS);
         let (why, what_to_do) =
             crate::discovery::wifi::no_lease_reason(&interface, wifi, link_local);
         return Err(Error::NotAvailable {

@@ -184,7 +184,7 @@ fn create(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
             .with_hint("name it: --interface eth1 (`ip link` lists them)"));
         };
         crate::model::profile::validate_interface_name(interface)?;
-        if cfg!(target_os = "linux")
+        if crate::backend::HOST_OS == crate::sys::Os::Linux
             && !std::path::Path::new("/sys/class/net")
                 .join(interface)
                 .exists()

@@ -45,10 +45,9 @@ pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<(), Error> {
         ctx.store.home().join("networks"),
     )?;
     let platform = args.platform.clone().unwrap_or_else(|| {
-        if cfg!(target_os = "macos") {
-            "macos"
-        } else {
-            "linux"
+        match crate::backend::HOST_OS {
+            crate::sys::Os::Macos => "macos",
+            crate::sys::Os::Linux => "linux",
         }
         .to_owned()
     });

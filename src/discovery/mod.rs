@@ -18,6 +18,7 @@ use macaddr::MacAddr6;
 
 use crate::error::Error;
 use crate::settings::{Key, Settings, Source};
+use crate::sys::Os;
 use lease::{Lease, LeaseIndex, LeaseRef};
 use neighbours::Neighbour;
 
@@ -171,7 +172,7 @@ fn open_lease_file(file: &LeaseFile) -> Result<Option<std::fs::File>, Error> {
 /// The lease files vmctl reads by default: bootpd's on macOS, each network's dnsmasq file on
 /// Linux (`VMCTL_HOME/networks/<net>/leases`). An explicitly set `dhcp_leases_file` (config file
 /// or environment) is read on every platform, and must exist.
-pub fn default_lease_files(home: &Path, settings: &Settings) -> Vec<LeaseFile> {
+pub fn default_lease_files(home: &Path, settings: &Settings, os: Os) -> Vec<LeaseFile> {
     let (value, source) = settings.get(Key::DhcpLeasesFile);
     let explicit = match source {
         Source::Default => None,
@@ -184,7 +185,7 @@ pub fn default_lease_files(home: &Path, settings: &Settings) -> Vec<LeaseFile> {
             format!("dhcp_leases_file comes from the environment: fix or unset {var}"),
         )),
     };
-    if cfg!(target_os = "macos") {
+    if os == Os::Macos {
         vec![explicit.unwrap_or_else(|| LeaseFile::optional(value))]
     } else {
         // Every network vmctl has run (built-in and named): each has its folder.
@@ -198,7 +199,7 @@ pub fn default_lease_files(home: &Path, settings: &Settings) -> Vec<LeaseFile> {
 
 /// The host's neighbour table (`/proc/net/arp` on Linux, `arp -an` on macOS).
 /// `VMCTL_NEIGHBOURS_FILE` reads a saved table instead (for tests and bug reports).
-pub fn neighbours() -> Vec<Neighbour> {
+pub fn neighbours(os: Os) -> Vec<Neighbour> {
     if let Some(path) = std::env::var_os("VMCTL_NEIGHBOURS_FILE") {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         return if text.starts_with("IP address") {
@@ -207,7 +208,7 @@ pub fn neighbours() -> Vec<Neighbour> {
             neighbours::parse_arp_an(&text)
         };
     }
-    if cfg!(target_os = "macos") {
+    if os == Os::Macos {
         std::process::Command::new("arp")
             .arg("-an")
             .output()

@@ -3,25 +3,25 @@
 
 use std::path::Path;
 
-/// Is the host interface `interface` a Wi-Fi one? Linux: the kernel's sysfs says so; macOS:
-/// `networksetup -listallhardwareports` lists it as Wi-Fi (or AirPort). False when unknown.
-pub fn is_wifi(interface: &str) -> bool {
+use crate::sys::Os;
+
+/// Is the host interface `interface` of a host running `os` a Wi-Fi one? Linux: the
+/// kernel's sysfs says so; macOS: `networksetup -listallhardwareports` lists it as Wi-Fi (or
+/// AirPort). False when unknown.
+pub fn is_wifi(interface: &str, os: Os) -> bool {
     if crate::model::profile::validate_interface_name(interface).is_err() {
         return false;
     }
-    if cfg!(target_os = "linux") {
-        is_wifi_in_sysfs(Path::new("/sys/class/net"), interface)
-    } else if cfg!(target_os = "macos") {
-        std::process::Command::new("networksetup")
+    match os {
+        Os::Linux => is_wifi_in_sysfs(Path::new("/sys/class/net"), interface),
+        Os::Macos => std::process::Command::new("networksetup")
             .arg("-listallhardwareports")
             .output()
             .is_ok_and(|out| {
                 wifi_devices(&String::from_utf8_lossy(&out.stdout))
                     .iter()
                     .any(|device| device == interface)
-            })
-    } else {
-        false
+            }),
     }
 }
 
@@ -110,7 +110,7 @@ mod tests {
         assert!(is_wifi_in_sysfs(root.path(), "wlp2s0"));
         assert!(!is_wifi_in_sysfs(root.path(), "eth0"));
         assert!(!is_wifi_in_sysfs(root.path(), "missing0"));
-        assert!(!is_wifi("../../etc"), "not an interface name");
+        assert!(!is_wifi("../../etc", Os::Linux), "not an interface name");
     }
 
     #[test]
