@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::Ctx;
-use super::modify::load_for_change;
-use super::show::vm_nic_json;
+use super::shared::view::vm_nic_json;
+use super::shared::vm_change::load_for_change;
 use crate::error::Error;
 use crate::model::change::{add_port_forward, reroll_auto_mac};
 use crate::model::port_forward::PortForwardRequest;

@@ -7,8 +7,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::Ctx;
+use super::shared::default_filter::load_default_filter;
 use crate::error::Error;
-use crate::model::filter::FilterRules;
 use crate::plan::{PlanInput, linux, macos};
 
 /// Print what starting the VMs would apply to the host (pure: nothing is changed)
@@ -115,13 +115,4 @@ fn wrong_part(part: &str, platform: &str, parts: &str) -> Error {
         format!("the {platform} plan has no such part"),
     )
     .with_hint(format!("the {platform} parts are: {parts}"))
-}
-
-/// The rules of the `net_filter` file, for VMs without their own.
-pub fn load_default_filter(path: Option<&std::path::Path>) -> Result<Option<FilterRules>, Error> {
-    let Some(path) = path else { return Ok(None) };
-    let text = crate::store::read_input_text(path, "net_filter file")?;
-    text.parse::<FilterRules>()
-        .map(Some)
-        .map_err(|e| Error::corrupt(path, format!("filter rules: {e}")))
 }
