@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::Ctx;
-use super::modify::load_for_change;
-use super::show::vm_nic_json;
+use super::shared::view::vm_nic_json;
+use super::shared::vm_change::load_for_change;
 use crate::error::Error;
 use crate::model::port_forward::PortForwardRequest;
 use crate::model::profile::{new_uuid, validate_vm_name};

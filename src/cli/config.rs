@@ -178,7 +178,7 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
                 .display()
                 .to_string();
             // A default rules file that does not parse would break every VM's plan later.
-            super::plan::load_default_filter(Some(std::path::Path::new(&value)))?;
+            crate::settings::read_net_filter(Some(std::path::Path::new(&value)))?;
         }
         pairs.push((key, value));
     }

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::Ctx;
-use super::network_flags::NetworkFlags;
-use super::show::vm_nic_json;
+use super::shared::network_flags::NetworkFlags;
+use super::shared::view::vm_nic_json;
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::settings::change::apply_nic_change;

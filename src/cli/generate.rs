@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use clap_complete::Shell;
 
+use super::Ctx;
 use crate::error::Error;
 use crate::store::write_atomic;
 
@@ -29,12 +30,14 @@ const SHELLS: [(Shell, &str); 3] = [
     (Shell::Fish, "vmctl.fish"),
 ];
 
-pub fn completions(args: &CompletionsArgs) {
+#[allow(clippy::unnecessary_wraps)] // the signature of every command's run, for `commands!`
+pub fn completions(_: &Ctx, args: &CompletionsArgs) -> Result<(), Error> {
     let text = completion(args.shell);
     crate::output::write_stdout(&String::from_utf8_lossy(&text));
+    Ok(())
 }
 
-pub fn man(args: &ManArgs) -> Result<(), Error> {
+pub fn man(_: &Ctx, args: &ManArgs) -> Result<(), Error> {
     let pages = man_pages();
     match &args.out_dir {
         Some(dir) => {

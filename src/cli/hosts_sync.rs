@@ -9,7 +9,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::Ctx;
-use super::ip::discover;
+use super::shared::address::discover;
 use crate::discovery::{AddressSource, Found, hosts};
 use crate::error::Error;
 use crate::store::{StoreLock, resolve_links, write_through};

@@ -1,21 +1,18 @@
 //! `vmctl ip VM [--wait DUR] [--source lease|arp|any]`: the best current IPv4 of a VM, found by
 //! its MAC in the DHCP leases and the neighbour table (so VMs started by other tools count).
 
-use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use macaddr::MacAddr6;
 use serde_json::json;
 
 use super::Ctx;
-use crate::discovery::lease::LeaseIndex;
-use crate::discovery::{self, AddressSource, Found, LeaseFile};
+use super::shared::address::discover;
+use crate::discovery::AddressSource;
 use crate::error::Error;
-use crate::model::{Mac, VmProfile};
-use crate::settings::Settings;
+use crate::model::Mac;
 use crate::settings::change::effective_mac;
 
 /// Print the best current IPv4 address of a VM
@@ -59,109 +56,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is out of range (at most a week, 168h)"));
     }
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
-}
-
-/// The lease files to read: `file` if given (then it must exist), else this platform's defaults.
-pub fn lease_files(ctx: &Ctx, settings: &Settings, file: Option<&PathBuf>) -> Vec<LeaseFile> {
-    match file {
-        Some(file) => vec![LeaseFile::required(
-            file,
-            "check the path; without the option vmctl reads its default lease files",
-        )],
-        None => discovery::default_lease_files(ctx.store.home(), settings, crate::backend::HOST_OS),
-    }
-}
-
-/// The current address of each profile that has one. An address found by a MAC that several
-/// VMs share belongs to the one that is started; when that cannot be told (none or several
-/// started), it is ambiguous: a warning, and no address for any of them.
-pub fn discover(
-    ctx: &Ctx,
-    settings: &Settings,
-    profiles: &[VmProfile],
-    source: AddressSource,
-    file: Option<&PathBuf>,
-) -> Result<Vec<(String, Found)>, Error> {
-    let now = crate::sys::now();
-    let macs: Vec<MacAddr6> = profiles
-        .iter()
-        .map(|p| effective_mac(p, settings))
-        .collect();
-    let wanted: HashSet<MacAddr6> = macs.iter().copied().collect();
-    let mut index = LeaseIndex::empty(now);
-    // Read with `--source arp` too: a lease file named on the command line must be there.
-    for file in lease_files(ctx, settings, file) {
-        discovery::scan_leases(&file, |lease| {
-            if lease.mac.is_some_and(|mac| wanted.contains(&mac)) {
-                index.offer(lease);
-            }
-        })?;
-    }
-    let neighbours = if source == AddressSource::Lease {
-        Vec::new()
-    } else {
-        discovery::neighbours(crate::backend::HOST_OS)
-    };
-    let owner = owners_of_shared_macs(ctx, settings, &wanted)?;
-    Ok(profiles
-        .iter()
-        .zip(macs)
-        .filter(|(p, mac)| owner.get(mac).is_none_or(|o| o.as_deref() == Some(&p.name)))
-        .filter_map(|(p, mac)| {
-            discovery::best_address(
-                mac,
-                &index,
-                &neighbours,
-                now,
-                source,
-                discovery::ssh_answers,
-            )
-            .map(|found| (p.name.clone(), found))
-        })
-        .collect())
-}
-
-/// For each of `macs` that more than one VM has: the VM its address belongs to (the started
-/// one), or `None` when that cannot be told, with a warning.
-fn owners_of_shared_macs(
-    ctx: &Ctx,
-    settings: &Settings,
-    macs: &HashSet<MacAddr6>,
-) -> Result<HashMap<MacAddr6, Option<String>>, Error> {
-    let mut sharers: HashMap<MacAddr6, Vec<String>> = HashMap::new();
-    // Every profile, not only those asked about: `ip web` must know that `web2` shares its MAC.
-    for p in ctx.store.load_all_lenient()?.0 {
-        let mac = effective_mac(&p, settings);
-        if macs.contains(&mac) {
-            sharers.entry(mac).or_default().push(p.name);
-        }
-    }
-    let mut owners = HashMap::new();
-    for (mac, names) in sharers.into_iter().filter(|(_, names)| names.len() > 1) {
-        let started: Vec<&String> = names.iter().filter(|n| ctx.store.is_started(n)).collect();
-        let owner = match started.as_slice() {
-            [one] => Some((*one).clone()),
-            _ => {
-                // Once per MAC and run: `ip --wait` asks again every 50 ms.
-                static WARNED: std::sync::Mutex<Vec<MacAddr6>> = std::sync::Mutex::new(Vec::new());
-                let mut warned = WARNED
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if !warned.contains(&mac) {
-                    warned.push(mac);
-                    ctx.out.warn(&format!(
-                        "VMs {} share the MAC {} and {} started: whose address it is cannot be told, so none of them gets one",
-                        names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
-                        Mac(mac),
-                        if started.is_empty() { "none is" } else { "more than one is" }
-                    ));
-                }
-                None
-            }
-        };
-        owners.insert(mac, owner);
-    }
-    Ok(owners)
 }
 
 pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {

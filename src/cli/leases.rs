@@ -12,8 +12,8 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::ip::lease_files;
-use super::show::format_time;
+use super::shared::address::lease_files;
+use super::shared::view::format_time;
 use crate::discovery::{
     self,
     lease::{Lease, pool_usage},

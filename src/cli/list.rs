@@ -5,7 +5,8 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use super::show::{address_now, creation_date, nic_json, status};
+use super::shared::address::address_now;
+use super::shared::view::{creation_date, nic_json, status};
 use crate::error::Error;
 use crate::output::grid;
 

@@ -1,5 +1,7 @@
-//! The command line: clap types, one file per command. Each command parses, resolves into a
-//! validated request, calls the layers below and prints through `Output`.
+//! The command line: clap types, one file per command (a folder for a command with
+//! subcommands of its own), and `shared` for what commands share. Each command parses, resolves
+//! into a validated request, calls the layers below and prints through `Output`. This file
+//! holds the top of the tree: the global flags, the one table of subcommands, and parsing.
 
 mod clone;
 mod config;
@@ -14,10 +16,10 @@ mod leases;
 mod list;
 mod modify;
 mod network;
-mod network_flags;
-pub(crate) mod plan;
+mod plan;
 mod relay_helper;
 mod run;
+mod shared;
 mod show;
 mod start;
 mod stop;
@@ -25,6 +27,7 @@ mod stop;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -76,32 +79,101 @@ struct GlobalArgs {
     verbose: bool,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    Create(create::CreateArgs),
-    List(list::ListArgs),
-    Show(show::ShowArgs),
-    Modify(modify::ModifyArgs),
-    Clone(clone::CloneArgs),
-    Delete(delete::DeleteArgs),
-    Config(config::ConfigArgs),
-    Plan(plan::PlanArgs),
-    Ip(ip::IpArgs),
-    Leases(leases::LeasesArgs),
-    HostsSync(hosts_sync::HostsSyncArgs),
-    Start(start::StartArgs),
-    Stop(stop::StopArgs),
-    Run(run::RunArgs),
-    Doctor(doctor::DoctorArgs),
-    Network(network::NetworkArgs),
+/// Declares the subcommands once, in help order: each one's clap attributes, its arguments, the
+/// function that runs it, and whether it parses with a tree of its own (`own`) or always with
+/// the whole tree (`whole`). Generates the `Command` enum, `dispatch`, and `SUBCOMMANDS`, from
+/// which `command_with_only` finds a subcommand by the name clap gives it.
+macro_rules! commands {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident($args:ty) => $run:path, $tree:ident;
+    )*) => {
+        #[derive(Debug, Subcommand)]
+        enum Command {
+            $( $(#[$attr])* $variant($args), )*
+        }
+
+        fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
+            match command {
+                $( Command::$variant(args) => $run(ctx, &args), )*
+            }
+        }
+
+        /// Every subcommand, in the order of `Command`.
+        const SUBCOMMANDS: &[SubcommandDef] = &[
+            $( SubcommandDef {
+                variant: stringify!($variant),
+                augment: <$args as clap::Args>::augment_args,
+                own_tree: tree!($tree),
+            }, )*
+        ];
+    };
+}
+
+/// `own` or `whole` in the table of `commands!`.
+macro_rules! tree {
+    (own) => {
+        true
+    };
+    (whole) => {
+        false
+    };
+}
+
+commands! {
+    Create(create::CreateArgs) => create::run, own;
+    List(list::ListArgs) => list::run, own;
+    Show(show::ShowArgs) => show::run, own;
+    Modify(modify::ModifyArgs) => modify::run, own;
+    Clone(clone::CloneArgs) => clone::run, own;
+    Delete(delete::DeleteArgs) => delete::run, own;
+    Config(config::ConfigArgs) => config::run, own;
+    Plan(plan::PlanArgs) => plan::run, own;
+    Ip(ip::IpArgs) => ip::run, own;
+    Leases(leases::LeasesArgs) => leases::run, own;
+    HostsSync(hosts_sync::HostsSyncArgs) => hosts_sync::run, own;
+    Start(start::StartArgs) => start::run, own;
+    Stop(stop::StopArgs) => stop::run, own;
+    Run(run::RunArgs) => run::run, own;
+    Doctor(doctor::DoctorArgs) => doctor::run, own;
+    Network(network::NetworkArgs) => network::run, own;
     #[command(hide = true)]
-    LeaseEvent(lease_event::LeaseEventArgs),
+    LeaseEvent(lease_event::LeaseEventArgs) => lease_event::run, own;
     #[command(hide = true)]
-    RelayHelper(relay_helper::RelayHelperArgs),
+    RelayHelper(relay_helper::RelayHelperArgs) => relay_helper::run, whole;
     #[command(hide = true)]
-    Completions(generate::CompletionsArgs),
+    Completions(generate::CompletionsArgs) => generate::completions, whole;
     #[command(hide = true)]
-    Man(generate::ManArgs),
+    Man(generate::ManArgs) => generate::man, whole;
+}
+
+/// One subcommand of the table.
+struct SubcommandDef {
+    /// The name of its variant of `Command`, which clap names the subcommand after.
+    variant: &'static str,
+    /// Adds its arguments to a `clap::Command`.
+    augment: fn(clap::Command) -> clap::Command,
+    /// Whether it parses with a tree of its own (see `parse`).
+    own_tree: bool,
+}
+
+/// The subcommands' names, in the order of `SUBCOMMANDS`: each variant's in kebab-case, as
+/// clap's derive names it (`HostsSync` is `hosts-sync`). A test holds them to clap's own tree.
+fn subcommand_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| SUBCOMMANDS.iter().map(|s| kebab_case(s.variant)).collect())
+}
+
+/// `HostsSync` as `hosts-sync`: a dash before each capital but the first, all lower-case.
+fn kebab_case(camel: &str) -> String {
+    let mut kebab = String::with_capacity(camel.len() + 2);
+    for (at, c) in camel.char_indices() {
+        if c.is_ascii_uppercase() && at > 0 {
+            kebab.push('-');
+        }
+        kebab.push(c.to_ascii_lowercase());
+    }
+    kebab
 }
 
 /// What every command gets: where the files are, how to print, the global answers.
@@ -191,62 +263,19 @@ fn subcommand_named(args: &[OsString]) -> Option<&str> {
     None
 }
 
-/// `vmctl` with its global flags and only the subcommand `name` (`None` for an unknown name).
+/// `vmctl` with its global flags and only the subcommand `name` (`None` for an unknown name,
+/// or one that always parses with the whole tree).
 fn command_with_only(name: &str) -> Option<clap::Command> {
     use clap::Args;
-    type Augment = fn(clap::Command) -> clap::Command;
-    let (name, augment): (&'static str, Augment) = match name {
-        "create" => ("create", create::CreateArgs::augment_args),
-        "list" => ("list", list::ListArgs::augment_args),
-        "show" => ("show", show::ShowArgs::augment_args),
-        "modify" => ("modify", modify::ModifyArgs::augment_args),
-        "clone" => ("clone", clone::CloneArgs::augment_args),
-        "delete" => ("delete", delete::DeleteArgs::augment_args),
-        "config" => ("config", config::ConfigArgs::augment_args),
-        "plan" => ("plan", plan::PlanArgs::augment_args),
-        "ip" => ("ip", ip::IpArgs::augment_args),
-        "leases" => ("leases", leases::LeasesArgs::augment_args),
-        "hosts-sync" => ("hosts-sync", hosts_sync::HostsSyncArgs::augment_args),
-        "start" => ("start", start::StartArgs::augment_args),
-        "stop" => ("stop", stop::StopArgs::augment_args),
-        "run" => ("run", run::RunArgs::augment_args),
-        "doctor" => ("doctor", doctor::DoctorArgs::augment_args),
-        "lease-event" => ("lease-event", lease_event::LeaseEventArgs::augment_args),
-        _ => return None,
-    };
+    let (def, name) = SUBCOMMANDS
+        .iter()
+        .zip(subcommand_names())
+        .find(|(def, known)| def.own_tree && *known == name)?;
     let top = clap::Command::new("vmctl")
         .version(env!("CARGO_PKG_VERSION"))
         .propagate_version(true)
         .subcommand_required(true);
-    Some(GlobalArgs::augment_args(top).subcommand(augment(clap::Command::new(name))))
-}
-
-fn dispatch(command: Command, ctx: &Ctx) -> Result<(), Error> {
-    match command {
-        Command::Create(args) => create::run(ctx, &args),
-        Command::List(args) => list::run(ctx, &args),
-        Command::Show(args) => show::run(ctx, &args),
-        Command::Modify(args) => modify::run(ctx, args),
-        Command::Clone(args) => clone::run(ctx, &args),
-        Command::Delete(args) => delete::run(ctx, &args),
-        Command::Config(args) => config::run(ctx, &args),
-        Command::Plan(args) => plan::run(ctx, &args),
-        Command::Ip(args) => ip::run(ctx, &args),
-        Command::Leases(args) => leases::run(ctx, &args),
-        Command::HostsSync(args) => hosts_sync::run(ctx, &args),
-        Command::Start(args) => start::run(ctx, &args),
-        Command::Stop(args) => stop::run(ctx, &args),
-        Command::Run(args) => run::run(ctx, &args),
-        Command::Doctor(args) => doctor::run(ctx, &args),
-        Command::Network(args) => network::run(ctx, &args),
-        Command::LeaseEvent(args) => lease_event::run(ctx, &args),
-        Command::RelayHelper(args) => relay_helper::run(ctx, &args),
-        Command::Completions(args) => {
-            generate::completions(&args);
-            Ok(())
-        }
-        Command::Man(args) => generate::man(&args),
-    }
+    Some(GlobalArgs::augment_args(top).subcommand((def.augment)(clap::Command::new(name.as_str()))))
 }
 
 /// A boolean environment variable: unset or empty is `None`; 0/false/no/off is false.
@@ -375,6 +404,56 @@ mod parse_tests {
                 Cli::try_parse_from(&args).unwrap_err().render().to_string(),
                 "{refused}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn the_table_names_each_subcommand_as_clap_does() {
+        let clap_names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|s| s.get_name().to_owned())
+            .collect();
+        assert_eq!(subcommand_names(), clap_names.as_slice());
+    }
+
+    #[test]
+    fn every_visible_subcommand_has_a_tree_of_its_own() {
+        for sub in Cli::command().get_subcommands() {
+            let name = sub.get_name();
+            match command_with_only(name) {
+                Some(small) => assert!(small.find_subcommand(name).is_some(), "{name}"),
+                None => assert!(sub.is_hide_set(), "{name} is visible but not found"),
+            }
+        }
+        // Hidden ones that always parse with the whole tree, as before the table was one.
+        for whole in ["relay-helper", "completions", "man"] {
+            assert!(command_with_only(whole).is_none(), "{whole}");
+        }
+        assert!(command_with_only("lease-event").is_some());
+    }
+
+    #[test]
+    fn network_parses_with_its_own_tree_as_with_the_whole() {
+        for line in [
+            "vmctl network create ci --mode host --subnet 10.77.0.0/24 --description x",
+            "vmctl -j network list",
+            "vmctl network show shared --home /h",
+            "vmctl network delete ci --force -y",
+            "vmctl network import lima f.yaml --apply",
+        ] {
+            let args: Vec<OsString> = line.split(' ').map(Into::into).collect();
+            let matches = command_with_only(subcommand_named(&args).unwrap())
+                .unwrap()
+                .try_get_matches_from(&args)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            let small = Cli::from_arg_matches(&matches).unwrap();
+            let whole = Cli::try_parse_from(&args).unwrap();
+            assert_eq!(format!("{small:?}"), format!("{whole:?}"), "{line}");
         }
     }
 }

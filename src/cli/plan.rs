@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<(), Error> {
         .iter()
         .map(crate::backend::with_filter_file_read)
         .collect::<Result<Vec<_>, _>>()?;
-    let default_filter = load_default_filter(settings.net_filter.as_deref())?;
+    let default_filter = crate::settings::read_net_filter(settings.net_filter.as_deref())?;
     let input = PlanInput::new(
         &profiles,
         &settings,
@@ -113,11 +113,4 @@ fn wrong_part(part: &str, platform: &str, parts: &str) -> Error {
         format!("the {platform} plan has no such part"),
     )
     .with_hint(format!("the {platform} parts are: {parts}"))
-}
-
-/// The rules of the `net_filter` file, for VMs without their own.
-pub fn load_default_filter(
-    path: Option<&std::path::Path>,
-) -> Result<Option<crate::model::rule_text::RuleText>, Error> {
-    crate::settings::read_net_filter(path)
 }

@@ -10,7 +10,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::Ctx;
-use super::start::{attachment, resolve_user};
+use super::shared::attach::{attachment, resolve_user};
 use crate::backend;
 use crate::error::Error;
 use crate::model::Attach;

@@ -8,13 +8,12 @@ use clap::builder::PossibleValuesParser;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::discovery::AddressSource;
+use super::shared::address::address_now;
+use super::shared::view::{creation_date, format_time, nic_json, status};
 use crate::error::{Error, printable};
-use crate::model::{Mac, Mode, VmProfile};
+use crate::model::{Mode, VmProfile};
 use crate::output::{field_table, grid};
 use crate::settings::Settings;
-use crate::settings::change::{effective_mac, effective_no_local};
-use crate::store::StartedVm;
 
 /// Show a VM, its network settings, or its port forwards
 #[derive(Debug, Args)]
@@ -57,58 +56,6 @@ pub const NIC_FIELDS: [&str; 12] = [
 
 /// The columns of `show VM port`, as in `port_forwarding_rules`.
 const PORT_FIELDS: [&str; 5] = ["name", "protocol", "guest_port", "host_ip", "host_port"];
-
-/// Where the address a VM has now comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddressOrigin {
-    /// The VM's static IP (a DHCP reservation).
-    Static,
-    /// The DHCP lease of a started VM.
-    Lease,
-}
-
-impl AddressOrigin {
-    pub fn name(self) -> &'static str {
-        match self {
-            AddressOrigin::Static => "static",
-            AddressOrigin::Lease => "lease",
-        }
-    }
-}
-
-/// The address a VM has now: a started VM's (as recorded at start or by a lease event, else
-/// its unexpired lease), else its static IP.
-pub fn address_now(
-    ctx: &Ctx,
-    settings: &Settings,
-    profile: &VmProfile,
-    run: Option<&StartedVm>,
-) -> Result<Option<(Ipv4Addr, AddressOrigin)>, Error> {
-    let Some(run) = run else {
-        return Ok(profile.network.ip.map(|ip| (ip, AddressOrigin::Static)));
-    };
-    let origin = |ip| {
-        if run.static_ip == Some(ip) {
-            AddressOrigin::Static
-        } else {
-            AddressOrigin::Lease
-        }
-    };
-    if let Some(ip) = run.ip.or(run.static_ip) {
-        return Ok(Some((ip, origin(ip))));
-    }
-    // Started without an address yet: the leases, as `vmctl ip` reads them.
-    let found = super::ip::discover(
-        ctx,
-        settings,
-        std::slice::from_ref(profile),
-        AddressSource::Lease,
-        None,
-    )?;
-    Ok(found
-        .first()
-        .map(|(_, found)| (found.ip, AddressOrigin::Lease)))
-}
 
 pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     let profile = ctx.store.load(&args.vm)?;
@@ -289,15 +236,6 @@ fn show_filter(ctx: &Ctx, profile: &VmProfile, settings: &Settings) -> Result<()
     Ok(())
 }
 
-/// `stopped` or `started`.
-pub fn status(ctx: &Ctx, name: &str) -> &'static str {
-    if ctx.store.is_started(name) {
-        "started"
-    } else {
-        "stopped"
-    }
-}
-
 /// `shared 192.168.64.20` (with the address it has now), `bridge en0`, `disconnected`.
 pub fn network_summary(profile: &VmProfile, ip: Option<Ipv4Addr>) -> String {
     let nic = &profile.network;
@@ -307,62 +245,6 @@ pub fn network_summary(profile: &VmProfile, ip: Option<Ipv4Addr>) -> String {
         (mode, Some(ip), _) => format!("{mode} {ip}"),
         (mode, ..) => mode.to_string(),
     }
-}
-
-/// Anka's `creation_date`: `Oct 12 17:14:31 2022` (UTC here); `None` when the profile
-/// predates creation times (0).
-pub fn creation_date(created: u64) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    if created == 0 {
-        return None;
-    }
-    let (year, month, day, hms) = civil(created);
-    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
-    Some(format!("{month} {day:02} {hms} {year}"))
-}
-
-/// The NIC as `show VM network` reports it (Anka's field names where Anka has one).
-pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
-    let nic = &profile.network;
-    let bridge = match nic.mode {
-        Mode::Bridge => Some(
-            nic.bridge
-                .clone()
-                .or_else(|| settings.bridge_name.clone())
-                .unwrap_or_else(|| "auto".into()),
-        ),
-        _ => None,
-    };
-    json!({
-        "mode": nic.mode.name(),
-        "controller": nic.controller.name(),
-        "mac": Mac(effective_mac(profile, settings)).to_string(),
-        "mac_policy": nic.mac.name(),
-        "ip": nic.ip.map(|ip| ip.to_string()),
-        "network": nic.network_name(),
-        "bridge": bridge,
-        "no_local": effective_no_local(nic, settings),
-        "no_local_source": if nic.no_local.is_some() { "vm" } else { "host" },
-        "vlan": nic.vlan,
-        "filter": match (&nic.filter, &nic.filter_file, &settings.net_filter) {
-            (_, Some(_), _) => Some("file"),
-            (Some(_), None, _) => Some("vm"),
-            (None, None, Some(_)) => Some("net_filter"),
-            (None, None, None) => None,
-        },
-        "filter_file": nic.filter_file.as_ref().map(|path| path.display().to_string()),
-        "port_forwarding_rules": nic.port_forwarding_rules,
-    })
-}
-
-/// A new VM as `create` and `clone` report it: its name and uuid beside its NIC.
-pub fn vm_nic_json(profile: &VmProfile, settings: &Settings) -> Value {
-    let mut body = nic_json(profile, settings);
-    body["name"] = Value::from(profile.name.as_str());
-    body["uuid"] = Value::from(profile.uuid.as_str());
-    body
 }
 
 fn table_value(field: &str, body: &Value) -> String {
@@ -438,48 +320,5 @@ fn bare(field: &str, value: &Value) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),
-    }
-}
-
-/// `2026-11-24 14:16:05 UTC` from unix seconds, without a time-zone database.
-pub fn format_time(secs: u64) -> String {
-    let (year, month, day, hms) = civil(secs);
-    format!("{year:04}-{month:02}-{day:02} {hms} UTC")
-}
-
-/// Year, month (1-12), day and `HH:MM:SS` of unix seconds, in UTC.
-fn civil(secs: u64) -> (i64, i64, i64, String) {
-    let days = i64::try_from(secs / 86400).unwrap_or(0);
-    let rem = secs % 86400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let hms = format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
-    (year, month, day, hms)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_time() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::format_time(1_795_533_365), "2026-11-24 15:16:05 UTC");
-        // Anka's form, as in `anka show`'s "Oct 12 17:14:31 2022".
-        assert_eq!(
-            super::creation_date(1_665_594_871).as_deref(),
-            Some("Oct 12 17:14:31 2022")
-        );
-        assert_eq!(
-            super::creation_date(1_704_067_200).as_deref(),
-            Some("Jan 01 00:00:00 2024")
-        );
-        assert_eq!(super::creation_date(0), None);
     }
 }

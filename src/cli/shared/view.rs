@@ -1,0 +1,117 @@
+//! How commands show a VM: its NIC as JSON (`show`, `list`, `modify`, `create`, `clone`), its
+//! status, and times as `show`, `list` and `leases` print them.
+
+use serde_json::{Value, json};
+
+use crate::cli::Ctx;
+use crate::model::{Mac, Mode, VmProfile};
+use crate::settings::Settings;
+use crate::settings::change::{effective_mac, effective_no_local};
+
+/// `stopped` or `started`.
+pub fn status(ctx: &Ctx, name: &str) -> &'static str {
+    if ctx.store.is_started(name) {
+        "started"
+    } else {
+        "stopped"
+    }
+}
+
+/// The NIC as `show VM network` reports it (Anka's field names where Anka has one).
+pub fn nic_json(profile: &VmProfile, settings: &Settings) -> Value {
+    let nic = &profile.network;
+    let bridge = match nic.mode {
+        Mode::Bridge => Some(
+            nic.bridge
+                .clone()
+                .or_else(|| settings.bridge_name.clone())
+                .unwrap_or_else(|| "auto".into()),
+        ),
+        _ => None,
+    };
+    json!({
+        "mode": nic.mode.name(),
+        "controller": nic.controller.name(),
+        "mac": Mac(effective_mac(profile, settings)).to_string(),
+        "mac_policy": nic.mac.name(),
+        "ip": nic.ip.map(|ip| ip.to_string()),
+        "network": nic.network_name(),
+        "bridge": bridge,
+        "no_local": effective_no_local(nic, settings),
+        "no_local_source": if nic.no_local.is_some() { "vm" } else { "host" },
+        "vlan": nic.vlan,
+        "filter": match (&nic.filter, &nic.filter_file, &settings.net_filter) {
+            (_, Some(_), _) => Some("file"),
+            (Some(_), None, _) => Some("vm"),
+            (None, None, Some(_)) => Some("net_filter"),
+            (None, None, None) => None,
+        },
+        "filter_file": nic.filter_file.as_ref().map(|path| path.display().to_string()),
+        "port_forwarding_rules": nic.port_forwarding_rules,
+    })
+}
+
+/// A new VM as `create` and `clone` report it: its name and uuid beside its NIC.
+pub fn vm_nic_json(profile: &VmProfile, settings: &Settings) -> Value {
+    let mut body = nic_json(profile, settings);
+    body["name"] = Value::from(profile.name.as_str());
+    body["uuid"] = Value::from(profile.uuid.as_str());
+    body
+}
+
+/// Anka's `creation_date`: `Oct 12 17:14:31 2022` (UTC here); `None` when the profile
+/// predates creation times (0).
+pub fn creation_date(created: u64) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if created == 0 {
+        return None;
+    }
+    let (year, month, day, hms) = civil(created);
+    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    Some(format!("{month} {day:02} {hms} {year}"))
+}
+
+/// `2026-11-24 14:16:05 UTC` from unix seconds, without a time-zone database.
+pub fn format_time(secs: u64) -> String {
+    let (year, month, day, hms) = civil(secs);
+    format!("{year:04}-{month:02}-{day:02} {hms} UTC")
+}
+
+/// Year, month (1-12), day and `HH:MM:SS` of unix seconds, in UTC.
+fn civil(secs: u64) -> (i64, i64, i64, String) {
+    let days = i64::try_from(secs / 86400).unwrap_or(0);
+    let rem = secs % 86400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let hms = format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    (year, month, day, hms)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_time() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::format_time(1_795_533_365), "2026-11-24 15:16:05 UTC");
+        // Anka's form, as in `anka show`'s "Oct 12 17:14:31 2022".
+        assert_eq!(
+            super::creation_date(1_665_594_871).as_deref(),
+            Some("Oct 12 17:14:31 2022")
+        );
+        assert_eq!(
+            super::creation_date(1_704_067_200).as_deref(),
+            Some("Jan 01 00:00:00 2024")
+        );
+        assert_eq!(super::creation_date(0), None);
+    }
+}
