@@ -6,8 +6,11 @@
 use std::net::Ipv4Addr;
 
 use libfuzzer_sys::fuzz_target;
-// In vmctl the module is src/model/filter.rs, exported as `vmctl::model::filter`.
+// In vmctl the language is src/model/filter/, exported as `vmctl::model::filter`; the
+// renderers are in the plans (src/plan/linux/filter_nft.rs, src/plan/macos/pf.rs).
 use vmctl::model::filter::{Direction, parse};
+use vmctl::plan::linux::filter_nft::render_nft;
+use vmctl::plan::macos::pf::render_pf;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -26,8 +29,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again.to_string(), printed, "printing is not stable");
     // The renderers must not panic either.
     for chain in [Direction::In, Direction::Out, Direction::Any] {
-        let _ = rules.render_nft(chain, "local_nets");
+        let _ = render_nft(&rules, chain, "local_nets");
     }
-    let _ = rules.render_pf(Some("bridge100"), Some(Ipv4Addr::new(192, 168, 64, 5)), "local_nets");
-    let _ = rules.render_pf(Some("bridge100"), None, "local_nets");
+    let _ = render_pf(&rules, Some("bridge100"), Some(Ipv4Addr::new(192, 168, 64, 5)), "local_nets");
+    let _ = render_pf(&rules, Some("bridge100"), None, "local_nets");
 });

@@ -11,17 +11,15 @@ use std::path::{Path, PathBuf};
 
 use macaddr::MacAddr6;
 
-// TEMPORARY until the renderer split lands: the split files import these from model.
 use crate::error::Error;
-pub(crate) use crate::model::Attach;
-pub(crate) use crate::model::names::{bridge_name, host_end_mac, short_hash, vm_link_name};
+use crate::model::Attach;
 use crate::model::network::AddressPlan;
 use crate::model::profile::{validate_interface_name, validate_vm_name};
 use crate::model::rule_text::RuleText;
 use crate::model::{Mode, VmProfile};
 use crate::settings::Settings;
 use crate::settings::change::{effective_mac, effective_no_local};
-pub use crate::store::StartedVm;
+use crate::store::StartedVm;
 
 /// Everything a plan is computed from.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! (name or uid) resolved on this host.
 
 use crate::error::Error;
-use crate::plan::Attach;
+use crate::model::Attach;
 
 /// `--attach` and `--owner` as one attachment.
 pub fn attachment(attach: &str, owner: Option<u32>) -> Result<Attach, Error> {
