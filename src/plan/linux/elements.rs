@@ -3,12 +3,21 @@
 
 use std::fmt::Write;
 
-use super::nft::{chain_name, quoted};
 use super::on_network;
 use crate::model::Mac;
-use crate::model::names::vm_link_name;
+use crate::model::names::{short_hash, vm_link_name};
 use crate::plan::PlanInput;
 use crate::store::StartedVm;
+
+/// A name as an nft string.
+pub(super) fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// The chain of a VM's filter rules in direction `dir` (`in` / `out`).
+pub(super) fn chain_name(vm: &StartedVm, dir: &str) -> String {
+    format!("vm_{}_{dir}", short_hash(&vm.name))
+}
 
 /// One element of a set or map of vmctl's tables that exists because of one VM.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -6,11 +6,11 @@
 use ipnetwork::Ipv4Network;
 
 use self::counters as c;
-use super::elements::{Element, vm_elements};
+use super::elements::{Element, chain_name, quoted, vm_elements};
 use super::filter_nft::render_nft;
 use super::on_network;
 use crate::model::filter::Direction;
-use crate::model::names::{bridge_name, short_hash};
+use crate::model::names::bridge_name;
 use crate::plan::{LOCAL_RANGES, PlanInput};
 use crate::store::StartedVm;
 
@@ -21,14 +21,6 @@ fn elements(items: &[String]) -> String {
     } else {
         format!(" elements = {{ {} }};", items.join(", "))
     }
-}
-
-pub(super) fn quoted(name: &str) -> String {
-    format!("\"{name}\"")
-}
-
-pub(super) fn chain_name(vm: &StartedVm, dir: &str) -> String {
-    format!("vm_{}_{dir}", short_hash(&vm.name))
 }
 
 /// Comments of the counted drop rules: `nft list table bridge vmctl` shows what each stopped.
