@@ -2,8 +2,8 @@
 //! notes what it finds and, with `--fix`, repairs it; a step that cannot look (no privilege)
 //! says so instead of guessing.
 
-use super::netlink::Netlink;
-use super::{Linux, Undo, dnsmasq, host_err, nft, open_netlink, require_net_admin, require_tool};
+use super::host::Host;
+use super::{Linux, Undo};
 use crate::backend::{Backend, Finding};
 use crate::error::Error;
 use crate::model::names::bridge_name;
@@ -38,12 +38,12 @@ impl<'b, 'a> Checkup<'b, 'a> {
 
     pub(super) fn run(mut self) -> Result<Vec<Finding>, Error> {
         for (tool, package) in [("nft", "nftables"), ("dnsmasq", "dnsmasq-base")] {
-            if require_tool(tool, package).is_err() {
+            if self.backend.host.require_tool(tool, package).is_err() {
                 let fix = format!("install it: apt-get install {package}");
                 self.note(format!("`{tool}` is not installed"), &fix, false);
             }
         }
-        if require_net_admin("doctor").is_err() {
+        if self.backend.host.require_net_admin("doctor").is_err() {
             self.note(
                 "this process lacks CAP_NET_ADMIN: vmctl can neither inspect nor change the host's links and rules".into(),
                 "run vmctl as root",
@@ -51,7 +51,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
             );
             return Ok(self.findings);
         }
-        let nl = &mut open_netlink()?;
+        let nl = &*self.backend.host;
         let runs = self.vms(nl)?;
         let plan = self.backend.plan_for(&runs)?;
         let networks: Vec<String> = plan
@@ -63,15 +63,15 @@ impl<'b, 'a> Checkup<'b, 'a> {
             })
             .collect();
         self.networks(nl, &plan, &networks, &runs)?;
-        if require_tool("nft", "nftables").is_ok() {
-            self.rules(&plan, !networks.is_empty())?;
+        if nl.require_tool("nft", "nftables").is_ok() {
+            self.rules(nl, &plan, !networks.is_empty())?;
         }
         self.leftovers(nl, &networks, &runs)?;
         Ok(self.findings)
     }
 
     /// Started VMs whose link is gone; returns the ones that count as started from here on.
-    fn vms(&mut self, nl: &mut Netlink) -> Result<Vec<StartedVm>, Error> {
+    fn vms(&mut self, nl: &dyn Host) -> Result<Vec<StartedVm>, Error> {
         let mut runs = Vec::new();
         for run in self.backend.store.load_runs()? {
             let orphaned = run.orphaned();
@@ -111,7 +111,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
     /// Networks with started VMs whose bridge or dnsmasq is gone.
     fn networks(
         &mut self,
-        nl: &mut Netlink,
+        nl: &dyn Host,
         plan: &LinuxPlan,
         networks: &[String],
         runs: &[StartedVm],
@@ -119,8 +119,8 @@ impl<'b, 'a> Checkup<'b, 'a> {
         for net in networks {
             let dns = plan.dnsmasq_of(net).expect("a network has its dnsmasq");
             let bridge = bridge_name(net);
-            let bridge_gone = nl.link_index(&bridge).map_err(host_err)?.is_none();
-            if !bridge_gone && dnsmasq::running(&dns.dir).is_some() {
+            let bridge_gone = nl.link_index(&bridge)?.is_none();
+            if !bridge_gone && nl.dnsmasq_running(&dns.dir).is_some() {
                 continue;
             }
             let problem = if bridge_gone {
@@ -134,8 +134,8 @@ impl<'b, 'a> Checkup<'b, 'a> {
                     self.backend
                         .network_up(nl, plan, net, None, &mut undo, &mut warnings)?;
                 for run in runs.iter().filter(|r| r.network.as_ref() == Some(net)) {
-                    if let Some(link) = nl.link_index(&run.link).map_err(host_err)? {
-                        nl.set_master(link, index).map_err(host_err)?;
+                    if let Some(link) = nl.link_index(&run.link)? {
+                        nl.set_master(link, index)?;
                     }
                 }
             }
@@ -151,8 +151,8 @@ impl<'b, 'a> Checkup<'b, 'a> {
 
     /// vmctl's tables: present exactly when some VM is on a vmctl network. `--fix` reloads
     /// them from `run/` in any case (cheap, and it repairs edited sets too).
-    fn rules(&mut self, plan: &LinuxPlan, wanted: bool) -> Result<(), Error> {
-        let tables = nft::tables()?;
+    fn rules(&mut self, nl: &dyn Host, plan: &LinuxPlan, wanted: bool) -> Result<(), Error> {
+        let tables = nl.nft_tables()?;
         let problem = if wanted && tables.len() < 2 {
             Some(
                 "vmctl's nftables tables are missing: no isolation, NAT or port forwards"
@@ -167,7 +167,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
             None
         };
         if self.fix {
-            Linux::apply_rules(plan)?;
+            self.backend.apply_rules(plan)?;
         }
         if let Some(problem) = problem {
             let fixed = self.fix;
@@ -180,36 +180,33 @@ impl<'b, 'a> Checkup<'b, 'a> {
     /// networks without VMs.
     fn leftovers(
         &mut self,
-        nl: &mut Netlink,
+        nl: &dyn Host,
         networks: &[String],
         runs: &[StartedVm],
     ) -> Result<(), Error> {
         let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
         known.extend(runs.iter().map(|r| r.link.clone()));
-        for link in nl.links().map_err(host_err)? {
-            let ours = link.name.starts_with("vmt-") || link.name.starts_with("vmctl-");
-            if !ours || known.contains(&link.name) {
+        for name in nl.link_names()? {
+            let ours = name.starts_with("vmt-") || name.starts_with("vmctl-");
+            if !ours || known.contains(&name) {
                 continue;
             }
             if self.fix {
-                nl.delete_link(link.index).map_err(host_err)?;
+                nl.delete_link(&name)?;
             }
             let fixed = self.fix;
             self.note(
-                format!(
-                    "link {} is left over: no started VM or network owns it",
-                    link.name
-                ),
+                format!("link {name} is left over: no started VM or network owns it"),
                 "delete it",
                 fixed,
             );
         }
         for (net, dir) in self.backend.store.network_dirs() {
-            if networks.contains(&net) || dnsmasq::running(&dir).is_none() {
+            if networks.contains(&net) || nl.dnsmasq_running(&dir).is_none() {
                 continue;
             }
             if self.fix {
-                dnsmasq::stop(&dir)?;
+                nl.dnsmasq_stop(&dir)?;
             }
             let fixed = self.fix;
             self.note(

@@ -13,12 +13,13 @@
 
 pub mod dnsmasq;
 mod doctor;
+pub mod host;
 pub mod netlink;
 pub mod nft;
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use host::Host;
 use netlink::{Netlink, NetlinkError};
 
 use super::{Backend, Finding, LeaseEvent, Started};
@@ -38,6 +39,7 @@ use crate::store::{Store, StoreLock};
 pub struct Linux<'a> {
     store: &'a Store,
     settings: &'a Settings,
+    host: Box<dyn Host + 'a>,
 }
 
 /// What one `start` made, undone in reverse order when a later step fails.
@@ -55,22 +57,22 @@ enum Made {
 }
 
 impl Undo {
-    fn rollback(self, nl: &mut Netlink) {
+    fn rollback(self, nl: &dyn Host) {
         for made in self.made.into_iter().rev() {
             match made {
                 Made::Link(name) => {
-                    let _ = nl.delete_named(&name);
+                    let _ = nl.delete_link(&name);
                 }
                 Made::NetnsLink { netns, name } => {
-                    let _ = delete_in_netns(&netns, &name);
+                    let _ = nl.delete_in_netns(&netns, &name);
                 }
                 Made::Daemon(dir) => {
-                    let _ = dnsmasq::stop(&dir);
+                    let _ = nl.dnsmasq_stop(&dir);
                 }
                 Made::File(path) => {
                     let _ = std::fs::remove_file(path);
                 }
-                Made::Helper(pid, socket) => super::stop_helper(pid, Some(&socket)),
+                Made::Helper(pid, socket) => nl.stop_relay(pid, Some(&socket)),
             }
         }
     }
@@ -78,7 +80,16 @@ impl Undo {
 
 impl<'a> Linux<'a> {
     pub fn new(store: &'a Store, settings: &'a Settings) -> Linux<'a> {
-        Linux { store, settings }
+        Self::on(store, settings, Box::new(host::System::default()))
+    }
+
+    /// The backend working through `host` (the recording host in tests).
+    pub fn on(store: &'a Store, settings: &'a Settings, host: Box<dyn Host + 'a>) -> Linux<'a> {
+        Linux {
+            store,
+            settings,
+            host,
+        }
     }
 
     fn plan_input(&self, runs: &[StartedVm]) -> Result<PlanInput, Error> {
@@ -91,16 +102,16 @@ impl<'a> Linux<'a> {
     }
 
     /// Load the plan's rules, or remove vmctl's tables when no VM is on a vmctl network.
-    pub(super) fn apply_rules(plan: &LinuxPlan) -> Result<(), Error> {
+    pub(super) fn apply_rules(&self, plan: &LinuxPlan) -> Result<(), Error> {
         if plan.links.iter().any(|l| matches!(l, Link::Bridge { .. })) {
-            nft::load(&plan.nft)
+            self.host.nft_load(&plan.nft)
         } else {
-            nft::remove()
+            self.host.nft_remove()
         }
     }
 
     fn reload(&self, runs: &[StartedVm]) -> Result<(), Error> {
-        Self::apply_rules(&self.plan_for(runs)?)
+        self.apply_rules(&self.plan_for(runs)?)
     }
 
     /// Move the rules from the VMs `old` to `new`: element by element when only elements
@@ -109,24 +120,21 @@ impl<'a> Linux<'a> {
     fn change_rules(&self, old: &[StartedVm], new: &[StartedVm]) -> Result<(), Error> {
         let (before, after) = (self.plan_input(old)?, self.plan_input(new)?);
         if let Some(text) = crate::plan::linux::update(&before, &after)
-            && (text.is_empty() || nft::load(&text).is_ok())
+            && (text.is_empty() || self.host.nft_load(&text).is_ok())
         {
             return Ok(());
         }
-        Self::apply_rules(&crate::plan::linux::plan(&after)?)
+        self.apply_rules(&crate::plan::linux::plan(&after)?)
     }
 
     /// The host interface of a bridge-mode VM: its own, `bridge_name`, else the default route's.
-    fn bridge_parent(&self, nl: &mut Netlink, profile: &VmProfile) -> Result<String, Error> {
+    fn bridge_parent(&self, nl: &dyn Host, profile: &VmProfile) -> Result<String, Error> {
         let chosen = profile
             .network
             .bridge
             .clone()
             .or_else(|| self.settings.bridge_name.clone());
-        let Some(parent) = chosen.map_or_else(
-            || nl.default_route_interface().map_err(host_err),
-            |p| Ok(Some(p)),
-        )?
+        let Some(parent) = chosen.map_or_else(|| nl.default_route_interface(), |p| Ok(Some(p)))?
         else {
             return Err(Error::host(
                 format!(
@@ -139,7 +147,7 @@ impl<'a> Linux<'a> {
                 ),
             ));
         };
-        if nl.link_index(&parent).map_err(host_err)?.is_none() {
+        if nl.link_index(&parent)?.is_none() {
             return Err(Error::host(
                 format!(
                     "host interface '{parent}' (bridge mode of VM '{}') does not exist",
@@ -157,7 +165,7 @@ impl<'a> Linux<'a> {
     /// Bring the network `net` up as far as it is not: bridge, address, sysctls, dnsmasq.
     pub(super) fn network_up(
         &self,
-        nl: &mut Netlink,
+        nl: &dyn Host,
         plan: &LinuxPlan,
         net: &str,
         vm: Option<&str>,
@@ -177,7 +185,7 @@ impl<'a> Linux<'a> {
         else {
             unreachable!("the plan has a bridge for every network a VM joins");
         };
-        let existing = nl.link_index(name).map_err(host_err)?;
+        let existing = nl.link_index(name)?;
         let created = existing.is_none();
         if created {
             // vmctl's other networks: the free subnet it suggests must not be one of them.
@@ -191,28 +199,15 @@ impl<'a> Linux<'a> {
         let index = match existing {
             Some(index) => index,
             None => {
-                let index = nl
-                    .add_bridge(name, Some(mac_bytes(mac)?))
-                    .map_err(host_err)?;
+                let index = nl.add_bridge(name, mac_bytes(mac)?)?;
                 undo.made.push(Made::Link(name.clone()));
                 index
             }
         };
-        nl.add_address(index, *gateway, *prefix).map_err(host_err)?;
-        nl.set_up(index).map_err(host_err)?;
+        nl.add_address(index, *gateway, *prefix)?;
+        nl.set_up(index)?;
         for (key, value) in &plan.sysctls {
-            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-            if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == value) {
-                continue;
-            }
-            // A kernel setting, not a state file: written in place.
-            #[allow(clippy::disallowed_methods)]
-            std::fs::write(&path, value).map_err(|e| {
-                Error::host(
-                    format!("setting {key}={value}: {e}"),
-                    "run vmctl as root (it needs CAP_NET_ADMIN and a writable /proc/sys)",
-                )
-            })?;
+            nl.sysctl(key, value)?;
         }
         let dns = plan
             .dnsmasq_of(net)
@@ -223,10 +218,10 @@ impl<'a> Linux<'a> {
         let written = dnsmasq::write_files(dns, self.store.home(), only)?;
         undo.made
             .extend(written.created.into_iter().map(Made::File));
-        let running = dnsmasq::running(&dns.dir).is_some();
+        let running = nl.dnsmasq_running(&dns.dir).is_some();
         if running && created {
             // It was bound to a bridge that is gone (`bind-interfaces`): it serves nobody.
-            dnsmasq::stop(&dns.dir)?;
+            nl.dnsmasq_stop(&dns.dir)?;
         }
         if !running || created {
             if !running && !created {
@@ -234,32 +229,32 @@ impl<'a> Linux<'a> {
                     "network {net}: its dnsmasq was not running; started it again"
                 ));
             }
-            dnsmasq::start(dns)?;
+            nl.dnsmasq_start(dns)?;
             if created {
                 undo.made.push(Made::Daemon(dns.dir.clone()));
             }
         } else if written.replaced {
             // A changed reservation: dnsmasq would keep the old one too (see `forget`).
-            dnsmasq::stop(&dns.dir)?;
-            dnsmasq::start(dns)?;
+            nl.dnsmasq_stop(&dns.dir)?;
+            nl.dnsmasq_start(dns)?;
         }
         Ok(index)
     }
 
     /// Take the network `net` down: dnsmasq, then the bridge. Its leases stay on disk, so VMs
     /// get their addresses back when it comes up again.
-    fn network_down(&self, nl: &mut Netlink, net: &str) -> Result<(), Error> {
-        dnsmasq::stop(&self.store.networks_dir().join(net))?;
-        nl.delete_named(&bridge_name(net)).map_err(host_err)
+    fn network_down(&self, nl: &dyn Host, net: &str) -> Result<(), Error> {
+        nl.dnsmasq_stop(&self.store.networks_dir().join(net))?;
+        nl.delete_link(&bridge_name(net))
     }
 
     /// Make a VM's link from the plan.
-    fn make_link(nl: &mut Netlink, link: &Link, undo: &mut Undo) -> Result<(), Error> {
-        let master = |nl: &mut Netlink, master: &Option<String>| -> Result<Option<u32>, Error> {
+    fn make_link(nl: &dyn Host, link: &Link, undo: &mut Undo) -> Result<(), Error> {
+        let master = |nl: &dyn Host, master: &Option<String>| -> Result<Option<u32>, Error> {
             match master {
-                Some(m) => Ok(Some(nl.link_index(m).map_err(host_err)?.ok_or_else(
-                    || Error::host(format!("bridge {m} vanished"), "run `vmctl doctor --fix`"),
-                )?)),
+                Some(m) => Ok(Some(nl.link_index(m)?.ok_or_else(|| {
+                    Error::host(format!("bridge {m} vanished"), "run `vmctl doctor --fix`")
+                })?)),
                 None => Ok(None),
             }
         };
@@ -272,16 +267,16 @@ impl<'a> Linux<'a> {
                 owner,
                 ..
             } => {
-                nl.delete_named(name).map_err(host_err)?;
+                nl.delete_link(name)?;
                 // Undone even when only half made (persistent, then refused an owner).
                 undo.made.push(Made::Link(name.clone()));
-                create_tap(name, *owner)?;
-                let index = nl.link_index(name).map_err(host_err)?.unwrap_or_default();
-                nl.set_mac(index, mac_bytes(host_mac)?).map_err(host_err)?;
+                nl.create_tap(name, *owner)?;
+                let index = nl.link_index(name)?.unwrap_or_default();
+                nl.set_mac(index, mac_bytes(host_mac)?)?;
                 if let Some(bridge) = master(nl, m)? {
-                    nl.set_master(index, bridge).map_err(host_err)?;
+                    nl.set_master(index, bridge)?;
                 }
-                nl.set_up(index).map_err(host_err)
+                nl.set_up(index)
             }
             Link::Veth {
                 name,
@@ -291,22 +286,15 @@ impl<'a> Linux<'a> {
                 netns,
                 ..
             } => {
-                nl.delete_named(name).map_err(host_err)?;
-                let ns = open_netns(netns)?;
-                let index = nl
-                    .add_veth(
-                        name,
-                        mac_bytes(host_mac)?,
-                        "eth0",
-                        mac_bytes(guest_mac)?,
-                        &ns,
-                    )
-                    .map_err(|e| netns_err(e, netns))?;
+                nl.delete_link(name)?;
+                nl.check_netns(netns)?;
+                let index =
+                    nl.add_veth(name, mac_bytes(host_mac)?, mac_bytes(guest_mac)?, netns)?;
                 undo.made.push(Made::Link(name.clone()));
                 if let Some(bridge) = master(nl, m)? {
-                    nl.set_master(index, bridge).map_err(host_err)?;
+                    nl.set_master(index, bridge)?;
                 }
-                nl.set_up(index).map_err(host_err)
+                nl.set_up(index)
             }
             Link::Macvlan {
                 name,
@@ -317,57 +305,47 @@ impl<'a> Linux<'a> {
                 ..
             } => {
                 let parent = parent.as_deref().expect("start resolves the parent first");
-                let parent_index = nl.link_index(parent).map_err(host_err)?.ok_or_else(|| {
+                let parent_index = nl.link_index(parent)?.ok_or_else(|| {
                     Error::host(
                         format!("host interface '{parent}' does not exist"),
                         "`ip link` lists the interfaces",
                     )
                 })?;
                 if let Some(netns) = netns {
-                    let ns = open_netns(netns)?;
-                    nl.add_macvlan("eth0", parent_index, mac_bytes(mac)?, false, Some(&ns))
-                        .map_err(|e| netns_err(e, netns))?;
+                    nl.check_netns(netns)?;
+                    nl.add_macvlan("eth0", parent_index, mac_bytes(mac)?, Some(netns))?;
                     undo.made.push(Made::NetnsLink {
                         netns: netns.clone(),
                         name: "eth0".into(),
                     });
                     return Ok(());
                 }
-                nl.delete_named(name).map_err(host_err)?;
+                nl.delete_link(name)?;
                 let index = nl
-                    .add_macvlan(name, parent_index, mac_bytes(mac)?, true, None)
-                    .map_err(host_err)?
+                    .add_macvlan(name, parent_index, mac_bytes(mac)?, None)?
                     .unwrap_or_default();
                 undo.made.push(Made::Link(name.clone()));
                 if let Some(uid) = owner {
-                    chown_macvtap(index, *uid)?;
+                    nl.chown_macvtap(index, *uid)?;
                 }
-                nl.set_up(index).map_err(host_err)
+                nl.set_up(index)
             }
         }
     }
 
     /// Is a started VM's link still there?
-    pub(super) fn link_present(nl: &mut Netlink, state: &StartedVm) -> Result<bool, Error> {
+    pub(super) fn link_present(nl: &dyn Host, state: &StartedVm) -> Result<bool, Error> {
         match state.inner_netns() {
-            Some(netns) => {
-                let Ok(ns) = open_netns(netns) else {
-                    return Ok(false);
-                };
-                Ok(netlink_in(&ns)?
-                    .link_index("eth0")
-                    .map_err(host_err)?
-                    .is_some())
-            }
-            None => Ok(nl.link_index(&state.link).map_err(host_err)?.is_some()),
+            Some(netns) => nl.link_in_netns(netns, "eth0"),
+            None => Ok(nl.link_index(&state.link)?.is_some()),
         }
     }
 
     /// Delete a started VM's link (absent is fine).
-    fn remove_vm_link(nl: &mut Netlink, state: &StartedVm) -> Result<(), Error> {
+    fn remove_vm_link(nl: &dyn Host, state: &StartedVm) -> Result<(), Error> {
         match state.inner_netns() {
-            Some(netns) => delete_in_netns(netns, "eth0"),
-            None => nl.delete_named(&state.link).map_err(host_err),
+            Some(netns) => nl.delete_in_netns(netns, "eth0"),
+            None => nl.delete_link(&state.link),
         }
     }
 
@@ -376,7 +354,7 @@ impl<'a> Linux<'a> {
     fn already_started(
         &self,
         lock: &StoreLock,
-        nl: &mut Netlink,
+        nl: &dyn Host,
         profile: &VmProfile,
         attach: &Attach,
         warnings: &mut Vec<String>,
@@ -468,9 +446,9 @@ impl Backend for Linux<'_> {
         attach: Attach,
         holder: Option<u32>,
     ) -> Result<Started, Error> {
-        require_net_admin("start")?;
+        self.host.require_net_admin("start")?;
         let mut warnings = Vec::new();
-        let nl = &mut open_netlink()?;
+        let nl = &*self.host;
         if let Some(state) = self.already_started(lock, nl, profile, &attach, &mut warnings)? {
             return Ok(Started {
                 state,
@@ -480,13 +458,13 @@ impl Backend for Linux<'_> {
         }
         let network = profile.network.network_name();
         if network.is_some() {
-            require_tool("nft", "nftables")?;
-            require_tool("dnsmasq", "dnsmasq-base")?;
+            self.host.require_tool("nft", "nftables")?;
+            self.host.require_tool("dnsmasq", "dnsmasq-base")?;
         }
         let others = self.store.load_runs()?;
         super::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
         if let Attach::Netns { netns } = &attach {
-            open_netns(netns)?;
+            self.host.check_netns(netns)?;
         }
         if attach == Attach::Socket && profile.network.mode == Mode::Bridge {
             return Err(Error::host(
@@ -528,7 +506,7 @@ impl Backend for Linux<'_> {
             if state.attach == Attach::Socket {
                 let socket = self.store.run_dir().join(format!("{}.sock", state.name));
                 let port = ["--tap".to_owned(), state.link.clone()];
-                let pid = super::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
+                let pid = nl.spawn_relay(self.store, self.settings, &state, &socket, &port)?;
                 undo.made.push(Made::Helper(pid, socket.clone()));
                 state.helper = Some(pid);
                 state.socket = Some(socket);
@@ -555,8 +533,8 @@ impl Backend for Linux<'_> {
     }
 
     fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
-        require_net_admin("stop")?;
-        let nl = &mut open_netlink()?;
+        self.host.require_net_admin("stop")?;
+        let nl = &*self.host;
         let runs = self.store.load_runs()?;
         let remaining: Vec<StartedVm> = runs
             .iter()
@@ -567,7 +545,7 @@ impl Backend for Linux<'_> {
         // failure is reported.
         let mut errors = Vec::new();
         if let Some(pid) = state.helper {
-            super::stop_helper(pid, state.socket.as_deref());
+            nl.stop_relay(pid, state.socket.as_deref());
         }
         if let Err(e) = Self::remove_vm_link(nl, state) {
             errors.push(e);
@@ -621,6 +599,7 @@ impl Backend for Linux<'_> {
     }
 
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
+        let nl = &*self.host;
         let mac = effective_mac(profile, self.settings);
         let runs = self.store.load_runs()?;
         for (net, dir) in self.store.network_dirs() {
@@ -629,10 +608,10 @@ impl Backend for Linux<'_> {
                 .iter()
                 .any(|l| l.mac == Some(mac));
             let reserved = dir.join("hosts").join(&profile.name).exists();
-            let running = dnsmasq::running(&dir).is_some();
+            let running = nl.dnsmasq_running(&dir).is_some();
             if running && (leased || reserved) {
                 // Checked before anything changes: a refused delete leaves every file.
-                require_net_admin("delete (it has dnsmasq let go of the VM's address)")?;
+                nl.require_net_admin("delete (it has dnsmasq let go of the VM's address)")?;
             }
             if !leased && !reserved {
                 continue;
@@ -641,14 +620,14 @@ impl Backend for Linux<'_> {
             // both change only while it is stopped, and its start reads them before it serves
             // (a SIGHUP would reread them too, but at a moment nobody can wait for).
             if running {
-                dnsmasq::stop(&dir)?;
+                nl.dnsmasq_stop(&dir)?;
             }
             let removed = dnsmasq::remove_reservation(&dir, &profile.name)
                 .and_then(|_| dnsmasq::remove_leases(&dir, mac));
             if running {
                 let plan = self.plan_for(&runs)?;
                 if let Some(dns) = plan.dnsmasq_of(&net) {
-                    dnsmasq::start(dns)?;
+                    nl.dnsmasq_start(dns)?;
                 }
             }
             removed?;
@@ -681,138 +660,6 @@ pub fn host_routes() -> Result<Vec<HostRoute>, Error> {
     Ok(crate::discovery::routes::from_table(&table, &addresses))
 }
 
-pub(super) fn open_netlink() -> Result<Netlink, Error> {
-    Netlink::open().map_err(host_err)
-}
-
-/// A netlink socket inside the namespace `ns` (a thread enters it; sockets keep their
-/// namespace for life, so the socket works from here after the thread is gone).
-fn netlink_in(ns: &File) -> Result<Netlink, Error> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
-                    Error::host(
-                        format!("entering a network namespace: {e}"),
-                        "run vmctl as root (it needs CAP_SYS_ADMIN to reach a namespace)",
-                    )
-                })?;
-                open_netlink()
-            })
-            .join()
-            .expect("the netns thread does not panic")
-    })
-}
-
-/// Delete `name` inside the namespace `netns` (absent namespace or link is fine).
-fn delete_in_netns(netns: &str, name: &str) -> Result<(), Error> {
-    let Ok(ns) = open_netns(netns) else {
-        return Ok(());
-    };
-    netlink_in(&ns)?.delete_named(name).map_err(host_err)
-}
-
-fn open_netns(name: &str) -> Result<File, Error> {
-    let path = Path::new("/run/netns").join(name);
-    File::open(&path).map_err(|_| {
-        Error::host(
-            format!(
-                "network namespace '{name}' does not exist ({} is missing)",
-                path.display()
-            ),
-            format!("create it first: ip netns add {name}"),
-        )
-    })
-}
-
-/// A persistent TAP, down, usable by `owner` when given (its MAC is set through netlink).
-fn create_tap(name: &str, owner: Option<u32>) -> Result<(), Error> {
-    let failed = |e: tun::Error| {
-        let text = e.to_string();
-        let hint = if text.contains("ermission") || text.contains("not permitted") {
-            "creating a TAP needs CAP_NET_ADMIN: run vmctl as root"
-        } else {
-            "is /dev/net/tun there? (modprobe tun)"
-        };
-        Error::host(format!("creating TAP {name}: {text}"), hint)
-    };
-    let mut config = tun::Configuration::default();
-    config.tun_name(name).layer(tun::Layer::L2);
-    let mut device = tun::create(&config).map_err(failed)?;
-    device.persist().map_err(failed)?;
-    if let Some(uid) = owner {
-        device
-            .user(i32::try_from(uid).unwrap_or(i32::MAX))
-            .map_err(failed)?;
-    }
-    Ok(())
-}
-
-/// Let `uid` open a macvtap's character device `/dev/tap<index>`.
-fn chown_macvtap(index: u32, uid: u32) -> Result<(), Error> {
-    let path = PathBuf::from(format!("/dev/tap{index}"));
-    std::os::unix::fs::chown(&path, Some(uid), None).map_err(|e| {
-        Error::host(
-            format!("giving {} to uid {uid}: {e}", path.display()),
-            "udev creates /dev/tapN for a macvtap; without udev, create it from /sys/class/net/<link>/macvtap",
-        )
-    })
-}
-
 fn mac_bytes(text: &str) -> Result<[u8; 6], Error> {
     Ok(parse_mac(text)?.into_array())
-}
-
-/// A netlink failure as the user should read it (by value: it is `map_err`'s argument).
-#[allow(clippy::needless_pass_by_value)]
-pub(super) fn host_err(err: NetlinkError) -> Error {
-    let hint = if err.is_permission() {
-        "changing links needs CAP_NET_ADMIN: run vmctl as root"
-    } else {
-        "`vmctl doctor` shows what the host has; `vmctl doctor --fix` repairs what vmctl left"
-    };
-    Error::host(err.to_string(), hint)
-}
-
-fn netns_err(err: NetlinkError, netns: &str) -> Error {
-    if err.errno() == Some(17) {
-        return Error::host(
-            format!("network namespace '{netns}' already has an eth0"),
-            format!(
-                "give each VM its own namespace, or delete that link: ip -n {netns} link del eth0"
-            ),
-        );
-    }
-    host_err(err)
-}
-
-/// Changing links and rules needs CAP_NET_ADMIN: say so before touching anything.
-pub(super) fn require_net_admin(what: &str) -> Result<(), Error> {
-    const CAP_NET_ADMIN: u32 = 12;
-    let caps = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .unwrap_or(0);
-    if caps & (1 << CAP_NET_ADMIN) != 0 {
-        return Ok(());
-    }
-    Err(Error::host(
-        format!("vmctl {what} needs CAP_NET_ADMIN (links, nftables and dnsmasq are the host's)"),
-        "run it as root, e.g. sudo vmctl ...",
-    ))
-}
-
-/// A tool vmctl runs must be on PATH: say which package has it before anything is made.
-pub(super) fn require_tool(tool: &str, package: &str) -> Result<(), Error> {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
-    if found {
-        Ok(())
-    } else {
-        Err(nft::not_installed(tool, package))
-    }
 }
