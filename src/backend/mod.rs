@@ -6,6 +6,8 @@
 //! A backend receives resolved values (profiles, settings, the `Plan`), never flags.
 
 pub mod macos_files;
+#[cfg(all(test, target_os = "linux"))]
+pub mod recording;
 
 #[cfg(target_os = "linux")]
 pub mod linux;

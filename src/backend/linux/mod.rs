@@ -663,3 +663,6 @@ pub fn host_routes() -> Result<Vec<HostRoute>, Error> {
 fn mac_bytes(text: &str) -> Result<[u8; 6], Error> {
     Ok(parse_mac(text)?.into_array())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! The Linux backend's decisions, on the recording host: which networks come up and go down,
+//! when the rules change element by element and when they are reloaded whole, and what a
+//! failed start takes back.
+
+use std::collections::BTreeMap;
+
+use super::Linux;
+use crate::backend::Backend;
+use crate::backend::recording::Recording;
+use crate::model::{Attach, Controller, Mode, VmProfile};
+use crate::settings::Settings;
+use crate::store::Store;
+
+struct Host {
+    _home: tempfile::TempDir,
+    store: Store,
+    settings: Settings,
+    tape: Recording,
+}
+
+impl Host {
+    fn new() -> Host {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        let settings = Settings::resolve(&BTreeMap::new(), |_| None).unwrap();
+        Host {
+            _home: home,
+            store,
+            settings,
+            tape: Recording::default(),
+        }
+    }
+
+    fn linux(&self) -> Linux<'_> {
+        Linux::on(&self.store, &self.settings, Box::new(self.tape.clone()))
+    }
+
+    fn start(&self, name: &str) -> Result<(), crate::Error> {
+        let profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
+        let lock = self.store.lock().unwrap();
+        self.linux()
+            .start(&lock, &profile, Attach::Tap, None)
+            .map(drop)
+    }
+
+    fn stop(&self, name: &str) {
+        let lock = self.store.lock().unwrap();
+        let state = self.store.load_run(name).unwrap().unwrap();
+        self.linux().stop(&lock, &state).unwrap();
+    }
+
+    /// The operations since the last call.
+    fn take(&self) -> Vec<String> {
+        let ops = self.tape.ops();
+        self.tape.clear();
+        ops
+    }
+}
+
+fn has(ops: &[String], prefix: &str) -> bool {
+    ops.iter().any(|op| op.starts_with(prefix))
+}
+
+const WHOLE_RULESET: &str = "nft_load #!/usr/sbin/nft -f";
+
+#[test]
+fn the_first_vm_brings_its_network_up_and_the_next_adds_elements() {
+    let host = Host::new();
+    host.start("web").unwrap();
+    let first = host.take();
+    assert!(has(&first, "add_bridge vmctl-shared"), "{first:?}");
+    assert!(has(&first, "dnsmasq_start shared"), "{first:?}");
+    assert!(has(&first, "create_tap vmt-"), "{first:?}");
+    assert!(
+        has(&first, WHOLE_RULESET),
+        "a new network loads the whole file: {first:?}"
+    );
+
+    host.start("db").unwrap();
+    let second = host.take();
+    assert!(!has(&second, "add_bridge"), "{second:?}");
+    assert!(!has(&second, "dnsmasq_start"), "{second:?}");
+    assert!(has(&second, "create_tap vmt-"), "{second:?}");
+    assert!(has(&second, "nft_load add element"), "{second:?}");
+    assert!(
+        !has(&second, WHOLE_RULESET),
+        "an up network gets elements only: {second:?}"
+    );
+    assert_eq!(host.store.load_runs().unwrap().len(), 2);
+}
+
+#[test]
+fn the_last_vm_takes_its_network_down() {
+    let host = Host::new();
+    host.start("web").unwrap();
+    host.start("db").unwrap();
+    host.take();
+
+    host.stop("db");
+    let one_left = host.take();
+    assert!(has(&one_left, "delete_link vmt-"), "{one_left:?}");
+    assert!(has(&one_left, "nft_load delete element"), "{one_left:?}");
+    assert!(!has(&one_left, "dnsmasq_stop"), "{one_left:?}");
+    assert!(!has(&one_left, "delete_link vmctl-shared"), "{one_left:?}");
+
+    host.stop("web");
+    let none_left = host.take();
+    assert!(has(&none_left, "dnsmasq_stop shared"), "{none_left:?}");
+    assert!(has(&none_left, "delete_link vmctl-shared"), "{none_left:?}");
+    assert!(has(&none_left, "nft_remove"), "{none_left:?}");
+    assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
+    assert_eq!(host.tape.daemons(), 0);
+    assert!(host.store.load_runs().unwrap().is_empty());
+}
+
+#[test]
+fn a_failed_start_takes_back_what_it_made() {
+    let host = Host::new();
+    host.tape.fail_on("create_tap");
+    let err = host.start("web").unwrap_err();
+    assert!(err.to_string().contains("injected"), "{err}");
+    let ops = host.take();
+    // The half-made TAP, the daemon and the bridge of the network it brought up: all gone,
+    // and the rules back to those of the VMs that stay (none).
+    assert!(has(&ops, "dnsmasq_stop shared"), "{ops:?}");
+    assert!(has(&ops, "delete_link vmctl-shared"), "{ops:?}");
+    assert!(has(&ops, "nft_remove"), "{ops:?}");
+    assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
+    assert_eq!(host.tape.daemons(), 0);
+    assert!(host.store.load_runs().unwrap().is_empty(), "no run state");
+}
+
+#[test]
+fn an_element_update_the_tables_refuse_falls_back_to_the_whole_file() {
+    let host = Host::new();
+    host.start("web").unwrap();
+    host.take();
+    host.tape.fail_on("nft_load add element");
+    host.start("db").unwrap();
+    let ops = host.take();
+    let update = ops
+        .iter()
+        .position(|op| op.starts_with("nft_load add element"));
+    let whole = ops.iter().position(|op| op.starts_with(WHOLE_RULESET));
+    assert!(update.is_some() && whole > update, "{ops:?}");
+    assert_eq!(host.store.load_runs().unwrap().len(), 2);
+}
+
+#[test]
+fn a_failed_start_on_an_up_network_leaves_the_network_up() {
+    let host = Host::new();
+    host.start("web").unwrap();
+    host.take();
+    host.tape.fail_on("set_master");
+    assert!(host.start("db").is_err());
+    let ops = host.take();
+    // db's TAP went away and the rules of `web` were loaded again; the network stays.
+    let tap = ops.iter().find(|op| op.starts_with("create_tap")).unwrap();
+    let link = tap.trim_start_matches("create_tap ");
+    assert!(ops.contains(&format!("delete_link {link}")), "{ops:?}");
+    assert!(has(&ops, WHOLE_RULESET), "{ops:?}");
+    assert!(!has(&ops, "delete_link vmctl-shared"), "{ops:?}");
+    assert!(!has(&ops, "dnsmasq_stop"), "{ops:?}");
+    assert_eq!(
+        host.tape.links().len(),
+        2,
+        "the bridge and web's TAP: {:?}",
+        host.tape.links()
+    );
+    assert_eq!(host.store.load_runs().unwrap().len(), 1);
+}

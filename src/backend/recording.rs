@@ -1,0 +1,217 @@
+//! A stand-in for the host that records every operation a backend asks of it and keeps the
+//! little state its answers need (links, running daemons), so the Linux backend's decisions
+//! (network up and down, element updates against whole reloads, rollback on failure) are
+//! tested without root. An operation can be told to fail.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use super::linux::host::Host;
+use crate::error::Error;
+use crate::plan::linux::DnsmasqNetwork;
+use crate::settings::Settings;
+use crate::store::{StartedVm, Store};
+
+/// Clones share one tape: a test keeps one, the backend owns the other.
+#[derive(Clone, Default)]
+pub struct Recording(Rc<Tape>);
+
+#[derive(Default)]
+pub struct Tape {
+    ops: RefCell<Vec<String>>,
+    links: RefCell<BTreeMap<String, u32>>,
+    next_index: Cell<u32>,
+    daemons: RefCell<BTreeSet<PathBuf>>,
+    fail: RefCell<Option<String>>,
+}
+
+impl Recording {
+    /// The operations so far, each `name args`; nft loads as `nft_load` + the text's first line.
+    pub fn ops(&self) -> Vec<String> {
+        self.0.ops.borrow().clone()
+    }
+
+    /// Forget the operations so far.
+    pub fn clear(&self) {
+        self.0.ops.borrow_mut().clear();
+    }
+
+    /// The next operation whose record starts with `prefix` fails (once).
+    pub fn fail_on(&self, prefix: &str) {
+        *self.0.fail.borrow_mut() = Some(prefix.to_owned());
+    }
+
+    pub fn links(&self) -> Vec<String> {
+        self.0.links.borrow().keys().cloned().collect()
+    }
+
+    pub fn daemons(&self) -> usize {
+        self.0.daemons.borrow().len()
+    }
+
+    fn op(&self, record: String) -> Result<(), Error> {
+        let failing = self
+            .0
+            .fail
+            .borrow()
+            .as_ref()
+            .is_some_and(|prefix| record.starts_with(prefix.as_str()));
+        self.0.ops.borrow_mut().push(record.clone());
+        if failing {
+            *self.0.fail.borrow_mut() = None;
+            return Err(Error::host(format!("{record}: injected failure"), "a test"));
+        }
+        Ok(())
+    }
+
+    fn add_link(&self, name: &str) -> u32 {
+        let index = self.0.next_index.get() + 10;
+        self.0.next_index.set(index);
+        self.0.links.borrow_mut().insert(name.to_owned(), index);
+        index
+    }
+}
+
+impl Host for Recording {
+    fn require_net_admin(&self, _what: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn require_tool(&self, _tool: &str, _package: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn link_index(&self, name: &str) -> Result<Option<u32>, Error> {
+        Ok(self.0.links.borrow().get(name).copied())
+    }
+
+    fn link_names(&self) -> Result<Vec<String>, Error> {
+        Ok(self.links())
+    }
+
+    fn default_route_interface(&self) -> Result<Option<String>, Error> {
+        Ok(Some("eth0".into()))
+    }
+
+    fn add_bridge(&self, name: &str, _mac: [u8; 6]) -> Result<u32, Error> {
+        self.op(format!("add_bridge {name}"))?;
+        Ok(self.add_link(name))
+    }
+
+    fn add_address(&self, index: u32, address: Ipv4Addr, prefix: u8) -> Result<(), Error> {
+        self.op(format!("add_address {index} {address}/{prefix}"))
+    }
+
+    fn set_up(&self, index: u32) -> Result<(), Error> {
+        self.op(format!("set_up {index}"))
+    }
+
+    fn set_mac(&self, index: u32, _mac: [u8; 6]) -> Result<(), Error> {
+        self.op(format!("set_mac {index}"))
+    }
+
+    fn set_master(&self, index: u32, master: u32) -> Result<(), Error> {
+        self.op(format!("set_master {index} {master}"))
+    }
+
+    fn delete_link(&self, name: &str) -> Result<(), Error> {
+        if self.0.links.borrow_mut().remove(name).is_some() {
+            self.op(format!("delete_link {name}"))?;
+        }
+        Ok(())
+    }
+
+    fn create_tap(&self, name: &str, _owner: Option<u32>) -> Result<(), Error> {
+        self.op(format!("create_tap {name}"))?;
+        self.add_link(name);
+        Ok(())
+    }
+
+    fn chown_macvtap(&self, index: u32, uid: u32) -> Result<(), Error> {
+        self.op(format!("chown_macvtap {index} {uid}"))
+    }
+
+    fn add_veth(&self, name: &str, _h: [u8; 6], _g: [u8; 6], netns: &str) -> Result<u32, Error> {
+        self.op(format!("add_veth {name} {netns}"))?;
+        Ok(self.add_link(name))
+    }
+
+    fn add_macvlan(
+        &self,
+        name: &str,
+        parent: u32,
+        _mac: [u8; 6],
+        netns: Option<&str>,
+    ) -> Result<Option<u32>, Error> {
+        self.op(format!("add_macvlan {name} {parent} {netns:?}"))?;
+        Ok(netns.is_none().then(|| self.add_link(name)))
+    }
+
+    fn check_netns(&self, _netns: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn link_in_netns(&self, _netns: &str, _name: &str) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    fn delete_in_netns(&self, netns: &str, name: &str) -> Result<(), Error> {
+        self.op(format!("delete_in_netns {netns} {name}"))
+    }
+
+    fn sysctl(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.op(format!("sysctl {key}={value}"))
+    }
+
+    fn dnsmasq_running(&self, dir: &Path) -> Option<u32> {
+        self.0.daemons.borrow().contains(dir).then_some(1)
+    }
+
+    fn dnsmasq_start(&self, net: &DnsmasqNetwork) -> Result<(), Error> {
+        self.op(format!("dnsmasq_start {}", net.network))?;
+        self.0.daemons.borrow_mut().insert(net.dir.clone());
+        Ok(())
+    }
+
+    fn dnsmasq_stop(&self, dir: &Path) -> Result<(), Error> {
+        if self.0.daemons.borrow_mut().remove(dir) {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            self.op(format!("dnsmasq_stop {name}"))?;
+        }
+        Ok(())
+    }
+
+    fn nft_load(&self, text: &str) -> Result<(), Error> {
+        self.op(format!(
+            "nft_load {}",
+            text.lines().next().unwrap_or_default()
+        ))
+    }
+
+    fn nft_remove(&self) -> Result<(), Error> {
+        self.op("nft_remove".into())
+    }
+
+    fn nft_tables(&self) -> Result<Vec<String>, Error> {
+        Ok(Vec::new())
+    }
+
+    fn spawn_relay(
+        &self,
+        _store: &Store,
+        _settings: &Settings,
+        vm: &StartedVm,
+        socket: &Path,
+        _port: &[String],
+    ) -> Result<u32, Error> {
+        self.op(format!("spawn_relay {} {}", vm.name, socket.display()))?;
+        Ok(4242)
+    }
+
+    fn stop_relay(&self, pid: u32, _socket: Option<&Path>) {
+        let _ = self.op(format!("stop_relay {pid}"));
+    }
+}
