@@ -62,7 +62,7 @@ impl Recording {
         self.0.ops.borrow_mut().push(record.clone());
         if failing {
             *self.0.fail.borrow_mut() = None;
-            return Err(Error::host(format!("{record}: injected failure"), "a test"));
+            return Err(Error::host(record + ": injected failure", "a test"));
         }
         Ok(())
     }
