@@ -5,13 +5,11 @@
 //!
 //! A backend receives resolved values (profiles, settings, the `Plan`), never flags.
 
-pub mod macos_files;
 #[cfg(all(test, target_os = "linux"))]
 pub mod recording;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
-#[cfg(target_os = "macos")]
 pub mod macos;
 
 use std::net::Ipv4Addr;

@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use super::macos_files::{BOOTPTAB, merge_bootptab};
+use super::files::{BOOTPTAB, merge_bootptab};
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::error::Error;
 use crate::model::Attach;
@@ -287,7 +287,7 @@ impl Backend for Macos<'_> {
     /// The shared range and the lease time live in the system's vmnet and Internet Sharing
     /// preferences too: write them there (as root), keeping every other key.
     fn config_changed(&self, keys: &[Key]) -> Vec<String> {
-        use super::macos_files::{SHARING_PLIST, VMNET_PLIST, set_lease_time, set_vmnet_range};
+        use super::files::{SHARING_PLIST, VMNET_PLIST, set_lease_time, set_vmnet_range};
         let settings = self.settings;
         let mut warnings = Vec::new();
         for &key in keys {
@@ -323,7 +323,7 @@ impl Backend for Macos<'_> {
     /// The system's vmnet and Internet Sharing preferences read back: where they disagree
     /// with vmctl (edited by hand, or by another tool), say so and how to align them.
     fn config_drift(&self) -> Vec<String> {
-        use super::macos_files::{SHARING_PLIST, VMNET_PLIST, system_drift};
+        use super::files::{SHARING_PLIST, VMNET_PLIST, system_drift};
         let read = |path: &str| std::fs::read(path).unwrap_or_default();
         system_drift(
             &read(VMNET_PLIST),
