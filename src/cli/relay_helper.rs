@@ -17,7 +17,9 @@ use std::sync::mpsc;
 use macaddr::MacAddr6;
 
 use crate::backend::{self, LeaseEvent};
-use crate::relay::{Counts, Event, FramePolicy, PacketPort, SocketPort};
+use crate::relay::{
+    Counts, Event, FramePolicy, PacketPort, SocketPort, VmnetRanges, open_tap, open_vmnet,
+};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -61,8 +63,12 @@ pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
         )
     };
     let net: Arc<dyn PacketPort> = match (&args.tap, &args.vmnet) {
-        (Some(tap), _) => Arc::new(open_tap(tap).map_err(|e| failed("TAP", e))?),
-        (None, Some(mode)) => open_vmnet(ctx, mode, args.report.as_deref(), args.no_local)?,
+        (Some(tap), _) => open_tap(tap).map_err(|e| failed("TAP", e))?,
+        (None, Some(mode)) => open_vmnet(
+            mode,
+            || vmnet_ranges(ctx, args.report.as_deref()),
+            args.no_local,
+        )?,
         (None, None) => unreachable!("clap requires --tap or --vmnet"),
     };
     let vm: Arc<dyn PacketPort> =
@@ -106,29 +112,9 @@ fn reporter(store: Store, network: String, mac: MacAddr6) -> mpsc::Sender<Ipv4Ad
     send
 }
 
-#[cfg(target_os = "linux")]
-fn open_tap(name: &str) -> std::io::Result<crate::relay::tap::TapPort> {
-    crate::relay::tap::TapPort::open(name)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_tap(_name: &str) -> std::io::Result<SocketPort> {
-    Err(std::io::Error::other(
-        "a TAP port exists on Linux only (macOS relays to vmnet)",
-    ))
-}
-
-/// The VM's vmnet interface. Shared and host interfaces get the range of the VM's network
-/// (built-in or named), so every VM of a network shares one vmnet network (vmnet's
-/// per-process network API would give each VM a network of its own).
-#[cfg(target_os = "macos")]
-fn open_vmnet(
-    ctx: &Ctx,
-    mode: &str,
-    network: Option<&str>,
-    isolated: bool,
-) -> Result<Arc<dyn PacketPort>, Error> {
-    use crate::relay::vmnet::{VmnetMode, VmnetPort};
+/// The vmnet ranges of the VM's network (built-in or named): a shared and a host interface
+/// get the range of `network`, or of the built-in network of their mode.
+fn vmnet_ranges(ctx: &Ctx, network: Option<&str>) -> Result<VmnetRanges, Error> {
     let settings = ctx.settings()?;
     let range = |builtin: &str| {
         let plan = settings
@@ -136,37 +122,8 @@ fn open_vmnet(
             .unwrap_or(&settings.shared);
         (plan.gateway(), plan.pool_last(), plan.mask)
     };
-    let vmnet_mode = match mode {
-        "shared" => VmnetMode::Shared(range("shared")),
-        "host" => VmnetMode::Host(range("host")),
-        other => match other.strip_prefix("bridged:") {
-            Some(interface) => VmnetMode::Bridged(interface.to_owned()),
-            None => {
-                return Err(Error::invalid(
-                    "vmnet mode",
-                    other,
-                    "not shared, host or bridged:IF",
-                ));
-            }
-        },
-    };
-    VmnetPort::start(vmnet_mode, isolated)
-        .map(|port| Arc::new(port) as Arc<dyn PacketPort>)
-        .map_err(|status| {
-            let (message, hint) = crate::relay::explain_vmnet_failure(&status, mode);
-            Error::host(message, hint)
-        })
-}
-
-#[cfg(not(target_os = "macos"))]
-fn open_vmnet(
-    _ctx: &Ctx,
-    _mode: &str,
-    _network: Option<&str>,
-    _isolated: bool,
-) -> Result<Arc<dyn PacketPort>, Error> {
-    Err(Error::host(
-        "vmnet exists on macOS only",
-        "on Linux the relay's network side is a TAP (--tap)",
-    ))
+    Ok(VmnetRanges {
+        shared: range("shared"),
+        host: range("host"),
+    })
 }

@@ -5,6 +5,7 @@
 //! blocking reads and writes, so a full queue slows the sender instead of dropping.
 
 pub mod policy;
+pub mod ports;
 #[cfg(target_os = "linux")]
 pub mod tap;
 #[cfg(target_os = "macos")]
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use policy::{Drop, FramePolicy};
+pub use ports::{VmnetRange, VmnetRanges, open_tap, open_vmnet};
 
 /// Somewhere frames come from and go to, one frame per call.
 pub trait PacketPort: Send + Sync {

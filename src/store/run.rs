@@ -7,13 +7,20 @@
 //! a `modify` of a started VM takes effect at its next start, and every reload of the firewall
 //! in between renders the same rules for it. `vmctl plan` builds the same value from profiles,
 //! as they would start.
+//!
+//! The `Store` methods that read, list, write and remove these files sit here too.
 
+use std::fs;
+use std::io::ErrorKind;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use macaddr::MacAddr6;
 use serde::{Deserialize, Serialize};
 
+use super::plist::{check_plist_depth, plist_reason, save_xml};
+use super::{Store, StoreLock, in_parallel, plist_names, read_if_exists};
+use crate::error::Error;
 use crate::model::names::vm_link_name;
 use crate::model::rule_text::RuleText;
 use crate::model::{Attach, Mode, PortForward, VmProfile};
@@ -122,6 +129,64 @@ impl StartedVm {
         match (&self.attach, self.mode) {
             (Attach::Netns { netns }, Mode::Bridge) => Some(netns),
             _ => None,
+        }
+    }
+}
+
+impl Store {
+    /// Is the VM started (its runtime state present)?
+    pub fn is_started(&self, name: &str) -> bool {
+        self.run_path(name).exists()
+    }
+
+    pub fn run_path(&self, name: &str) -> PathBuf {
+        self.run_dir().join(format!("{name}.plist"))
+    }
+    /// A started VM's runtime state, if it is started.
+    pub fn load_run(&self, name: &str) -> Result<Option<StartedVm>, Error> {
+        let path = self.run_path(name);
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(None);
+        };
+        check_plist_depth(&path, &bytes)?;
+        let state: StartedVm = plist::from_bytes(&bytes).map_err(|e| {
+            Error::corrupt(
+                &path,
+                format!("not a vmctl runtime state: {}", plist_reason(&e)),
+            )
+        })?;
+        if state.name != name {
+            return Err(Error::corrupt(
+                &path,
+                format!("it holds VM '{}' but is named for '{name}'", state.name),
+            ));
+        }
+        Ok(Some(state))
+    }
+
+    /// Every started VM's runtime state, sorted by name.
+    pub fn load_runs(&self) -> Result<Vec<StartedVm>, Error> {
+        let names = self.started_names()?;
+        let states = in_parallel(&names, |n| self.load_run(n))?;
+        Ok(states.into_iter().flatten().collect())
+    }
+
+    /// The VMs with runtime state (`is_started` for many VMs at once: one folder read, not a
+    /// lookup per VM), sorted.
+    pub fn started_names(&self) -> Result<Vec<String>, Error> {
+        plist_names(&self.run_dir())
+    }
+
+    pub fn save_run(&self, _lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
+        save_xml(&self.run_path(&state.name), state)
+    }
+
+    pub fn remove_run(&self, _lock: &StoreLock, name: &str) -> Result<(), Error> {
+        let path = self.run_path(name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("removing", path, e)),
         }
     }
 }
