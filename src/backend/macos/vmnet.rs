@@ -12,7 +12,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use super::files::{BOOTPTAB, merge_bootptab};
-use super::{Backend, Finding, LeaseEvent, Started};
+use crate::backend::{Backend, Finding, LeaseEvent, Started};
 use crate::error::Error;
 use crate::model::Attach;
 use crate::model::{Mode, VmProfile};
@@ -34,7 +34,11 @@ impl<'a> Macos<'a> {
     }
 
     fn plan_for(&self, runs: &[StartedVm]) -> Result<MacosPlan, Error> {
-        crate::plan::macos::plan(&super::started_plan_input(self.store, self.settings, runs)?)
+        crate::plan::macos::plan(&crate::backend::started_plan_input(
+            self.store,
+            self.settings,
+            runs,
+        )?)
     }
 
     /// vmctl's block of `/etc/bootptab`: the static IPs of every stored VM but `except`
@@ -205,7 +209,7 @@ impl Backend for Macos<'_> {
             self.stop(lock, &state)?;
         }
         let others = self.store.load_runs()?;
-        super::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
+        crate::backend::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
         let parent = (profile.network.mode == Mode::Bridge)
             .then(|| {
                 profile
@@ -215,12 +219,12 @@ impl Backend for Macos<'_> {
                     .or_else(|| self.settings.bridge_name.clone())
             })
             .flatten();
-        let mut state = super::started_vm(profile, self.settings, Attach::Socket, parent)?;
+        let mut state = crate::backend::started_vm(profile, self.settings, Attach::Socket, parent)?;
         state.holder = holder;
         let port = Self::vmnet_args(&state)?;
         self.write_bootptab(None)?;
         let socket = self.store.run_dir().join(format!("{}.sock", state.name));
-        let pid = super::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
+        let pid = crate::backend::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
         state.helper = Some(pid);
         state.socket = Some(socket.clone());
         let mut runs = others;
@@ -232,7 +236,7 @@ impl Backend for Macos<'_> {
             Ok(())
         };
         if let Err(e) = loaded.and_then(|()| self.store.save_run(lock, &state)) {
-            super::stop_helper(pid, Some(&socket));
+            crate::backend::stop_helper(pid, Some(&socket));
             return Err(e);
         }
         Ok(Started {
@@ -245,7 +249,7 @@ impl Backend for Macos<'_> {
     fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
         require_root("stop")?;
         if let Some(pid) = state.helper {
-            super::stop_helper(pid, state.socket.as_deref());
+            crate::backend::stop_helper(pid, state.socket.as_deref());
         }
         let anchor = format!("com.apple/vmctl.{}", state.name);
         let flushed = pfctl(&["-a", &anchor, "-F", "all"], "");
@@ -401,9 +405,12 @@ impl Backend for Macos<'_> {
         }
         let leases =
             crate::discovery::read_leases(&self.settings.dhcp_leases_file).unwrap_or_default();
-        if let Some(warning) =
-            super::pool_warning("shared", &self.settings.shared, &leases, crate::sys::now())
-        {
+        if let Some(warning) = crate::backend::pool_warning(
+            "shared",
+            &self.settings.shared,
+            &leases,
+            crate::sys::now(),
+        ) {
             note(
                 warning,
                 "widen the range with vmctl config, or delete VMs",
