@@ -95,15 +95,24 @@ pub struct System {
 }
 
 impl System {
-    fn with_netlink<T>(
+    /// Run `op` on the netlink socket, opened on first use; its failure read as `read` says.
+    fn with_netlink_as<T>(
         &self,
         op: impl FnOnce(&mut Netlink) -> Result<T, NetlinkError>,
+        read: impl FnOnce(NetlinkError) -> Error,
     ) -> Result<T, Error> {
         let mut slot = self.netlink.borrow_mut();
         if slot.is_none() {
             *slot = Some(Netlink::open().map_err(host_err)?);
         }
-        op(slot.as_mut().expect("opened above")).map_err(host_err)
+        op(slot.as_mut().expect("opened above")).map_err(read)
+    }
+
+    fn with_netlink<T>(
+        &self,
+        op: impl FnOnce(&mut Netlink) -> Result<T, NetlinkError>,
+    ) -> Result<T, Error> {
+        self.with_netlink_as(op, host_err)
     }
 }
 
@@ -215,13 +224,10 @@ impl Host for System {
         netns: &str,
     ) -> Result<u32, Error> {
         let ns = open_netns(netns)?;
-        let mut slot = self.netlink.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(Netlink::open().map_err(host_err)?);
-        }
-        let nl = slot.as_mut().expect("opened above");
-        nl.add_veth(name, host_mac, "eth0", guest_mac, &ns)
-            .map_err(|e| netns_err(e, netns))
+        self.with_netlink_as(
+            |nl| nl.add_veth(name, host_mac, "eth0", guest_mac, &ns),
+            |e| netns_err(e, netns),
+        )
     }
 
     fn add_macvlan(
@@ -231,20 +237,15 @@ impl Host for System {
         mac: [u8; 6],
         netns: Option<&str>,
     ) -> Result<Option<u32>, Error> {
-        let mut slot = self.netlink.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(Netlink::open().map_err(host_err)?);
-        }
-        let nl = slot.as_mut().expect("opened above");
         match netns {
             Some(netns) => {
                 let ns = open_netns(netns)?;
-                nl.add_macvlan("eth0", parent, mac, false, Some(&ns))
-                    .map_err(|e| netns_err(e, netns))
+                self.with_netlink_as(
+                    |nl| nl.add_macvlan("eth0", parent, mac, false, Some(&ns)),
+                    |e| netns_err(e, netns),
+                )
             }
-            None => nl
-                .add_macvlan(name, parent, mac, true, None)
-                .map_err(host_err),
+            None => self.with_netlink(|nl| nl.add_macvlan(name, parent, mac, true, None)),
         }
     }
 
