@@ -22,14 +22,6 @@ impl RuleText {
         let rules: RuleText = text.parse()?;
         Ok((!rules.rules.is_empty()).then_some(rules))
     }
-
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    pub fn rules(&self) -> &FilterRules {
-        &self.rules
-    }
 }
 
 impl Deref for RuleText {
