@@ -42,11 +42,11 @@ impl Drop {
             Drop::ForgedMac => c::FORGED_MAC,
             Drop::Ipv6 => c::IPV6,
             Drop::ArpMac => c::ARP_MAC,
-            Drop::ArpEarly => c::ARP_EARLY,
+            Drop::ArpEarly => c::ARP_IP,
             Drop::ArpIp => c::ARP_IP,
             Drop::ArpTarget | Drop::VmToVm => c::VM_TO_VM,
             Drop::OtherEthertype => c::OTHER_ETHERTYPE,
-            Drop::IpEarly => c::IP_EARLY,
+            Drop::IpEarly => c::FORGED_IP,
             Drop::ForgedIp => c::FORGED_IP,
             Drop::VmToHost => c::VM_TO_HOST,
         }

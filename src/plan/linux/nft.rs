@@ -23,16 +23,21 @@ fn elements(items: &[String]) -> String {
     }
 }
 
-/// Comments of the counted drop rules: `nft list table bridge vmctl` shows what each stopped.
+/// Comments of the counted drop rules: `nft list table bridge vmctl` (or `inet vmctl`) shows
+/// what each stopped. The macOS frame policy (`relay::policy`) says why it drops a frame in the
+/// same words.
 pub mod counters {
-    pub const FORGED_MAC: &str = "no-local: frame from a MAC not the VM's";
-    pub const IPV6: &str = "no-local: IPv6";
-    pub const ARP_MAC: &str = "no-local: ARP with a MAC not the VM's";
-    pub const ARP_EARLY: &str = "no-local: ARP before the VM has an address";
-    pub const ARP_IP: &str = "no-local: ARP for an address not the VM's";
-    pub const OTHER_ETHERTYPE: &str = "no-local: neither IPv4 nor ARP";
-    pub const IP_EARLY: &str = "no-local: IPv4 before the VM has an address";
-    pub const FORGED_IP: &str = "no-local: IPv4 from an address not the VM's";
+    // The floor: every VM on a vmctl network is pinned to its identity.
+    pub const FORGED_MAC: &str = "frame from a MAC not the VM's";
+    pub const TAGGED: &str = "802.1Q/802.1ad tagged frame from a VM";
+    pub const IPV6: &str = "IPv6 (vmctl networks are IPv4 only)";
+    pub const OTHER_ETHERTYPE: &str = "neither IPv4 nor ARP";
+    pub const ARP_MAC: &str = "ARP with a MAC not the VM's";
+    pub const ARP_IP: &str = "ARP for an address not the VM's";
+    pub const FORGED_IP: &str = "IPv4 from an address not the VM's";
+    pub const DHCP_CHADDR: &str = "DHCP for a MAC not the VM's";
+    pub const DHCP_SERVER: &str = "DHCP server traffic from a VM";
+    // Isolation.
     pub const VM_TO_VM: &str = "no-local: VM to VM";
     pub const ROUTED_TO_VM: &str = "no-local: routed from another VM";
     pub const VM_TO_HOST: &str = "no-local: VM to host";
@@ -40,6 +45,10 @@ pub mod counters {
     pub const HOST_ONLY_OUT: &str = "host-only: no route out";
     pub const HOST_ONLY_IN: &str = "host-only: no route in";
     pub const BETWEEN_NETWORKS: &str = "VM to another vmctl network (no filter rules pass it)";
+    pub const OTHER_GATEWAY: &str = "VM to another network's gateway";
+    // From outside.
+    pub const LOOPBACK: &str = "to the host's loopback from outside it";
+    pub const INTO_VM_NETS: &str = "from outside to a VM network, not a port forward";
 }
 
 /// `\tset NAME { type TYPE; elements = { ... }; }`.
@@ -380,7 +389,7 @@ fn nolocal_chains(w: &mut impl FnMut(&str)) {
     w("\t}");
     w("\tchain nolocal_ip {");
     w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
-    w(&format!("\t\tiifname != @ip_known {}", drop(c::IP_EARLY)));
+    w(&format!("\t\tiifname != @ip_known {}", drop(c::FORGED_IP)));
     w(&format!(
         "\t\tiifname . ip saddr != @own_ip {}",
         drop(c::FORGED_IP)
@@ -392,7 +401,7 @@ fn nolocal_chains(w: &mut impl FnMut(&str)) {
         drop(c::ARP_MAC)
     ));
     w("\t\tarp saddr ip 0.0.0.0 return");
-    w(&format!("\t\tiifname != @ip_known {}", drop(c::ARP_EARLY)));
+    w(&format!("\t\tiifname != @ip_known {}", drop(c::ARP_IP)));
     w(&format!(
         "\t\tiifname . arp saddr ip != @own_ip {}",
         drop(c::ARP_IP)
