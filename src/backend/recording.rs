@@ -96,6 +96,10 @@ impl Host for Recording {
         Ok(Some("eth0".into()))
     }
 
+    fn host_addresses(&self) -> Result<Vec<Ipv4Addr>, Error> {
+        Ok(vec![Ipv4Addr::new(203, 0, 113, 1)])
+    }
+
     fn add_bridge(&self, name: &str, _mac: [u8; 6]) -> Result<u32, Error> {
         self.op(format!("add_bridge {name}"))?;
         Ok(self.add_link(name))

@@ -22,16 +22,28 @@ pub struct LeaseEventArgs {
 }
 
 pub fn run(ctx: &Ctx, args: &LeaseEventArgs) -> Result<(), Error> {
-    let (Some(mac), Some(ip)) = (&args.mac, &args.ip) else {
-        return Ok(());
-    };
-    // DHCPv6 leases carry no MAC in this position and no IPv4: not vmctl's.
-    let (Ok(mac), Ok(ip)) = (parse_mac(mac), ip.parse()) else {
-        return Ok(());
-    };
+    let hint = "lease-event is run by dnsmasq's lease hook: ACTION MAC IPV4";
     let event = match args.action.as_str() {
-        "add" | "old" => LeaseEvent::Bound { mac, ip },
-        "del" => LeaseEvent::Released { mac, ip },
+        "add" | "old" | "del" => {
+            let (Some(mac), Some(ip)) = (&args.mac, &args.ip) else {
+                return Err(Error::invalid(
+                    "lease event",
+                    &args.action,
+                    "needs a MAC and an IPv4 address",
+                )
+                .with_hint(hint));
+            };
+            let mac = parse_mac(mac).map_err(|e| e.with_hint(hint))?;
+            let ip = ip.parse().map_err(|_| {
+                Error::invalid("lease address", ip, "is not an IPv4 address").with_hint(hint)
+            })?;
+            if args.action == "del" {
+                LeaseEvent::Released { mac, ip }
+            } else {
+                LeaseEvent::Bound { mac, ip }
+            }
+        }
+        // dnsmasq's other actions (`tftp`, `arp`, `init`...) are not lease changes.
         _ => return Ok(()),
     };
     let settings = ctx.settings()?;

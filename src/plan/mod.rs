@@ -34,6 +34,9 @@ pub struct PlanInput {
     pub networks_dir: PathBuf,
     /// The user dnsmasq runs as when the default (`nobody`) cannot read `networks_dir`.
     pub dnsmasq_user: Option<String>,
+    /// The host's own IPv4 addresses: filter rules' `local` covers them. Filled by the backend
+    /// when a filtered VM needs them (reading them costs a netlink dump).
+    pub host_addresses: Vec<Ipv4Addr>,
 }
 
 impl PlanInput {
@@ -86,6 +89,7 @@ impl PlanInput {
             dhcp_lease_time: settings.dhcp_lease_time,
             dnsmasq_user: dnsmasq_user(&networks_dir),
             networks_dir,
+            host_addresses: Vec::new(),
         }
     }
 
@@ -311,6 +315,8 @@ pub(crate) mod tests {
             dhcp_lease_time: 86400,
             networks_dir: PathBuf::from("/var/lib/vmctl/networks"),
             dnsmasq_user: None,
+            // A WAN address (joins `local`) and one inside 10/8 (already covered).
+            host_addresses: vec![ip(203, 0, 113, 1), ip(10, 1, 2, 3), ip(127, 0, 0, 1)],
         }
     }
 

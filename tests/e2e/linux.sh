@@ -118,21 +118,21 @@ expect "iso still reaches the WAN" http iso http://203.0.113.2/
 
 echo "# 5. no-local anti-spoofing: a source IP, a MAC or an ARP reply it was not given"
 in_vm iso ip addr add 192.168.64.201/24 dev eth0
-before=$(counter bridge "no-local: IPv4 from an address not the VM's")
+before=$(counter bridge "IPv4 from an address not the VM's")
 expect_not "iso with a forged source IP gets nothing through" in_vm iso busybox ping -c 1 -W 1 -I 192.168.64.201 203.0.113.2
-grew "forged source IP dropped" bridge "no-local: IPv4 from an address not the VM's" "$before"
+grew "forged source IP dropped" bridge "IPv4 from an address not the VM's" "$before"
 in_vm iso ip addr del 192.168.64.201/24 dev eth0
-before=$(counter bridge "no-local: ARP for an address not the VM's")
+before=$(counter bridge "ARP for an address not the VM's")
 in_vm iso ip addr add 192.168.64.50/32 dev eth0
 in_vm iso busybox arping -c 2 -w 1 -U -s 192.168.64.50 -I eth0 192.168.64.1 >/dev/null 2>&1
 in_vm iso ip addr del 192.168.64.50/32 dev eth0
-grew "ARP claiming db's address dropped" bridge "no-local: ARP for an address not the VM's" "$before"
+grew "ARP claiming db's address dropped" bridge "ARP for an address not the VM's" "$before"
 same "the host still maps 192.168.64.50 to db" "$("$V" show db network mac)" "$(ip neigh show 192.168.64.50 | awk '{print $5}')"
 mac_iso=$(ip -n iso link show eth0 | awk '/ether/ {print $2}')
 ip -n iso link set eth0 address 02:00:00:00:00:99
-before=$(counter bridge "no-local: frame from a MAC not the VM's")
+before=$(counter bridge "frame from a MAC not the VM's")
 expect_not "iso with a forged MAC gets nothing through" http iso http://203.0.113.2/
-grew "frames from a forged MAC dropped" bridge "no-local: frame from a MAC not the VM's" "$before"
+grew "frames from a forged MAC dropped" bridge "frame from a MAC not the VM's" "$before"
 ip -n iso link set eth0 address "$mac_iso"
 expect "iso works again with its own MAC" http iso http://203.0.113.2/
 

@@ -27,6 +27,8 @@ pub trait Host {
     /// The names of every link here.
     fn link_names(&self) -> Result<Vec<String>, Error>;
     fn default_route_interface(&self) -> Result<Option<String>, Error>;
+    /// The host's own IPv4 addresses (for filter rules' `local`).
+    fn host_addresses(&self) -> Result<Vec<Ipv4Addr>, Error>;
     fn add_bridge(&self, name: &str, mac: [u8; 6]) -> Result<u32, Error>;
     fn add_address(&self, index: u32, address: Ipv4Addr, prefix: u8) -> Result<(), Error>;
     fn set_up(&self, index: u32) -> Result<(), Error>;
@@ -160,6 +162,16 @@ impl Host for System {
         self.with_netlink(Netlink::default_route_interface)
     }
 
+    fn host_addresses(&self) -> Result<Vec<Ipv4Addr>, Error> {
+        self.with_netlink(|nl| {
+            Ok(nl
+                .ipv4_addresses()?
+                .into_iter()
+                .map(|(_, net)| net.ip())
+                .collect())
+        })
+    }
+
     fn add_bridge(&self, name: &str, mac: [u8; 6]) -> Result<u32, Error> {
         self.with_netlink(|nl| nl.add_bridge(name, Some(mac)))
     }
@@ -273,6 +285,10 @@ impl Host for System {
     fn sysctl(&self, key: &str, value: &str) -> Result<(), Error> {
         let path = Path::new("/proc/sys").join(key.replace('.', "/"));
         if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == value) {
+            return Ok(());
+        }
+        // A kernel without IPv6 (ipv6.disable=1) has nothing to turn off.
+        if key.starts_with("net.ipv6.") && !Path::new("/proc/sys/net/ipv6").exists() {
             return Ok(());
         }
         // A kernel setting, not a state file: written in place.

@@ -93,7 +93,12 @@ impl<'a> Linux<'a> {
     }
 
     fn plan_input(&self, runs: &[StartedVm]) -> Result<PlanInput, Error> {
-        super::started_plan_input(self.store, self.settings, runs)
+        let mut input = super::started_plan_input(self.store, self.settings, runs)?;
+        // Filter rules' `local` covers the host's own addresses (its WAN address too).
+        if runs.iter().any(|vm| vm.filter.is_some()) {
+            input.host_addresses = self.host.host_addresses()?;
+        }
+        Ok(input)
     }
 
     /// The host plan for these started VMs.
@@ -205,10 +210,11 @@ impl<'a> Linux<'a> {
             }
         };
         nl.add_address(index, *gateway, *prefix)?;
-        nl.set_up(index)?;
+        // Before it is up: no IPv6 link-local address, no router solicitation.
         for (key, value) in &plan.sysctls {
             nl.sysctl(key, value)?;
         }
+        nl.set_up(index)?;
         let dns = plan
             .dnsmasq_of(net)
             .expect("the plan has dnsmasq for every network a VM joins");
@@ -571,16 +577,48 @@ impl Backend for Linux<'_> {
     fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error> {
         let mut runs = self.store.load_runs()?;
         let before = runs.clone();
-        let (mac, ip, bound) = match event {
+        let (mac, event_ip, bound) = match event {
             LeaseEvent::Bound { mac, ip } => (mac, ip, true),
             LeaseEvent::Released { mac, ip } => (mac, ip, false),
         };
+        // dnsmasq reports it, but anything that can run vmctl could: the MAC must be a VM
+        // started on this network, the address one a VM of it may hold.
         let Some(run) = runs
             .iter_mut()
             .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)
         else {
-            return Ok(());
+            return Err(Error::invalid(
+                "lease event",
+                crate::model::Mac(mac).to_string(),
+                format!("no VM started on network '{network}' has this MAC"),
+            )
+            .with_hint("nothing was changed; lease events come from the network's dnsmasq"));
         };
+        let ip = event_ip;
+        let plan =
+            *super::started_plan_input(self.store, self.settings, &[])?.address_plan(network);
+        let subnet = plan.subnet();
+        if !subnet.contains(ip)
+            || ip == plan.gateway()
+            || ip == subnet.network()
+            || ip == subnet.broadcast()
+        {
+            return Err(Error::invalid(
+                "lease address",
+                ip.to_string(),
+                format!(
+                    "is not an address a VM of network '{network}' can hold ({subnet}, gateway {})",
+                    plan.gateway()
+                ),
+            )
+            .with_hint("nothing was changed; lease events come from the network's dnsmasq"));
+        }
+        if !bound {
+            // It may have been learned from the ACK as it passed (absent once that expired).
+            let _ = self
+                .host
+                .nft_load(&crate::plan::linux::forget_learned(run, ip));
+        }
         let ip = if bound {
             Some(ip)
         } else if run.ip == Some(ip) {

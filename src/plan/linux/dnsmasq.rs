@@ -78,6 +78,10 @@ pub(super) fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     }
     line(format!("dhcp-option=option:dns-server,{}", addr.gateway()));
     line("dhcp-authoritative".into());
+    // Leases only for started VMs' MACs (each has a file in `--dhcp-hostsdir`): random client
+    // MACs cannot empty the pool. Names only from vmctl: a client cannot register `wpad`.
+    line("dhcp-ignore=tag:!known".into());
+    line("dhcp-ignore-names".into());
     line("no-ping".into());
     line("no-hosts".into());
     line("domain=vmctl.internal".into());

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::on_network;
 use crate::model::Mac;
-use crate::model::names::{short_hash, vm_link_name};
+use crate::model::names::{bridge_name, short_hash, vm_link_name};
 use crate::plan::PlanInput;
 use crate::store::StartedVm;
 
@@ -34,38 +34,44 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     let mut out = Vec::new();
     let mut add = |family, set, value: String| out.push(Element { family, set, value });
     let port = quoted(&vm_link_name(&vm.name));
+    let mac = Mac(vm.mac);
+    // The floor: every VM's port is pinned to its MAC, its DHCP client MAC and its address.
     add("bridge", "vm_ports", port.clone());
+    add("bridge", "own_mac", format!("{port} . {mac}"));
+    let raw: String = vm
+        .mac
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    add("bridge", "own_chaddr", format!("{port} . 0x{raw}"));
+    if let Some(ip) = vm.ip {
+        add("bridge", "own_ip", format!("{port} . {ip}"));
+    }
     if vm.no_local {
         add("bridge", "nolocal", port.clone());
-        add("bridge", "own_mac", format!("{port} . {}", Mac(vm.mac)));
-        add("inet", "nolocal_macs", Mac(vm.mac).to_string());
-        if let Some(ip) = vm.ip {
-            add("bridge", "own_ip", format!("{port} . {ip}"));
-            add("bridge", "ip_known", port.clone());
-        }
+        add("inet", "nolocal_macs", mac.to_string());
     }
-    if vm.filter.is_some() {
+    if vm.filter.is_some()
+        && let Some(network) = &vm.network
+    {
         // Its rules decide whether it may reach another vmctl network.
-        add("inet", "filtered_macs", Mac(vm.mac).to_string());
+        add(
+            "inet",
+            "filtered_src",
+            format!("{} . {mac}", quoted(&bridge_name(network))),
+        );
     }
     let (out_chain, in_chain) = (chain_name(vm, "out"), chain_name(vm, "in"));
-    match (vm.no_local, vm.filter.is_some()) {
-        (false, false) => {}
-        (true, false) => {
-            add("bridge", "from_vm", format!("{port} : jump nolocal_guard"));
-            add("bridge", "to_vm", format!("{port} : jump nolocal_isolated"));
+    if vm.no_local {
+        add("bridge", "to_vm", format!("{port} : jump nolocal_isolated"));
+    }
+    if vm.filter.is_some() {
+        add("bridge", "from_vm", format!("{port} : jump {out_chain}"));
+        if !vm.no_local {
+            add("bridge", "to_vm", format!("{port} : jump {in_chain}"));
         }
-        (no_local, true) => {
-            // The VM's own chain runs the no-local guard first (see `write_filter_chains`).
-            add("bridge", "from_vm", format!("{port} : jump {out_chain}"));
-            let to = if no_local {
-                "nolocal_isolated"
-            } else {
-                &in_chain
-            };
-            add("bridge", "to_vm", format!("{port} : jump {to}"));
-            add("bridge", "filter_in", format!("{port} : jump {in_chain}"));
-        }
+        add("bridge", "filter_in", format!("{port} : jump {in_chain}"));
     }
     if let Some(ip) = vm.ip {
         for pf in &vm.port_forwards {
@@ -88,6 +94,16 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     out
 }
 
+/// The nft command that forgets an address learned from a DHCP ACK for this VM's port (see
+/// `nft::LEARNED_SECONDS`): run when its lease ends, so that it cannot keep using it.
+pub fn forget_learned(vm: &StartedVm, ip: std::net::Ipv4Addr) -> String {
+    format!(
+        "delete element bridge vmctl learned {{ {} . 0x{:08x} }}\n",
+        quoted(&vm_link_name(&vm.name)),
+        u32::from(ip)
+    )
+}
+
 /// The nft commands that turn the ruleset of `old` into that of `new` element by element, or
 /// `None` when more than elements differ (a network comes or goes, a VM's filter chains, the
 /// first no-local VM, the address plan): then the whole file is reloaded. Adding an element costs a fraction of a
@@ -106,7 +122,7 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
             .map(|vm| (vm.name.clone(), vm.filter.clone(), vm.no_local))
             .collect();
         let nolocal = input.vms.iter().any(|vm| on_network(vm) && vm.no_local);
-        (networks, chains, nolocal)
+        (networks, chains, nolocal, input.host_addresses.clone())
     };
     if fixed(old) != fixed(new) {
         return None;

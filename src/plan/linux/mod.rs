@@ -18,7 +18,7 @@ mod nft;
 use serde::Serialize;
 
 pub use dnsmasq::{DnsmasqNetwork, reservation};
-pub use elements::{Element, update, vm_elements};
+pub use elements::{Element, forget_learned, update, vm_elements};
 pub use links::{Link, bridge_mac};
 pub use nft::counters;
 
@@ -93,10 +93,18 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
     }
     // A port forward used from the host itself (127.0.0.1:PORT) leaves through the bridge
     // with a loopback source, which the kernel drops unless the bridge allows it; the
-    // masquerade in `postrouting` then gives it the gateway's address.
+    // masquerade in `postrouting` then gives it the gateway's address. The ruleset drops
+    // anything for 127/8 that arrives from outside (see `nft`).
+    // vmctl networks are IPv4 networks: the host takes no address, route or router
+    // advertisement on them, and offers no IPv6 service there.
     for network in &networks {
+        let bridge = bridge_name(network);
         sysctls.push((
-            format!("net.ipv4.conf.{}.route_localnet", bridge_name(network)),
+            format!("net.ipv4.conf.{bridge}.route_localnet"),
+            "1".to_owned(),
+        ));
+        sysctls.push((
+            format!("net.ipv6.conf.{bridge}.disable_ipv6"),
             "1".to_owned(),
         ));
     }
@@ -172,7 +180,7 @@ mod tests {
         let plan = plan(&sample_input()).unwrap();
         nft(&plan.nft);
         // And an empty host: every set empty; and VMs without no-local or filters, which get
-        // no filter hooks at all.
+        // the floor and nothing of no-local's or the filters' chains.
         let mut input = sample_input();
         input.vms.clear();
         nft(&super::plan(&input).unwrap().nft);
@@ -182,8 +190,13 @@ mod tests {
             vm.filter = None;
         }
         let hookless = super::plan(&input).unwrap().nft;
+        assert!(hookless.contains("iifname @vm_ports jump floor"));
         assert!(
-            !hookless.contains("hook input") && !hookless.contains("type filter hook prerouting")
+            !hookless.contains("nolocal_to_host")
+                && !hookless.contains("@from_vm")
+                && !hookless.contains(
+                    "type filter hook forward priority filter; policy accept;\n\t\tiifname @nolocal"
+                )
         );
         nft(&hookless);
     }

@@ -51,6 +51,10 @@ pub mod counters {
     pub const INTO_VM_NETS: &str = "from outside to a VM network, not a port forward";
 }
 
+/// How long an address learned from a DHCP ACK as it passes stays usable without
+/// `vmctl lease-event` confirming it.
+pub const LEARNED_SECONDS: u32 = 120;
+
 /// `\tset NAME { type TYPE; elements = { ... }; }`.
 fn set(name: &str, ty: &str, items: &[String]) -> String {
     format!("\tset {name} {{ type {ty};{} }}", elements(items))
@@ -71,13 +75,16 @@ fn drop(why: &str) -> String {
 
 /// What the file is made of: the sets' elements, and which hooks need chains.
 struct Ruleset<'a> {
-    /// `local` of the filter rules: the private ranges, plus each network they miss.
+    /// `local` of the filter rules: the private ranges, each network they miss, and the
+    /// host's own addresses outside them.
     local: Vec<String>,
     vm_nets: Vec<String>,
     nat_nets: Vec<String>,
     gateways: Vec<String>,
     /// Every vmctl bridge, quoted.
     bridges: Vec<String>,
+    /// Each bridge with its own gateway: a VM talks to its own network's gateway only.
+    own_gateway: Vec<String>,
     host_only: Vec<String>,
     /// Elements that exist because of one VM (see `vm_elements`).
     per_vm: Vec<Element>,
@@ -99,18 +106,27 @@ impl<'a> Ruleset<'a> {
             .iter()
             .map(|n| input.address_plan(n).subnet())
             .collect();
-        let mut local: Vec<String> = LOCAL_RANGES.iter().map(|s| (*s).to_string()).collect();
-        for subnet in &subnets {
-            let covered = LOCAL_RANGES
+        let mut local: Vec<Ipv4Network> = LOCAL_RANGES
+            .iter()
+            .filter_map(|r| r.parse::<Ipv4Network>().ok())
+            .collect();
+        let host: Vec<Ipv4Network> = input
+            .host_addresses
+            .iter()
+            .filter(|a| !a.is_loopback() && !a.is_unspecified())
+            .map(|a| Ipv4Network::from(*a))
+            .collect();
+        for net in subnets.iter().chain(&host) {
+            // nft refuses overlapping intervals in one set.
+            let covered = local
                 .iter()
-                .filter_map(|r| r.parse::<Ipv4Network>().ok())
-                .any(|r| r.contains(subnet.network()) && r.prefix() <= subnet.prefix());
+                .any(|r| r.contains(net.network()) && r.prefix() <= net.prefix());
             if !covered {
-                local.push(subnet.to_string());
+                local.push(*net);
             }
         }
         Ruleset {
-            local,
+            local: local.iter().map(ToString::to_string).collect(),
             vm_nets: subnets.iter().map(ToString::to_string).collect(),
             nat_nets: networks
                 .iter()
@@ -122,6 +138,16 @@ impl<'a> Ruleset<'a> {
                 .map(|n| input.address_plan(n).gateway().to_string())
                 .collect(),
             bridges: networks.iter().map(|n| quoted(&bridge_name(n))).collect(),
+            own_gateway: networks
+                .iter()
+                .map(|n| {
+                    format!(
+                        "{} . {}",
+                        quoted(&bridge_name(n)),
+                        input.address_plan(n).gateway()
+                    )
+                })
+                .collect(),
             host_only: networks
                 .iter()
                 .filter(|n| input.host_only(n))
@@ -157,13 +183,14 @@ impl<'a> Ruleset<'a> {
 /// the same transaction (a bare flush would keep set elements).
 ///
 /// Who sees what: once a VM's link is a bridge port, the inet hooks see only the bridge, so
-/// everything keyed on a VM's link lives in the bridge family: anti-spoofing and isolation in
-/// `prerouting` / `forward` / `output`, the VM's filter rules in `prerouting` (from the VM, to
-/// anywhere: other VMs, the host, the WAN) and `forward` + `output` (to the VM, from another
-/// VM or from the host and beyond). The
-/// inet hooks need a VM's identity only for no-local VMs (VM to host, VM to another network):
-/// its MAC, which anti-spoofing pins. The ruleset is correct with `bridge-nf-call-iptables` on
-/// or off; with it off, hairpin port forwards work through the masquerade in `postrouting`.
+/// everything keyed on a VM's link lives in the bridge family: the floor every VM stands on
+/// (its MAC, ARP, IPv4 source and DHCP identity pinned; no tags, no IPv6, no DHCP server) in
+/// `prerouting`, isolation in `prerouting` / `forward` / `output`, the VM's filter rules in
+/// `prerouting` (from the VM, to anywhere) and `forward` + `output` (to the VM). The inet hooks
+/// guard the host: its loopback, other networks' gateways, and VM networks seen from outside.
+/// A VM's MAC is pinned to its bridge port, so inet rules may key on `bridge . MAC`. The
+/// ruleset is correct with `bridge-nf-call-iptables` on or off; with it off, hairpin port
+/// forwards work through the masquerade in `postrouting`.
 pub(super) fn nft(input: &PlanInput) -> String {
     let r = Ruleset::new(input);
     let mut out = String::new();
@@ -185,8 +212,11 @@ pub(super) fn nft(input: &PlanInput) -> String {
     w("table bridge vmctl {");
     bridge_sets(&mut w, &r);
     bridge_hooks(&mut w, &r);
+    floor_chains(&mut w);
     if r.any_nolocal {
-        nolocal_chains(&mut w);
+        w("\tchain nolocal_isolated {");
+        w(&format!("\t\t{}", drop(c::VM_TO_VM)));
+        w("\t}");
     }
     write_filter_chains(&mut w, &r.filtered);
     w("}");
@@ -198,6 +228,7 @@ fn inet_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
     w(&interval("vm_nets", &r.vm_nets));
     w(&interval("nat_nets", &r.nat_nets));
     w(&set("gateways", "ipv4_addr", &r.gateways));
+    w(&set("own_gateway", "ifname . ipv4_addr", &r.own_gateway));
     w(&set("vm_bridges", "ifname", &r.bridges));
     w(&set("host_only", "ifname", &r.host_only));
     w(&set(
@@ -206,9 +237,9 @@ fn inet_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
         &r.of("inet", "nolocal_macs"),
     ));
     w(&set(
-        "filtered_macs",
-        "ether_addr",
-        &r.of("inet", "filtered_macs"),
+        "filtered_src",
+        "ifname . ether_addr",
+        &r.of("inet", "filtered_src"),
     ));
     // Every ordered pair of two different vmctl bridges (nft cannot compare iifname with
     // oifname).
@@ -258,17 +289,33 @@ fn nat_chains(w: &mut impl FnMut(&str)) {
     w("\t}");
 }
 
-/// The inet filter hooks: no-local VMs to the host, host-only networks, between networks.
-///
-/// Base chains cost every packet that passes their hook, so a hook gets one only when some
-/// started VM needs it: VMs without no-local or filter rules (and without the host
-/// network) are not slowed down at all.
+/// The inet filter hooks: the host's loopback, other networks' gateways, VM networks from
+/// outside; no-local VMs to the host; host-only networks; between networks.
 fn inet_filter_chains(w: &mut impl FnMut(&str), r: &Ruleset) {
+    // The bridges allow loopback sources (`route_localnet`, for the host's own forwards to
+    // 127.0.0.1, whose replies come back un-NATed to 127.0.0.1), so nothing from outside may
+    // be addressed to 127/8: not from a VM, not from the WAN (a forward bound to 127.0.0.1 is
+    // the host's own). At raw priority, before any DNAT; replies to the host's own forwards
+    // still carry the gateway here.
+    w("\tchain loopback {");
+    w("\t\ttype filter hook prerouting priority raw; policy accept;");
+    w(&format!(
+        "\t\tip daddr 127.0.0.0/8 iif != \"lo\" {}",
+        drop(c::LOOPBACK)
+    ));
+    w("\t}");
+    w("\tchain input {");
+    w("\t\ttype filter hook input priority filter; policy accept;");
+    // DHCP, DNS and the host's services: at the VM's own gateway only.
+    w(&format!(
+        "\t\tip daddr @gateways iifname @vm_bridges iifname . ip daddr != @own_gateway {}",
+        drop(c::OTHER_GATEWAY)
+    ));
     if r.any_nolocal {
-        w("\tchain input {");
-        w("\t\ttype filter hook input priority filter; policy accept;");
         w("\t\tether saddr @nolocal_macs jump nolocal_to_host");
-        w("\t}");
+    }
+    w("\t}");
+    if r.any_nolocal {
         w("\tchain nolocal_to_host {");
         w("\t\tct state established,related accept");
         w("\t\tudp sport 68 udp dport 67 accept");
@@ -276,33 +323,37 @@ fn inet_filter_chains(w: &mut impl FnMut(&str), r: &Ruleset) {
         w(&format!("\t\t{}", drop(c::VM_TO_HOST)));
         w("\t}");
     }
-    if r.host_net || r.any_nolocal || r.between_networks {
-        w("\tchain forward {");
-        w("\t\ttype filter hook forward priority filter; policy accept;");
-        if r.host_net {
-            w(&format!(
-                "\t\tiifname @host_only oifname != @host_only {}",
-                drop(c::HOST_ONLY_OUT)
-            ));
-            w(&format!(
-                "\t\toifname @host_only iifname != @host_only {}",
-                drop(c::HOST_ONLY_IN)
-            ));
-        }
-        if r.between_networks {
-            w(&format!(
-                "\t\tiifname . oifname @cross_nets ct state new ether saddr != @filtered_macs {}",
-                drop(c::BETWEEN_NETWORKS)
-            ));
-        }
-        if r.any_nolocal {
-            w(&format!(
-                "\t\tether saddr @nolocal_macs ip daddr @vm_nets {}",
-                drop(c::VM_TO_VM_ROUTED)
-            ));
-        }
-        w("\t}");
+    w("\tchain forward {");
+    w("\t\ttype filter hook forward priority filter; policy accept;");
+    // From outside, only port forwards (DNAT) reach a VM network.
+    w(&format!(
+        "\t\tct state != {{ established, related }} oifname @vm_bridges iifname != @vm_bridges ct status ! dnat {}",
+        drop(c::INTO_VM_NETS)
+    ));
+    if r.host_net {
+        w(&format!(
+            "\t\tiifname @host_only oifname != @host_only {}",
+            drop(c::HOST_ONLY_OUT)
+        ));
+        w(&format!(
+            "\t\toifname @host_only iifname != @host_only {}",
+            drop(c::HOST_ONLY_IN)
+        ));
     }
+    if r.between_networks {
+        // Keyed on the VM's bridge and MAC, which the bridge table pins to its port.
+        w(&format!(
+            "\t\tiifname . oifname @cross_nets ct state new iifname . ether saddr != @filtered_src {}",
+            drop(c::BETWEEN_NETWORKS)
+        ));
+    }
+    if r.any_nolocal {
+        w(&format!(
+            "\t\tether saddr @nolocal_macs ip daddr @vm_nets {}",
+            drop(c::VM_TO_VM_ROUTED)
+        ));
+    }
+    w("\t}");
 }
 
 /// The bridge table's sets, and the verdict maps that send a VM's frames to its chains.
@@ -317,12 +368,20 @@ fn bridge_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
         "ifname . ether_addr",
         &r.of("bridge", "own_mac"),
     ));
+    // A DHCP message's client MAC (`chaddr`, 36 bytes into the UDP header), as raw bits.
+    w(&format!(
+        "\tset own_chaddr {{ typeof iifname . @th,288,48;{} }}",
+        elements(&r.of("bridge", "own_chaddr"))
+    ));
     w(&set(
         "own_ip",
         "ifname . ipv4_addr",
         &r.of("bridge", "own_ip"),
     ));
-    w(&set("ip_known", "ifname", &r.of("bridge", "ip_known")));
+    // Addresses the gateway's DHCP ACKs gave, learned as the ACK passes, so a VM may use its
+    // address at once, before `vmctl lease-event` has put it in `own_ip` (which is what
+    // lasts): they expire after `LEARNED_SECONDS`.
+    w("\tset learned { typeof iifname . @nh,96,32; flags timeout; }");
     // One verdict-map lookup per hook sends a no-local or filtered VM's frames to its chains.
     w(&format!(
         "\tmap from_vm {{ type ifname : verdict;{} }}",
@@ -338,26 +397,37 @@ fn bridge_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
     ));
 }
 
-/// The bridge hooks, when a no-local or filtered VM needs them.
+/// The bridge hooks: every VM's frames pass the floor; no-local and filtered VMs' frames then
+/// their own chains.
 fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
-    if !(r.any_nolocal || r.any_filtered()) {
-        return;
-    }
     w("\tchain prerouting {");
     w("\t\ttype filter hook prerouting priority filter; policy accept;");
-    w("\t\tiifname vmap @from_vm");
+    w("\t\tiifname @vm_ports jump floor");
+    if r.any_filtered() {
+        w("\t\tiifname vmap @from_vm");
+    }
     w("\t}");
     // To a VM: frames bridged from another port pass `forward` (every port is a VM's),
     // frames from the host (its own or routed) pass `output`.
-    w("\tchain forward {");
-    w("\t\ttype filter hook forward priority filter; policy accept;");
-    if r.any_nolocal {
-        w(&format!("\t\tiifname @nolocal {}", drop(c::VM_TO_VM)));
+    if r.any_nolocal || r.any_filtered() {
+        w("\tchain forward {");
+        w("\t\ttype filter hook forward priority filter; policy accept;");
+        if r.any_nolocal {
+            w(&format!("\t\tiifname @nolocal {}", drop(c::VM_TO_VM)));
+        }
+        w("\t\toifname vmap @to_vm");
+        w("\t}");
     }
-    w("\t\toifname vmap @to_vm");
-    w("\t}");
     w("\tchain output {");
     w("\t\ttype filter hook output priority filter; policy accept;");
+    // The gateway's DHCP ACK (message type 5, dnsmasq's first option) for a VM's own MAC.
+    w(&format!(
+        "\t\tudp sport 67 udp dport 68 ip saddr @gateways @th,1984,24 0x350105 @th,192,32 != 0 oifname . @th,288,48 @own_chaddr update @learned {{ oifname . @th,192,32 timeout {LEARNED_SECONDS}s }}"
+    ));
+    w(&format!(
+        "\t\toifname @vm_ports ether type ip6 {}",
+        drop(c::IPV6)
+    ));
     if r.any_nolocal {
         w(&format!(
             "\t\toifname @nolocal ip saddr @vm_nets ip saddr != @gateways {}",
@@ -370,45 +440,54 @@ fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
     w("\t}");
 }
 
-/// The no-local chains: isolation, and the anti-spoofing guard.
-fn nolocal_chains(w: &mut impl FnMut(&str)) {
-    w("\tchain nolocal_isolated {");
-    w(&format!("\t\t{}", drop(c::VM_TO_VM)));
-    w("\t}");
-    // One ethertype dispatch, then only the checks of that kind of frame; `goto`, so
-    // that a frame passing them returns to whoever jumped to the guard.
-    w("\tchain nolocal_guard {");
+/// The floor under every VM: its frames carry its MAC; ARP and IPv4 its address (0.0.0.0
+/// only for DHCP and ARP probes); DHCP its MAC as the client; nothing tagged, no IPv6, no
+/// DHCP server. One ethertype dispatch, then only the checks of that kind of frame; `goto`,
+/// so that a frame passing them returns to `prerouting`.
+fn floor_chains(w: &mut impl FnMut(&str)) {
+    w("\tchain floor {");
     w(&format!(
         "\t\tiifname . ether saddr != @own_mac {}",
         drop(c::FORGED_MAC)
     ));
     w(
-        "\t\tether type vmap { ip : goto nolocal_ip, arp : goto nolocal_arp, ip6 : goto nolocal_ip6 }",
+        "\t\tether type vmap { ip : goto floor_ip, arp : goto floor_arp, ip6 : goto floor_ip6, 8021q : goto floor_tagged, 8021ad : goto floor_tagged }",
     );
     w(&format!("\t\t{}", drop(c::OTHER_ETHERTYPE)));
     w("\t}");
-    w("\tchain nolocal_ip {");
-    w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
-    w(&format!("\t\tiifname != @ip_known {}", drop(c::FORGED_IP)));
+    w("\tchain floor_ip {");
+    // A first fragment could leave the client MAC to a later one, which no rule reads.
     w(&format!(
-        "\t\tiifname . ip saddr != @own_ip {}",
-        drop(c::FORGED_IP)
+        "\t\tudp dport 67 ip frag-off & 0x2000 != 0 {}",
+        drop(c::DHCP_CHADDR)
     ));
+    w(&format!(
+        "\t\tudp dport 67 iifname . @th,288,48 != @own_chaddr {}",
+        drop(c::DHCP_CHADDR)
+    ));
+    w(&format!("\t\tudp sport 67 {}", drop(c::DHCP_SERVER)));
+    w(&format!("\t\tudp dport 68 {}", drop(c::DHCP_SERVER)));
+    w("\t\tiifname . ip saddr @own_ip return");
+    w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
+    w("\t\tiifname . @nh,96,32 @learned return");
+    w(&format!("\t\t{}", drop(c::FORGED_IP)));
     w("\t}");
-    w("\tchain nolocal_arp {");
+    w("\tchain floor_arp {");
     w(&format!(
         "\t\tiifname . arp saddr ether != @own_mac {}",
         drop(c::ARP_MAC)
     ));
+    w("\t\tiifname . arp saddr ip @own_ip return");
     w("\t\tarp saddr ip 0.0.0.0 return");
-    w(&format!("\t\tiifname != @ip_known {}", drop(c::ARP_IP)));
-    w(&format!(
-        "\t\tiifname . arp saddr ip != @own_ip {}",
-        drop(c::ARP_IP)
-    ));
+    // The sender address, 14 bytes into the ARP header.
+    w("\t\tiifname . @nh,112,32 @learned return");
+    w(&format!("\t\t{}", drop(c::ARP_IP)));
     w("\t}");
-    w("\tchain nolocal_ip6 {");
+    w("\tchain floor_ip6 {");
     w(&format!("\t\t{}", drop(c::IPV6)));
+    w("\t}");
+    w("\tchain floor_tagged {");
+    w(&format!("\t\t{}", drop(c::TAGGED)));
     w("\t}");
 }
 
@@ -423,11 +502,8 @@ fn write_filter_chains(w: &mut impl FnMut(&str), vms: &[&StartedVm]) {
                 vm.name,
                 if dir == "out" { "from" } else { "to" }
             ));
-            if dir == "out" && vm.no_local {
-                w("\t\tjump nolocal_guard");
-            }
-            // Filter rules speak IP: ARP and the like pass.
-            w("\t\tether type != { ip, ip6 } return");
+            // Filter rules speak IPv4 (the floor drops IPv6 and tagged frames): ARP passes.
+            w("\t\tether type != ip return");
             for rule in render_nft(rules, direction, "local_nets") {
                 // Counted, so `nft list table bridge vmctl` shows which rule did it.
                 let counted = match rule.rsplit_once(' ') {
