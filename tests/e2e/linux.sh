@@ -76,6 +76,8 @@ expect "web gets a lease" lease web
 ip_web=$(addr web)
 expect "web's address $ip_web is in the shared range" in_range "$ip_web" 192.168.64.2 192.168.64.254
 same "vmctl ip web" "$ip_web" "$("$V" ip web --wait 5s)"
+hex_web=$(printf '0x%02x%02x%02x%02x' $(echo "$ip_web" | tr . ' '))
+expect "the bridge learned web's address from the gateway's DHCP ACK" sh -c "nft list set bridge vmctl learned | grep -q '$hex_web'"
 same "show web network ip" "$ip_web" "$("$V" show web network ip)"
 expect "web reaches the WAN through NAT" http web http://203.0.113.2/
 expect_not "the shared range cannot move under a running VM" "$V" config start_address 192.168.70.1
