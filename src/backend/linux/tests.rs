@@ -169,3 +169,51 @@ fn a_failed_start_on_an_up_network_leaves_the_network_up() {
     );
     assert_eq!(host.store.load_runs().unwrap().len(), 1);
 }
+
+#[test]
+fn a_lease_event_is_checked_before_anything_changes() {
+    use crate::backend::LeaseEvent;
+    let host = Host::new();
+    host.start("web").unwrap();
+    let mac = host.store.load_run("web").unwrap().unwrap().mac;
+    let stranger = macaddr::MacAddr6::new(2, 0, 0, 0, 0, 9);
+    host.take();
+    let event = |mac, ip: &str| LeaseEvent::Bound {
+        mac,
+        ip: ip.parse().unwrap(),
+    };
+    let lock = host.store.lock().unwrap();
+    for (what, bad) in [
+        ("a MAC no started VM has", event(stranger, "192.168.64.9")),
+        ("an address off the network", event(mac, "8.8.8.8")),
+        ("the loopback", event(mac, "127.0.0.1")),
+        ("the gateway", event(mac, "192.168.64.1")),
+        ("the network address", event(mac, "192.168.64.0")),
+        ("the broadcast address", event(mac, "192.168.64.255")),
+        ("on another network", event(mac, "192.168.128.9")),
+    ] {
+        let refused = host.linux().lease_event(&lock, "shared", bad);
+        assert!(refused.is_err(), "{what} was accepted");
+        assert_eq!(host.take(), Vec::<String>::new(), "{what} changed the host");
+        assert_eq!(
+            host.store.load_run("web").unwrap().unwrap().ip,
+            None,
+            "{what} changed run/web.plist"
+        );
+    }
+    let wrong_network = host
+        .linux()
+        .lease_event(&lock, "host", event(mac, "192.168.128.9"));
+    assert!(wrong_network.is_err(), "web is not on the host network");
+    host.linux()
+        .lease_event(&lock, "shared", event(mac, "192.168.64.9"))
+        .unwrap();
+    assert_eq!(
+        host.store.load_run("web").unwrap().unwrap().ip,
+        Some("192.168.64.9".parse().unwrap())
+    );
+    assert!(has(
+        &host.take(),
+        "nft_load add element bridge vmctl own_ip"
+    ));
+}

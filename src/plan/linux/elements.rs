@@ -38,13 +38,12 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     // The floor: every VM's port is pinned to its MAC, its DHCP client MAC and its address.
     add("bridge", "vm_ports", port.clone());
     add("bridge", "own_mac", format!("{port} . {mac}"));
-    let raw: String = vm
+    let raw = vm
         .mac
         .as_bytes()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    add("bridge", "own_chaddr", format!("{port} . 0x{raw}"));
+        .fold(0u64, |n, byte| n << 8 | u64::from(*byte));
+    add("bridge", "own_chaddr", format!("{port} . 0x{raw:012x}"));
     if let Some(ip) = vm.ip {
         add("bridge", "own_ip", format!("{port} . {ip}"));
     }
