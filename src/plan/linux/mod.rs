@@ -80,9 +80,9 @@ pub fn plan(input: &PlanInput) -> Result<LinuxPlan, Error> {
                 vm.name, vm.vlan
             ));
         }
-        if on_network(vm) && vm.ip.is_none() && (vm.no_local || !vm.port_forwards.is_empty()) {
+        if on_network(vm) && vm.ip.is_none() && !vm.port_forwards.is_empty() {
             notes.push(format!(
-                "VM '{}': its IPv4 anti-spoofing and port forwards take its address when DHCP hands it out",
+                "VM '{}': its port forwards take its address when DHCP hands it out",
                 vm.name
             ));
         }
