@@ -482,12 +482,12 @@ fn the_address_is_learned_only_from_the_gateways_dhcp_ack_for_its_mac() {
 /// takes the LAN's DHCP server's word, for its own MAC only.
 #[test]
 fn dhcp_replies_without_a_known_gateway_mac_or_gateway() {
-    let subnet = "192.168.64.0/24".parse().unwrap();
     let ack = |src_mac, src, chaddr| {
         let reply = l4(67, 68, &dhcp(2, chaddr, ip(77), 5));
         ipv4(src_mac, src, ip(77), UDP, &reply)
     };
-    let mut by_address = FramePolicy::new(VM, false, ip(1), None, subnet, None);
+    let mut by_address = policy(false, None);
+    by_address.gateway_mac = None;
     assert_eq!(
         by_address.to_vm(&ack(OTHER, ip(60), VM)),
         Err(Drop::DhcpServer)
