@@ -390,6 +390,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l vmnet -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l socket -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l mac -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l gateway -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l gateway-mac -d 'The gateway\'s MAC (a TAP\'s: the vmctl bridge\'s); a vmnet helper asks the host for it' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l subnet -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l address -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l report -d 'The vmctl network to report the VM\'s learned address on (as a lease event)' -r

@@ -11,6 +11,7 @@ use clap::Args;
 
 use super::Ctx;
 use crate::error::Error;
+use crate::model::Mac;
 use crate::model::mac::parse_mac;
 use std::sync::mpsc;
 
@@ -19,6 +20,7 @@ use macaddr::MacAddr6;
 use crate::backend::{self, LeaseEvent};
 use crate::relay::{
     Counts, Event, FramePolicy, PacketPort, SocketPort, VmnetRanges, open_tap, open_vmnet,
+    vmnet_gateway_mac,
 };
 use crate::settings::Settings;
 use crate::store::Store;
@@ -38,6 +40,9 @@ pub struct RelayHelperArgs {
     no_local: bool,
     #[arg(long, default_value = "0.0.0.0")]
     gateway: Ipv4Addr,
+    /// The gateway's MAC (a TAP's: the vmctl bridge's); a vmnet helper asks the host for it
+    #[arg(long)]
+    gateway_mac: Option<String>,
     #[arg(long, default_value = "0.0.0.0/32")]
     subnet: ipnetwork::Ipv4Network,
     #[arg(long)]
@@ -49,13 +54,7 @@ pub struct RelayHelperArgs {
 
 pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
     let mac = parse_mac(&args.mac)?;
-    let policy = FramePolicy::new(
-        mac.into_array(),
-        args.no_local,
-        args.gateway,
-        args.subnet,
-        args.address,
-    );
+    let gateway_mac = args.gateway_mac.as_deref().map(parse_mac).transpose()?;
     let failed = |what: &str, e: std::io::Error| {
         Error::host(
             format!("relay: {what}: {e}"),
@@ -71,6 +70,20 @@ pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
         )?,
         (None, None) => unreachable!("clap requires --tap or --vmnet"),
     };
+    let gateway_mac = match (gateway_mac, &args.vmnet) {
+        (Some(known), _) => Some(known.into_array()),
+        // A bridged VM has no gateway here (0.0.0.0).
+        (None, Some(_)) if !args.gateway.is_unspecified() => vmnet_gateway(args.gateway),
+        (None, _) => None,
+    };
+    let policy = FramePolicy::new(
+        mac.into_array(),
+        args.no_local,
+        args.gateway,
+        gateway_mac,
+        args.subnet,
+        args.address,
+    );
     let vm: Arc<dyn PacketPort> =
         Arc::new(SocketPort::bind(&args.socket).map_err(|e| failed("socket", e))?);
     let learned = args
@@ -84,6 +97,19 @@ pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
     });
     let _ = std::fs::remove_file(&args.socket);
     result.map_err(|e| failed("relaying", e))
+}
+
+/// The MAC of vmnet's gateway, as the host has it; the relay's log says what was found.
+fn vmnet_gateway(gateway: Ipv4Addr) -> Option<[u8; 6]> {
+    let found = vmnet_gateway_mac(gateway);
+    // Its stderr is the relay's log in run/.
+    crate::output::diag(&match found {
+        Some(mac) => format!("relay: the gateway {gateway} is {}\n", Mac(mac.into())),
+        None => format!(
+            "relay: no host interface has the gateway's address {gateway}: DHCP replies to the VM are checked by address only\n"
+        ),
+    });
+    found
 }
 
 /// A thread that records each address the relay learns as a lease event of `network`, off

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use policy::{Drop, FramePolicy};
-pub use ports::{VmnetRange, VmnetRanges, open_tap, open_vmnet};
+pub use ports::{VmnetRange, VmnetRanges, open_tap, open_vmnet, vmnet_gateway_mac};
 
 /// Somewhere frames come from and go to, one frame per call.
 pub trait PacketPort: Send + Sync {
@@ -147,8 +147,8 @@ pub fn explain_vmnet_failure(failure: &VmnetFailure, mode: &str) -> (String, Str
 pub enum Event {
     /// A frame the policy refused, and why.
     Dropped(Drop),
-    /// The VM's address changed: a DHCP ACK for its MAC went to it (macOS has no DHCP hook,
-    /// so this is how the pf anchor of a DHCP VM learns its address).
+    /// The VM's address changed: the gateway's DHCP ACK for its MAC went to it (macOS has no
+    /// DHCP hook, so this is how the pf anchor of a DHCP VM learns its address).
     Learned(std::net::Ipv4Addr),
 }
 
@@ -236,6 +236,7 @@ mod tests {
     use super::*;
 
     const VM: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0x10];
+    const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const N: u32 = 50_000;
 
     /// 50,000 frames each way at once, every allowed one arrives, in order; forged ones are
@@ -250,6 +251,7 @@ mod tests {
             VM,
             true,
             Ipv4Addr::new(192, 168, 64, 1),
+            Some(GATEWAY_MAC),
             "192.168.64.0/24".parse().unwrap(),
             Some(me),
         );
@@ -288,7 +290,7 @@ mod tests {
                 for seq in 0..N {
                     net_side
                         .send(&ipv4(
-                            [2, 0, 0, 0, 0, 1],
+                            GATEWAY_MAC,
                             wan,
                             me,
                             17,
@@ -348,8 +350,9 @@ mod tests {
         assert!(why.contains("status 1001"), "{why}");
     }
 
-    /// The owner hears of the VM's address once, when the DHCP ACK for its MAC passes, and
-    /// hears of every dropped frame with its reason.
+    /// The owner hears of a (plain) VM's address once, when the gateway's DHCP ACK for its
+    /// MAC passes, and hears of every dropped frame with its reason: a forged ACK teaches
+    /// nothing.
     #[test]
     fn reports_the_learned_address_and_the_drops() {
         use super::policy::frames::dhcp;
@@ -357,8 +360,9 @@ mod tests {
         let (net_side, net_relay) = UnixDatagram::pair().unwrap();
         let policy = FramePolicy::new(
             VM,
-            true,
+            false,
             Ipv4Addr::new(192, 168, 64, 1),
+            Some(GATEWAY_MAC),
             "192.168.64.0/24".parse().unwrap(),
             None,
         );
@@ -377,15 +381,31 @@ mod tests {
         });
         let leased = Ipv4Addr::new(192, 168, 64, 77);
         let mut buf = vec![0u8; 2048];
-        // The offer teaches nothing, the ACK teaches once, a renewal's ACK (same address)
-        // says nothing new.
+        // Another VM's ACK with another address: dropped. The gateway's offer teaches
+        // nothing, its ACK teaches once, a renewal's ACK (same address) says nothing new.
+        let forged = l4(67, 68, &dhcp(2, VM, Ipv4Addr::new(192, 168, 64, 66), 5));
+        let other_vm = Ipv4Addr::new(192, 168, 64, 60);
+        net_side
+            .send(&ipv4(
+                [0x52, 0x54, 0, 0, 0, 0x20],
+                other_vm,
+                leased,
+                17,
+                &forged,
+            ))
+            .unwrap();
         let gateway = Ipv4Addr::new(192, 168, 64, 1);
         for kind in [2, 5, 5] {
             let reply = l4(67, 68, &dhcp(2, VM, leased, kind));
             net_side
-                .send(&ipv4([2, 0, 0, 0, 0, 1], gateway, leased, 17, &reply))
+                .send(&ipv4(GATEWAY_MAC, gateway, leased, 17, &reply))
                 .unwrap();
             vm_side.recv(&mut buf).unwrap();
+            assert_eq!(
+                &buf[6..12],
+                GATEWAY_MAC,
+                "only the gateway's replies arrive"
+            );
         }
         // A frame from the VM with another address: dropped.
         let wan = Ipv4Addr::new(203, 0, 113, 2);
@@ -409,7 +429,11 @@ mod tests {
         relay.join().unwrap().unwrap();
         assert_eq!(
             *events.lock().unwrap(),
-            vec![Event::Learned(leased), Event::Dropped(Drop::ForgedIp)]
+            vec![
+                Event::Dropped(Drop::DhcpServer),
+                Event::Learned(leased),
+                Event::Dropped(Drop::ForgedIp)
+            ]
         );
     }
 }

@@ -25,12 +25,12 @@ use netlink::{Netlink, NetlinkError};
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::discovery::routes::HostRoute;
 use crate::error::Error;
-use crate::model::Attach;
 use crate::model::mac::parse_mac;
 use crate::model::names::bridge_name;
+use crate::model::{Attach, Mac};
 use crate::model::{Mode, VmProfile};
 use crate::plan::PlanInput;
-use crate::plan::linux::{Link, LinuxPlan};
+use crate::plan::linux::{Link, LinuxPlan, bridge_mac};
 use crate::settings::Settings;
 use crate::settings::change::effective_mac;
 use crate::store::StartedVm;
@@ -511,7 +511,11 @@ impl Backend for Linux<'_> {
             let mut state = state.clone();
             if state.attach == Attach::Socket {
                 let socket = self.store.run_dir().join(format!("{}.sock", state.name));
-                let port = ["--tap".to_owned(), state.link.clone()];
+                let mut port = vec!["--tap".to_owned(), state.link.clone()];
+                if let Some(net) = &state.network {
+                    // The gateway is the network's bridge: DHCP replies come from its MAC.
+                    port.extend(["--gateway-mac".to_owned(), Mac(bridge_mac(net)).to_string()]);
+                }
                 let pid = nl.spawn_relay(self.store, self.settings, &state, &socket, &port)?;
                 undo.made.push(Made::Helper(pid, socket.clone()));
                 state.helper = Some(pid);
