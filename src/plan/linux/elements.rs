@@ -45,7 +45,7 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
         .fold(0u64, |n, byte| n << 8 | u64::from(*byte));
     add("bridge", "own_chaddr", format!("{port} . 0x{raw:012x}"));
     if let Some(ip) = vm.ip {
-        add("bridge", "own_ip", format!("{port} . {ip}"));
+        add("bridge", "own_ip", format!("{port} . {mac} . {ip}"));
     }
     if vm.no_local {
         add("bridge", "nolocal", port.clone());
@@ -65,8 +65,11 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     if vm.no_local {
         add("bridge", "to_vm", format!("{port} : jump nolocal_isolated"));
     }
-    if vm.filter.is_some() {
-        add("bridge", "from_vm", format!("{port} : jump {out_chain}"));
+    if vm.filter.is_none() {
+        add("bridge", "from_vm", format!("{port} : goto floor"));
+    } else {
+        // Its chain starts with the floor.
+        add("bridge", "from_vm", format!("{port} : goto {out_chain}"));
         if !vm.no_local {
             add("bridge", "to_vm", format!("{port} : jump {in_chain}"));
         }

@@ -190,10 +190,10 @@ mod tests {
             vm.filter = None;
         }
         let hookless = super::plan(&input).unwrap().nft;
-        assert!(hookless.contains("iifname @vm_ports jump floor"));
+        assert!(hookless.contains(": goto floor"));
         assert!(
             !hookless.contains("nolocal_to_host")
-                && !hookless.contains("@from_vm")
+                && !hookless.contains("@filter_in")
                 && !hookless.contains(
                     "type filter hook forward priority filter; policy accept;\n\t\tiifname @nolocal"
                 )

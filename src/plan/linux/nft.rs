@@ -373,16 +373,18 @@ fn bridge_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
         "\tset own_chaddr {{ typeof iifname . @th,288,48;{} }}",
         elements(&r.of("bridge", "own_chaddr"))
     ));
+    // A port's MAC and address together: one lookup passes a VM's ordinary IPv4 packet.
     w(&set(
         "own_ip",
-        "ifname . ipv4_addr",
+        "ifname . ether_addr . ipv4_addr",
         &r.of("bridge", "own_ip"),
     ));
     // Addresses the gateway's DHCP ACKs gave, learned as the ACK passes, so a VM may use its
     // address at once, before `vmctl lease-event` has put it in `own_ip` (which is what
     // lasts): they expire after `LEARNED_SECONDS`.
     w("\tset learned { typeof iifname . @nh,96,32; flags timeout; }");
-    // One verdict-map lookup per hook sends a no-local or filtered VM's frames to its chains.
+    // One verdict-map lookup per hook sends a VM's frames to its chains: from every VM to the
+    // floor (through its filter chain when it has rules), to a no-local or filtered VM.
     w(&format!(
         "\tmap from_vm {{ type ifname : verdict;{} }}",
         elements(&r.of("bridge", "from_vm"))
@@ -402,10 +404,7 @@ fn bridge_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
 fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
     w("\tchain prerouting {");
     w("\t\ttype filter hook prerouting priority filter; policy accept;");
-    w("\t\tiifname @vm_ports jump floor");
-    if r.any_filtered() {
-        w("\t\tiifname vmap @from_vm");
-    }
+    w("\t\tiifname vmap @from_vm");
     w("\t}");
     // To a VM: frames bridged from another port pass `forward` (every port is a VM's),
     // frames from the host (its own or routed) pass `output`.
@@ -425,7 +424,7 @@ fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
         "\t\tudp sport 67 udp dport 68 ip saddr @gateways @th,1984,24 0x350105 @th,192,32 != 0 oifname . @th,288,48 @own_chaddr update @learned {{ oifname . @th,192,32 timeout {LEARNED_SECONDS}s }}"
     ));
     w(&format!(
-        "\t\toifname @vm_ports ether type ip6 {}",
+        "\t\tether type ip6 oifname @vm_ports {}",
         drop(c::IPV6)
     ));
     if r.any_nolocal {
@@ -446,16 +445,20 @@ fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
 /// so that a frame passing them returns to `prerouting`.
 fn floor_chains(w: &mut impl FnMut(&str)) {
     w("\tchain floor {");
-    w(&format!(
-        "\t\tiifname . ether saddr != @own_mac {}",
-        drop(c::FORGED_MAC)
-    ));
+    // `ether type` sees a VLAN tag the kernel has taken into the packet's metadata (VID 0
+    // too); `meta l4proto` would not, so nothing is passed before this dispatch.
     w(
         "\t\tether type vmap { ip : goto floor_ip, arp : goto floor_arp, ip6 : goto floor_ip6, 8021q : goto floor_tagged, 8021ad : goto floor_tagged }",
     );
     w(&format!("\t\t{}", drop(c::OTHER_ETHERTYPE)));
     w("\t}");
     w("\tchain floor_ip {");
+    // The common case first: TCP or ICMP from the port's own MAC and address (no DHCP).
+    w("\t\tmeta l4proto { tcp, icmp } iifname . ether saddr . ip saddr @own_ip return");
+    w(&format!(
+        "\t\tiifname . ether saddr != @own_mac {}",
+        drop(c::FORGED_MAC)
+    ));
     // A first fragment could leave the client MAC to a later one, which no rule reads.
     w(&format!(
         "\t\tudp dport 67 ip frag-off & 0x2000 != 0 {}",
@@ -467,17 +470,21 @@ fn floor_chains(w: &mut impl FnMut(&str)) {
     ));
     w(&format!("\t\tudp sport 67 {}", drop(c::DHCP_SERVER)));
     w(&format!("\t\tudp dport 68 {}", drop(c::DHCP_SERVER)));
-    w("\t\tiifname . ip saddr @own_ip return");
+    w("\t\tiifname . ether saddr . ip saddr @own_ip return");
     w("\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return");
     w("\t\tiifname . @nh,96,32 @learned return");
     w(&format!("\t\t{}", drop(c::FORGED_IP)));
     w("\t}");
     w("\tchain floor_arp {");
     w(&format!(
+        "\t\tiifname . ether saddr != @own_mac {}",
+        drop(c::FORGED_MAC)
+    ));
+    w(&format!(
         "\t\tiifname . arp saddr ether != @own_mac {}",
         drop(c::ARP_MAC)
     ));
-    w("\t\tiifname . arp saddr ip @own_ip return");
+    w("\t\tiifname . arp saddr ether . arp saddr ip @own_ip return");
     w("\t\tarp saddr ip 0.0.0.0 return");
     // The sender address, 14 bytes into the ARP header.
     w("\t\tiifname . @nh,112,32 @learned return");
@@ -502,6 +509,9 @@ fn write_filter_chains(w: &mut impl FnMut(&str), vms: &[&StartedVm]) {
                 vm.name,
                 if dir == "out" { "from" } else { "to" }
             ));
+            if dir == "out" {
+                w("\t\tjump floor");
+            }
             // Filter rules speak IPv4 (the floor drops IPv6 and tagged frames): ARP passes.
             w("\t\tether type != ip return");
             for rule in render_nft(rules, direction, "local_nets") {
