@@ -67,13 +67,20 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     }
     if vm.filter.is_none() {
         add("bridge", "from_vm", format!("{port} : goto floor"));
+        if vm.no_local {
+            add(
+                "bridge",
+                "host_to_vm",
+                format!("{port} : jump nolocal_routed"),
+            );
+        }
     } else {
-        // Its chain starts with the floor.
+        // Its chains start with the floor (out), and no-local's routed check (in).
         add("bridge", "from_vm", format!("{port} : goto {out_chain}"));
         if !vm.no_local {
             add("bridge", "to_vm", format!("{port} : jump {in_chain}"));
         }
-        add("bridge", "filter_in", format!("{port} : jump {in_chain}"));
+        add("bridge", "host_to_vm", format!("{port} : jump {in_chain}"));
     }
     if let Some(ip) = vm.ip {
         for pf in &vm.port_forwards {

@@ -193,7 +193,7 @@ mod tests {
         assert!(hookless.contains(": goto floor"));
         assert!(
             !hookless.contains("nolocal_to_host")
-                && !hookless.contains("@filter_in")
+                && !hookless.contains("@host_to_vm")
                 && !hookless.contains(
                     "type filter hook forward priority filter; policy accept;\n\t\tiifname @nolocal"
                 )

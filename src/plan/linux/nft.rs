@@ -217,6 +217,13 @@ pub(super) fn nft(input: &PlanInput) -> String {
         w("\tchain nolocal_isolated {");
         w(&format!("\t\t{}", drop(c::VM_TO_VM)));
         w("\t}");
+        // From the host to a no-local VM: nothing another VM sent (routed between networks).
+        w("\tchain nolocal_routed {");
+        w(&format!(
+            "\t\tip saddr @vm_nets ip saddr != @gateways {}",
+            drop(c::ROUTED_TO_VM)
+        ));
+        w("\t}");
     }
     write_filter_chains(&mut w, &r.filtered);
     w("}");
@@ -276,6 +283,13 @@ fn nat_chains(w: &mut impl FnMut(&str)) {
         w(&format!(
             "\t\ttype nat hook {hook} priority {prio}; policy accept;"
         ));
+        if hook == "prerouting" {
+            // A forward bound to 127.0.0.1 is the host's own: no DNAT for 127/8 from outside.
+            w(&format!(
+                "\t\tip daddr 127.0.0.0/8 iif != \"lo\" {}",
+                drop(c::LOOPBACK)
+            ));
+        }
         w("\t\tfib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @fwd_addr");
         w("\t\tfib daddr type local dnat ip to meta l4proto . th dport map @fwd_any");
         w("\t}");
@@ -292,20 +306,16 @@ fn nat_chains(w: &mut impl FnMut(&str)) {
 /// The inet filter hooks: the host's loopback, other networks' gateways, VM networks from
 /// outside; no-local VMs to the host; host-only networks; between networks.
 fn inet_filter_chains(w: &mut impl FnMut(&str), r: &Ruleset) {
+    w("\tchain input {");
+    w("\t\ttype filter hook input priority filter; policy accept;");
+    // Replies to the host's own forwards to 127.0.0.1 arrive from a bridge as 127.0.0.1.
+    w("\t\tct state established,related accept");
     // The bridges allow loopback sources (`route_localnet`, for the host's own forwards to
-    // 127.0.0.1, whose replies come back un-NATed to 127.0.0.1), so nothing from outside may
-    // be addressed to 127/8: not from a VM, not from the WAN (a forward bound to 127.0.0.1 is
-    // the host's own). At raw priority, before any DNAT; replies to the host's own forwards
-    // still carry the gateway here.
-    w("\tchain loopback {");
-    w("\t\ttype filter hook prerouting priority raw; policy accept;");
+    // 127.0.0.1), so nothing else from outside may reach 127/8 (what skips the NAT hook).
     w(&format!(
         "\t\tip daddr 127.0.0.0/8 iif != \"lo\" {}",
         drop(c::LOOPBACK)
     ));
-    w("\t}");
-    w("\tchain input {");
-    w("\t\ttype filter hook input priority filter; policy accept;");
     // DHCP, DNS and the host's services: at the VM's own gateway only.
     w(&format!(
         "\t\tip daddr @gateways iifname @vm_bridges iifname . ip daddr != @own_gateway {}",
@@ -325,9 +335,11 @@ fn inet_filter_chains(w: &mut impl FnMut(&str), r: &Ruleset) {
     }
     w("\tchain forward {");
     w("\t\ttype filter hook forward priority filter; policy accept;");
+    // Every rule below is about what may start: the traffic that did passes at one compare.
+    w("\t\tct state established,related accept");
     // From outside, only port forwards (DNAT) reach a VM network.
     w(&format!(
-        "\t\tct state != {{ established, related }} oifname @vm_bridges iifname != @vm_bridges ct status ! dnat {}",
+        "\t\toifname @vm_bridges iifname != @vm_bridges ct status ! dnat {}",
         drop(c::INTO_VM_NETS)
     ));
     if r.host_net {
@@ -394,8 +406,8 @@ fn bridge_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
         elements(&r.of("bridge", "to_vm"))
     ));
     w(&format!(
-        "\tmap filter_in {{ type ifname : verdict;{} }}",
-        elements(&r.of("bridge", "filter_in"))
+        "\tmap host_to_vm {{ type ifname : verdict;{} }}",
+        elements(&r.of("bridge", "host_to_vm"))
     ));
 }
 
@@ -427,14 +439,8 @@ fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
         "\t\tether type ip6 oifname @vm_ports {}",
         drop(c::IPV6)
     ));
-    if r.any_nolocal {
-        w(&format!(
-            "\t\toifname @nolocal ip saddr @vm_nets ip saddr != @gateways {}",
-            drop(c::ROUTED_TO_VM)
-        ));
-    }
-    if r.any_filtered() {
-        w("\t\toifname vmap @filter_in");
+    if r.any_nolocal || r.any_filtered() {
+        w("\t\toifname vmap @host_to_vm");
     }
     w("\t}");
 }
@@ -445,16 +451,18 @@ fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
 /// so that a frame passing them returns to `prerouting`.
 fn floor_chains(w: &mut impl FnMut(&str)) {
     w("\tchain floor {");
+    // The common case first: TCP from the port's own MAC and address. `ether type ip`, not
+    // `meta l4proto` alone, which sees through a VLAN tag the kernel took into metadata.
+    w("\t\tether type ip meta l4proto tcp iifname . ether saddr . ip saddr @own_ip return");
     // `ether type` sees a VLAN tag the kernel has taken into the packet's metadata (VID 0
-    // too); `meta l4proto` would not, so nothing is passed before this dispatch.
+    // too).
     w(
         "\t\tether type vmap { ip : goto floor_ip, arp : goto floor_arp, ip6 : goto floor_ip6, 8021q : goto floor_tagged, 8021ad : goto floor_tagged }",
     );
     w(&format!("\t\t{}", drop(c::OTHER_ETHERTYPE)));
     w("\t}");
     w("\tchain floor_ip {");
-    // The common case first: TCP or ICMP from the port's own MAC and address (no DHCP).
-    w("\t\tmeta l4proto { tcp, icmp } iifname . ether saddr . ip saddr @own_ip return");
+    w("\t\tmeta l4proto icmp iifname . ether saddr . ip saddr @own_ip return");
     w(&format!(
         "\t\tiifname . ether saddr != @own_mac {}",
         drop(c::FORGED_MAC)
@@ -511,6 +519,8 @@ fn write_filter_chains(w: &mut impl FnMut(&str), vms: &[&StartedVm]) {
             ));
             if dir == "out" {
                 w("\t\tjump floor");
+            } else if vm.no_local {
+                w("\t\tjump nolocal_routed");
             }
             // Filter rules speak IPv4 (the floor drops IPv6 and tagged frames): ARP passes.
             w("\t\tether type != ip return");
