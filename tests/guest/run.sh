@@ -98,7 +98,7 @@ else
   bad "the relay did not record the lease '$relayed_ip': $(cat "$home/run/relayed.relay.log" 2>&1)"
 fi
 # The relay dropped the forged frames before the TAP: nft's own rule for them saw none.
-same "nft's forged-MAC rule saw nothing (the relay stopped them)" 0 "$(nft list table bridge vmctl | grep -F "frame from a MAC not the VM's" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')"
+same "nft's forged-MAC rules saw nothing (the relay stopped them)" 0 "$(nft list table bridge vmctl | grep -F "frame from a MAC not the VM's" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')"
 wait "$run_relayed"; rc=$?
 same "vmctl run relayed exits with QEMU's status" 0 "$rc"
 has "the relayed guest gets its lease through the relay" "$home/relayed.log" "lease ip="
