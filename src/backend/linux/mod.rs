@@ -617,11 +617,18 @@ impl Backend for Linux<'_> {
             )
             .with_hint("nothing was changed; lease events come from the network's dnsmasq"));
         }
-        if !bound {
-            // It may have been learned from the ACK as it passed (absent once that expired).
+        // An address it lets go of (released, or replaced by a new lease) may have been learned
+        // from the ACK as it passed: forget it now, not when it expires, since the pool may
+        // hand it to another VM (nft refuses once it expired: nothing to forget then).
+        let let_go = if bound {
+            run.ip.filter(|old| *old != ip)
+        } else {
+            Some(ip)
+        };
+        if let Some(old) = let_go {
             let _ = self
                 .host
-                .nft_load(&crate::plan::linux::forget_learned(run, ip));
+                .nft_load(&crate::plan::linux::forget_learned(run, old));
         }
         let ip = if bound {
             Some(ip)

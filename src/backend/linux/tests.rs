@@ -216,4 +216,13 @@ fn a_lease_event_is_checked_before_anything_changes() {
         &host.take(),
         "nft_load add element bridge vmctl own_ip"
     ));
+    // A new lease: the old address, learned from its ACK too, is forgotten at once.
+    host.linux()
+        .lease_event(&lock, "shared", event(mac, "192.168.64.10"))
+        .unwrap();
+    let ops = host.take();
+    let forgot = |op: &String| {
+        op.contains("delete element bridge vmctl learned") && op.contains("0xc0a84009")
+    };
+    assert!(ops.iter().any(forgot), "{ops:?}");
 }
