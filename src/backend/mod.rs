@@ -13,7 +13,7 @@ pub mod linux;
 pub mod macos;
 
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use macaddr::MacAddr6;
 
@@ -152,14 +152,50 @@ fn is_relay_helper(pid: u32) -> bool {
 }
 
 /// End a relay helper (if that pid is still one) and remove its socket.
-pub fn stop_helper(pid: u32, socket: Option<&Path>) {
-    if is_relay_helper(pid) {
+pub fn stop_helper(pid: Option<u32>, socket: Option<&Path>) {
+    if let Some(pid) = pid.filter(|pid| is_relay_helper(*pid)) {
         crate::sys::process::terminate(pid, std::time::Duration::from_secs(2));
     }
     if let Some(socket) = socket {
         let _ = std::fs::remove_file(socket);
         let _ = std::fs::remove_file(socket.with_extension("relay.log"));
     }
+}
+
+/// A started VM's relay helper and socket, as far as the host confirms they are what vmctl
+/// made: the pid runs vmctl's relay helper and started when the run file says it did; the
+/// socket is `run/<vm>.sock`. A run file can say anything: what is not confirmed is left
+/// alone, with a warning naming the file.
+pub fn verified_relay(
+    store: &Store,
+    state: &StartedVm,
+    warnings: &mut Vec<String>,
+) -> (Option<u32>, Option<PathBuf>) {
+    let file = format!("run/{}.plist", state.name);
+    let pid = state.helper.filter(|&pid| {
+        let started = crate::sys::process::start_time(pid);
+        let ours = is_relay_helper(pid)
+            && state
+                .helper_start
+                .as_deref()
+                .is_none_or(|recorded| started.as_deref() == Some(recorded));
+        if !ours && crate::sys::process::alive(pid) {
+            warnings.push(format!(
+                "{file}: pid {pid} is not the VM's relay helper (another process has that pid now): left alone"
+            ));
+        }
+        ours
+    });
+    let ours = store.run_dir().join(format!("{}.sock", state.name));
+    if let Some(socket) = state.socket.as_ref().filter(|s| **s != ours) {
+        warnings.push(format!(
+            "{file}: socket {} is not vmctl's ({}): left alone",
+            socket.display(),
+            ours.display()
+        ));
+    }
+    let socket = (state.attach == Attach::Socket || state.socket.is_some()).then_some(ours);
+    (pid, socket)
 }
 
 /// Two started VMs never share a MAC or a host port: refuse, naming the VM that has it.
@@ -341,8 +377,9 @@ pub trait Backend {
         attach: Attach,
         holder: Option<u32>,
     ) -> Result<Started, Error>;
-    /// Take a started VM's NIC down (and its network after its last VM).
-    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error>;
+    /// Take a started VM's NIC down (and its network after its last VM). Objects its run file
+    /// names that are not what vmctl made for it are left alone: a warning each.
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Vec<String>, Error>;
     /// Record a lease change of `network` and reload the rules that depend on it.
     fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error>;
     /// Forget a deleted VM: its DHCP reservation and lease, so its address returns to the pool.
@@ -431,7 +468,7 @@ impl Backend for Unsupported {
     ) -> Result<Started, Error> {
         Self::refuse()
     }
-    fn stop(&self, _: &StoreLock, _: &StartedVm) -> Result<(), Error> {
+    fn stop(&self, _: &StoreLock, _: &StartedVm) -> Result<Vec<String>, Error> {
         Self::refuse()
     }
     fn lease_event(&self, _: &StoreLock, _: &str, _: LeaseEvent) -> Result<(), Error> {

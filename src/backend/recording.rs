@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::linux::host::Host;
+use super::linux::netlink::LinkInfo;
 use crate::error::Error;
 use crate::plan::linux::DnsmasqNetwork;
 use crate::settings::Settings;
@@ -26,6 +27,7 @@ pub struct Tape {
     next_index: Cell<u32>,
     daemons: RefCell<BTreeSet<PathBuf>>,
     fail: RefCell<Option<String>>,
+    aliases: RefCell<BTreeMap<u32, String>>,
 }
 
 impl Recording {
@@ -94,6 +96,28 @@ impl Host for Recording {
 
     fn default_route_interface(&self) -> Result<Option<String>, Error> {
         Ok(Some("eth0".into()))
+    }
+
+    fn link(&self, name: &str) -> Result<Option<LinkInfo>, Error> {
+        Ok(self.0.links.borrow().get(name).map(|&index| LinkInfo {
+            index,
+            name: name.to_owned(),
+            kind: None,
+            master: None,
+            mac: None,
+            alias: self.0.aliases.borrow().get(&index).cloned(),
+            up: true,
+        }))
+    }
+
+    fn netns_link(&self, _netns: &str, _name: &str) -> Result<Option<LinkInfo>, Error> {
+        Ok(None)
+    }
+
+    fn set_alias(&self, index: u32, alias: &str) -> Result<(), Error> {
+        self.op(format!("set_alias {index} {alias}"))?;
+        self.0.aliases.borrow_mut().insert(index, alias.to_owned());
+        Ok(())
     }
 
     fn host_addresses(&self) -> Result<Vec<Ipv4Addr>, Error> {
@@ -215,7 +239,7 @@ impl Host for Recording {
         Ok(4242)
     }
 
-    fn stop_relay(&self, pid: u32, _socket: Option<&Path>) {
-        let _ = self.op(format!("stop_relay {pid}"));
+    fn stop_relay(&self, pid: Option<u32>, _socket: Option<&Path>) {
+        let _ = self.op(format!("stop_relay {pid:?}"));
     }
 }

@@ -104,7 +104,13 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
     let stopped = {
         let lock = ctx.store.lock()?;
         match ctx.store.load_run(&state.name)? {
-            Some(now) if now.holder == Some(std::process::id()) => backend.stop(&lock, &now),
+            Some(now) if now.holder == Some(std::process::id()) => {
+                backend.stop(&lock, &now).map(|warnings| {
+                    for warning in warnings {
+                        ctx.out.warn(&warning);
+                    }
+                })
+            }
             _ => Ok(()),
         }
     };

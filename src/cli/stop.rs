@@ -31,10 +31,13 @@ pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
         );
         return Ok(());
     };
-    backend::host(&ctx.store, &settings).stop(&lock, &state)?;
+    let warnings = backend::host(&ctx.store, &settings).stop(&lock, &state)?;
+    for warning in &warnings {
+        ctx.out.warn(warning);
+    }
     ctx.out.done(
         &json!({"name": state.name, "was_started": true}),
-        &format!("stopped VM '{}' ({} removed)", state.name, state.link),
+        &format!("stopped VM '{}'", state.name),
     );
     Ok(())
 }

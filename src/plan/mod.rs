@@ -256,6 +256,8 @@ pub(crate) mod tests {
             holder: None,
             helper: None,
             socket: None,
+            helper_start: None,
+            netns_id: None,
         };
         let mut web = vm("web", Mode::Shared, 1);
         web.ip = Some(ip(192, 168, 64, 20));

@@ -71,6 +71,14 @@ pub struct StartedVm {
     pub helper: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<PathBuf>,
+    /// When the relay helper started (`sys::process::start_time`): with its command line, what
+    /// tells it from another process that got its pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper_start: Option<String>,
+    /// `--attach netns:NAME`: the identity of the namespace it was attached to (device and
+    /// inode of `/run/netns/NAME`), so a namespace made under that name since is left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns_id: Option<String>,
 }
 
 impl StartedVm {
@@ -106,6 +114,8 @@ impl StartedVm {
             holder: None,
             helper: None,
             socket: None,
+            helper_start: None,
+            netns_id: None,
         }
     }
 

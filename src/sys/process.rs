@@ -32,6 +32,29 @@ pub fn command_line(pid: u32) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// When `pid` started, as the system says it (on Linux the clock ticks since boot in
+/// `/proc/PID/stat`, elsewhere `ps`'s start time): the same pid with another start time is
+/// another process.
+pub fn start_time(pid: u32) -> Option<String> {
+    if std::path::Path::new("/proc/self/stat").exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command name (which may hold spaces and parentheses): field 22 is the
+        // 20th after it.
+        return stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(19)
+            .map(str::to_owned);
+    }
+    let out = std::process::Command::new("ps")
+        .args(["-o", "lstart=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
 /// Send `pid` SIGTERM and wait up to `wait` for it to be gone.
 pub fn terminate(pid: u32, wait: std::time::Duration) {
     let Ok(raw) = i32::try_from(pid) else {

@@ -6,7 +6,7 @@ use super::host::Host;
 use super::{Linux, Undo};
 use crate::backend::{Backend, Finding};
 use crate::error::Error;
-use crate::model::names::bridge_name;
+use crate::model::names::{bridge_name, vm_link_name};
 use crate::plan::linux::{Link, LinuxPlan};
 use crate::store::StartedVm;
 use crate::store::StoreLock;
@@ -134,7 +134,9 @@ impl<'b, 'a> Checkup<'b, 'a> {
                     self.backend
                         .network_up(nl, plan, net, None, &mut undo, &mut warnings)?;
                 for run in runs.iter().filter(|r| r.network.as_ref() == Some(net)) {
-                    if let Some(link) = nl.link_index(&run.link)? {
+                    if matches!(Linux::find_vm_link(nl, run)?, super::Found::Ours)
+                        && let Some(link) = nl.link_index(&vm_link_name(&run.name))?
+                    {
                         nl.set_master(link, index)?;
                     }
                 }
@@ -185,7 +187,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
         runs: &[StartedVm],
     ) -> Result<(), Error> {
         let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
-        known.extend(runs.iter().map(|r| r.link.clone()));
+        known.extend(runs.iter().map(|r| vm_link_name(&r.name)));
         for name in nl.link_names()? {
             let ours = name.starts_with("vmt-") || name.starts_with("vmctl-");
             if !ours || known.contains(&name) {

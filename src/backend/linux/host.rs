@@ -8,7 +8,7 @@ use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use super::netlink::{Netlink, NetlinkError};
+use super::netlink::{LinkInfo, Netlink, NetlinkError};
 use super::{dnsmasq, nft};
 use crate::error::Error;
 use crate::plan::linux::DnsmasqNetwork;
@@ -26,6 +26,12 @@ pub trait Host {
     fn link_index(&self, name: &str) -> Result<Option<u32>, Error>;
     /// The names of every link here.
     fn link_names(&self) -> Result<Vec<String>, Error>;
+    /// The link named `name` here (its MAC, alias, master, up), None if absent.
+    fn link(&self, name: &str) -> Result<Option<LinkInfo>, Error>;
+    /// The link named `name` inside the namespace `/run/netns/<netns>`, None if absent.
+    fn netns_link(&self, netns: &str, name: &str) -> Result<Option<LinkInfo>, Error>;
+    /// Mark link `index` with `alias` (vmctl marks what it makes).
+    fn set_alias(&self, index: u32, alias: &str) -> Result<(), Error>;
     fn default_route_interface(&self) -> Result<Option<String>, Error>;
     /// The host's own IPv4 addresses (for filter rules' `local`).
     fn host_addresses(&self) -> Result<Vec<Ipv4Addr>, Error>;
@@ -87,7 +93,7 @@ pub trait Host {
         port: &[String],
     ) -> Result<u32, Error>;
     /// End a relay (if that pid is still one) and remove its socket.
-    fn stop_relay(&self, pid: u32, socket: Option<&Path>);
+    fn stop_relay(&self, pid: Option<u32>, socket: Option<&Path>);
 }
 
 /// The real host: netlink opened on first use, `nft`, dnsmasq and relay processes.
@@ -160,6 +166,21 @@ impl Host for System {
 
     fn default_route_interface(&self) -> Result<Option<String>, Error> {
         self.with_netlink(Netlink::default_route_interface)
+    }
+
+    fn link(&self, name: &str) -> Result<Option<LinkInfo>, Error> {
+        self.with_netlink(|nl| nl.link_named(name))
+    }
+
+    fn netns_link(&self, netns: &str, name: &str) -> Result<Option<LinkInfo>, Error> {
+        let Ok(ns) = open_netns(netns) else {
+            return Ok(None);
+        };
+        netlink_in(&ns)?.link_named(name).map_err(host_err)
+    }
+
+    fn set_alias(&self, index: u32, alias: &str) -> Result<(), Error> {
+        self.with_netlink(|nl| nl.set_alias(index, alias))
     }
 
     fn host_addresses(&self) -> Result<Vec<Ipv4Addr>, Error> {
@@ -336,7 +357,7 @@ impl Host for System {
         crate::backend::spawn_helper(store, settings, vm, socket, port)
     }
 
-    fn stop_relay(&self, pid: u32, socket: Option<&Path>) {
+    fn stop_relay(&self, pid: Option<u32>, socket: Option<&Path>) {
         crate::backend::stop_helper(pid, socket);
     }
 }

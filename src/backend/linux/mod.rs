@@ -20,13 +20,14 @@ pub mod nft;
 use std::path::PathBuf;
 
 use host::Host;
+use macaddr::MacAddr6;
 use netlink::{Netlink, NetlinkError};
 
 use super::{Backend, Finding, LeaseEvent, Started};
 use crate::discovery::routes::HostRoute;
 use crate::error::Error;
 use crate::model::mac::parse_mac;
-use crate::model::names::bridge_name;
+use crate::model::names::{bridge_name, host_end_mac, vm_link_name};
 use crate::model::{Attach, Mac};
 use crate::model::{Mode, VmProfile};
 use crate::plan::PlanInput;
@@ -72,7 +73,7 @@ impl Undo {
                 Made::File(path) => {
                     let _ = std::fs::remove_file(path);
                 }
-                Made::Helper(pid, socket) => nl.stop_relay(pid, Some(&socket)),
+                Made::Helper(pid, socket) => nl.stop_relay(Some(pid), Some(&socket)),
             }
         }
     }
@@ -268,16 +269,18 @@ impl<'a> Linux<'a> {
             Link::Bridge { .. } => unreachable!("bridges are made by network_up"),
             Link::Tap {
                 name,
+                vm,
                 host_mac,
                 master: m,
                 owner,
                 ..
             } => {
-                nl.delete_link(name)?;
+                Self::clear_link_name(nl, name, vm, &[parse_mac(host_mac)?])?;
                 // Undone even when only half made (persistent, then refused an owner).
                 undo.made.push(Made::Link(name.clone()));
                 nl.create_tap(name, *owner)?;
                 let index = nl.link_index(name)?.unwrap_or_default();
+                nl.set_alias(index, &link_alias(vm))?;
                 nl.set_mac(index, mac_bytes(host_mac)?)?;
                 if let Some(bridge) = master(nl, m)? {
                     nl.set_master(index, bridge)?;
@@ -286,17 +289,18 @@ impl<'a> Linux<'a> {
             }
             Link::Veth {
                 name,
+                vm,
                 host_mac,
                 guest_mac,
                 master: m,
                 netns,
-                ..
             } => {
-                nl.delete_link(name)?;
+                Self::clear_link_name(nl, name, vm, &[parse_mac(host_mac)?])?;
                 nl.check_netns(netns)?;
                 let index =
                     nl.add_veth(name, mac_bytes(host_mac)?, mac_bytes(guest_mac)?, netns)?;
                 undo.made.push(Made::Link(name.clone()));
+                nl.set_alias(index, &link_alias(vm))?;
                 if let Some(bridge) = master(nl, m)? {
                     nl.set_master(index, bridge)?;
                 }
@@ -304,11 +308,11 @@ impl<'a> Linux<'a> {
             }
             Link::Macvlan {
                 name,
+                vm,
                 mac,
                 parent,
                 netns,
                 owner,
-                ..
             } => {
                 let parent = parent.as_deref().expect("start resolves the parent first");
                 let parent_index = nl.link_index(parent)?.ok_or_else(|| {
@@ -326,11 +330,12 @@ impl<'a> Linux<'a> {
                     });
                     return Ok(());
                 }
-                nl.delete_link(name)?;
+                Self::clear_link_name(nl, name, vm, &[parse_mac(mac)?])?;
                 let index = nl
                     .add_macvlan(name, parent_index, mac_bytes(mac)?, None)?
                     .unwrap_or_default();
                 undo.made.push(Made::Link(name.clone()));
+                nl.set_alias(index, &link_alias(vm))?;
                 if let Some(uid) = owner {
                     nl.chown_macvtap(index, *uid)?;
                 }
@@ -339,19 +344,94 @@ impl<'a> Linux<'a> {
         }
     }
 
-    /// Is a started VM's link still there?
+    /// A started VM's link as the host has it. The run file's `link` is not trusted: vmctl
+    /// looks for the link it makes for that VM (named for the VM, marked with its alias; one
+    /// made before vmctl marked its links is known by its MAC), in the namespace the VM was
+    /// attached to (the same namespace, not one made under that name since).
+    pub(super) fn find_vm_link(nl: &dyn Host, state: &StartedVm) -> Result<Found, Error> {
+        if let Some(netns) = state.inner_netns() {
+            if let Some(recorded) = &state.netns_id
+                && netns_identity(netns).as_deref() != Some(recorded.as_str())
+            {
+                return Ok(Found::Foreign(format!(
+                    "namespace {netns} is not the one VM '{}' was attached to",
+                    state.name
+                )));
+            }
+            return Ok(match nl.netns_link(netns, "eth0")? {
+                None => Found::Absent,
+                Some(info) if info.mac == Some(state.mac.into_array()) => Found::Ours,
+                Some(_) => Found::Foreign(format!(
+                    "eth0 in namespace {netns} is not VM '{}''s macvlan (its MAC differs)",
+                    state.name
+                )),
+            });
+        }
+        let name = vm_link_name(&state.name);
+        Ok(match nl.link(&name)? {
+            None => Found::Absent,
+            Some(info)
+                if is_vms_link(&info, &state.name, &[host_end_mac(state.mac), state.mac]) =>
+            {
+                Found::Ours
+            }
+            Some(_) => Found::Foreign(format!(
+                "link {name} is not the one vmctl made for VM '{}' (another alias or MAC)",
+                state.name
+            )),
+        })
+    }
+
+    /// Is a started VM's link (the one vmctl made) still there?
     pub(super) fn link_present(nl: &dyn Host, state: &StartedVm) -> Result<bool, Error> {
-        match state.inner_netns() {
-            Some(netns) => nl.link_in_netns(netns, "eth0"),
-            None => Ok(nl.link_index(&state.link)?.is_some()),
+        Ok(matches!(Self::find_vm_link(nl, state)?, Found::Ours))
+    }
+
+    /// Delete a started VM's link, if it is the one vmctl made (absent is fine); a warning
+    /// when the run file names another, or another link has its name.
+    fn remove_vm_link(
+        nl: &dyn Host,
+        state: &StartedVm,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        let file = format!("run/{}.plist", state.name);
+        let ours = vm_link_name(&state.name);
+        if state.link != ours {
+            warnings.push(format!(
+                "{file} names link '{}', not vmctl's {ours}: left alone",
+                crate::error::printable(&state.link)
+            ));
+        }
+        match Self::find_vm_link(nl, state)? {
+            Found::Absent => Ok(()),
+            Found::Foreign(why) => {
+                warnings.push(format!("{file}: {why}: left alone"));
+                Ok(())
+            }
+            Found::Ours => match state.inner_netns() {
+                Some(netns) => nl.delete_in_netns(netns, "eth0"),
+                None => nl.delete_link(&ours),
+            },
         }
     }
 
-    /// Delete a started VM's link (absent is fine).
-    fn remove_vm_link(nl: &dyn Host, state: &StartedVm) -> Result<(), Error> {
-        match state.inner_netns() {
-            Some(netns) => nl.delete_in_netns(netns, "eth0"),
-            None => nl.delete_link(&state.link),
+    /// Before making the link `name` for `vm`: a link of that name vmctl made (a crash left it)
+    /// goes; one that is not vmctl's is refused, not deleted.
+    fn clear_link_name(
+        nl: &dyn Host,
+        name: &str,
+        vm: &str,
+        macs: &[MacAddr6],
+    ) -> Result<(), Error> {
+        match nl.link(name)? {
+            None => Ok(()),
+            Some(info) if is_vms_link(&info, vm, macs) => nl.delete_link(name),
+            Some(_) => Err(Error::conflict(format!(
+                "a link named {name} exists and is not the one vmctl made for VM '{vm}'"
+            ))
+            .with_hint(format!(
+                "vmctl leaves it alone: `ip -d link show {name}` says what it is; remove or rename it, then start again"
+            ))),
         }
     }
 
@@ -509,9 +589,12 @@ impl Backend for Linux<'_> {
                 .expect("the plan has a link for every VM");
             Self::make_link(nl, link, &mut undo)?;
             let mut state = state.clone();
+            if let Attach::Netns { netns } = &state.attach {
+                state.netns_id = netns_identity(netns);
+            }
             if state.attach == Attach::Socket {
                 let socket = self.store.run_dir().join(format!("{}.sock", state.name));
-                let mut port = vec!["--tap".to_owned(), state.link.clone()];
+                let mut port = vec!["--tap".to_owned(), vm_link_name(&state.name)];
                 if let Some(net) = &state.network {
                     // The gateway is the network's bridge: DHCP replies come from its MAC.
                     port.extend(["--gateway-mac".to_owned(), Mac(bridge_mac(net)).to_string()]);
@@ -519,6 +602,7 @@ impl Backend for Linux<'_> {
                 let pid = nl.spawn_relay(self.store, self.settings, &state, &socket, &port)?;
                 undo.made.push(Made::Helper(pid, socket.clone()));
                 state.helper = Some(pid);
+                state.helper_start = crate::sys::process::start_time(pid);
                 state.socket = Some(socket);
             }
             self.change_rules(&others, &runs)?;
@@ -542,7 +626,7 @@ impl Backend for Linux<'_> {
         })
     }
 
-    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Vec<String>, Error> {
         self.host.require_net_admin("stop")?;
         let nl = &*self.host;
         let runs = self.store.load_runs()?;
@@ -554,10 +638,12 @@ impl Backend for Linux<'_> {
         // Teardown goes on past a failed step, so as much as possible is gone; the first
         // failure is reported.
         let mut errors = Vec::new();
-        if let Some(pid) = state.helper {
-            nl.stop_relay(pid, state.socket.as_deref());
+        let mut warnings = Vec::new();
+        let (pid, socket) = super::verified_relay(self.store, state, &mut warnings);
+        if pid.is_some() || socket.is_some() {
+            nl.stop_relay(pid, socket.as_deref());
         }
-        if let Err(e) = Self::remove_vm_link(nl, state) {
+        if let Err(e) = Self::remove_vm_link(nl, state, &mut warnings) {
             errors.push(e);
         }
         if let Err(e) = self.change_rules(&runs, &remaining) {
@@ -574,7 +660,7 @@ impl Backend for Linux<'_> {
         }
         match errors.into_iter().next() {
             Some(err) => Err(err),
-            None => Ok(()),
+            None => Ok(warnings),
         }
     }
 
@@ -687,6 +773,38 @@ impl Backend for Linux<'_> {
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
         doctor::Checkup::new(self, lock, fix).run()
     }
+}
+
+/// What a started VM's link is on the host (see `Linux::find_vm_link`).
+pub(super) enum Found {
+    Ours,
+    /// Something else holds its name (or its namespace's): why, for the user.
+    Foreign(String),
+    Absent,
+}
+
+/// The alias vmctl marks a VM's link with, so that it knows its own link from any other.
+fn link_alias(vm: &str) -> String {
+    format!("vmctl:{vm}")
+}
+
+/// Is `info` the link vmctl made for VM `vm`? Its alias says; a link made before vmctl marked
+/// its links has no alias, and then one of `macs` (the MACs vmctl gives that VM's link).
+fn is_vms_link(info: &netlink::LinkInfo, vm: &str, macs: &[MacAddr6]) -> bool {
+    match info.alias.as_deref() {
+        Some(alias) if !alias.is_empty() => alias == link_alias(vm),
+        _ => info
+            .mac
+            .is_some_and(|mac| macs.iter().any(|m| m.into_array() == mac)),
+    }
+}
+
+/// The identity of the network namespace `/run/netns/<name>` (its device and inode), which a
+/// namespace made later under the same name does not share.
+pub(super) fn netns_identity(name: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(std::path::Path::new("/run/netns").join(name)).ok()?;
+    Some(format!("{}:{}", meta.dev(), meta.ino()))
 }
 
 /// The host's routes and interface networks: the main routing table and every IPv4 address,

@@ -226,6 +226,7 @@ impl Backend for Macos<'_> {
         let socket = self.store.run_dir().join(format!("{}.sock", state.name));
         let pid = crate::backend::spawn_helper(self.store, self.settings, &state, &socket, &port)?;
         state.helper = Some(pid);
+        state.helper_start = crate::sys::process::start_time(pid);
         state.socket = Some(socket.clone());
         let mut runs = others;
         runs.push(state.clone());
@@ -236,7 +237,7 @@ impl Backend for Macos<'_> {
             Ok(())
         };
         if let Err(e) = loaded.and_then(|()| self.store.save_run(lock, &state)) {
-            crate::backend::stop_helper(pid, Some(&socket));
+            crate::backend::stop_helper(Some(pid), Some(&socket));
             return Err(e);
         }
         Ok(Started {
@@ -246,15 +247,15 @@ impl Backend for Macos<'_> {
         })
     }
 
-    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Vec<String>, Error> {
         require_root("stop")?;
-        if let Some(pid) = state.helper {
-            crate::backend::stop_helper(pid, state.socket.as_deref());
-        }
+        let mut warnings = Vec::new();
+        let (pid, socket) = crate::backend::verified_relay(self.store, state, &mut warnings);
+        crate::backend::stop_helper(pid, socket.as_deref());
         let anchor = format!("com.apple/vmctl.{}", state.name);
         let flushed = pfctl(&["-a", &anchor, "-F", "all"], "");
         self.store.remove_run(lock, &state.name)?;
-        flushed.map(drop)
+        flushed.map(|_| warnings)
     }
 
     /// bootpd calls no hook: the VM's relay reports the address it saw the DHCP server

@@ -24,6 +24,10 @@ pub struct LinkInfo {
     pub kind: Option<String>,
     /// Index of the bridge (or bond, ...) this link is enslaved to.
     pub master: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    /// `IFLA_IFALIAS`: vmctl marks the links it makes (`vmctl:<vm>`).
+    pub alias: Option<String>,
+    pub up: bool,
 }
 
 impl Netlink {
@@ -35,6 +39,21 @@ impl Netlink {
             .get_link(message)
             .map_err(failed("look up link", name))?;
         Ok(link.map(|link| link.index))
+    }
+
+    /// The link named `name`, None if absent.
+    pub fn link_named(&mut self, name: &str) -> Result<Option<LinkInfo>, NetlinkError> {
+        let mut message = LinkMessage::default();
+        message.attributes.push(LinkAttribute::IfName(name.into()));
+        self.get_link(message).map_err(failed("look up link", name))
+    }
+
+    /// Set link `index`'s alias (`ip link set ... alias`).
+    pub fn set_alias(&mut self, index: u32, alias: &str) -> Result<(), NetlinkError> {
+        self.change("mark", index, |link| {
+            link.attributes
+                .push(LinkAttribute::IfAlias(alias.to_owned()));
+        })
     }
 
     /// Every link in this namespace.
@@ -222,9 +241,12 @@ fn link_info(reply: RouteNetlinkMessage) -> Option<LinkInfo> {
         return None;
     };
     let (mut name, mut kind, mut master) = (String::new(), None, None);
+    let (mut mac, mut alias) = (None, None);
     for attribute in link.attributes {
         match attribute {
             LinkAttribute::IfName(value) => name = value,
+            LinkAttribute::Address(bytes) => mac = <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+            LinkAttribute::IfAlias(value) => alias = Some(value),
             LinkAttribute::Controller(index) => master = Some(index),
             LinkAttribute::LinkInfo(infos) => {
                 kind = infos.into_iter().find_map(|info| match info {
@@ -240,5 +262,8 @@ fn link_info(reply: RouteNetlinkMessage) -> Option<LinkInfo> {
         name,
         kind,
         master,
+        mac,
+        alias,
+        up: link.header.flags.contains(LinkFlags::Up),
     })
 }
