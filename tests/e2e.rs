@@ -13,7 +13,7 @@ fn linux_end_to_end() {
     if !cfg!(target_os = "linux")
         || !common::ready(
             "Linux end-to-end suite",
-            &["unshare", "ip", "nft", "dnsmasq", "busybox"],
+            &["unshare", "ip", "nft", "dnsmasq", "busybox", "python3"],
             "as root: apt-get install nftables dnsmasq-base busybox iproute2",
         )
     {

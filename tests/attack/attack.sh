@@ -116,7 +116,8 @@ ARP_IP="ARP for an address not the VM's"
 FORGED_IP="IPv4 from an address not the VM's"
 DHCP_CHADDR="DHCP for a MAC not the VM's"
 DHCP_SERVER="DHCP server traffic from a VM"
-OTHER_GATEWAY="VM to another network's gateway"
+OTHER_GATEWAY="to a gateway from outside its network"
+LINK_LOCAL="link-local group frame from a VM (STP, LLDP, 802.1X, ...)"
 BETWEEN_NETWORKS="VM to another vmctl network (no filter rules pass it)"
 LOOPBACK="to the host's loopback from outside it"
 INTO_VM_NETS="from outside to a VM network, not a port forward"
@@ -425,6 +426,51 @@ same "and its router is the gateway" "default via $GW" "$(ip -n late route show 
 wait "$rogue"
 expect "control: the rogue server did answer the new VM" grep 'answered [1-9]' "$home/rogue.out"
 grew "the bridge dropped the rogue server's answers" bridge "$DHCP_SERVER" "$before"
+
+echo "# 16. DHCP with its own chaddr but another VM's client id (found in review)"
+# dnsmasq looks a lease up by client id before chaddr; vmctl's dnsmasq ignores client ids.
+frames atk dhcp --type request --client-id "$mac_vic" --requested "$ip_vic" --server $GW
+sleep 0.3
+same "vic's lease stays vic's" "$ip_vic" "$(leased "$mac_vic")"
+hex_vic=$(printf '0x%02x%02x%02x%02x' $(echo "$ip_vic" | tr . ' '))
+expect_not "atk's port learned no address of vic's" nft get element bridge vmctl learned "{ \"$(link_of atk)\" . $hex_vic }"
+frames atk dhcp --type request --client-id random --requested 192.168.64.230 --sweep --count 20 --server $GW --interval 0.01
+sleep 0.3
+same "20 made-up client ids from atk's own MAC: atk still holds one lease" 1 "$(grep -ci "$mac_atk" "$home/networks/shared/leases")"
+same "and vic's is still vic's" "$ip_vic" "$(leased "$mac_vic")"
+
+echo "# 17. frames to IEEE link-local groups (01:80:c2:00:00:0X) (found in review)"
+# LLDP (..:0e) would skip every bridge hook: vmctl's bridges forward it, so the floor sees it.
+before=$(counter bridge "$OTHER_ETHERTYPE")
+ping1 vic $GW >/dev/null
+frames atk raw --dmac 01:80:c2:00:00:0e --smac "$mac_vic" --ethertype 88cc --count 2 --interval 0.1
+same "an LLDP frame from vic's MAC did not move vic in the forwarding table" "$(link_of vic)" \
+  "$(bridge fdb show br vmctl-shared | grep -i "$mac_vic" | awk '{print $3}' | sort -u | xargs)"
+fdb=$(fdb_count)
+frames atk raw --dmac 01:80:c2:00:00:0e --smac random --ethertype 88cc --count 200
+now=$(fdb_count)
+if [ $((now - fdb)) -lt 10 ]; then ok "200 made-up MACs in LLDP frames did not flood the forwarding table ($fdb, then $now)"
+else bad "200 made-up MACs in LLDP frames flooded the forwarding table: $fdb, then $now"; fi
+grew "the floor dropped the LLDP frames (neither IPv4 nor ARP)" bridge "$OTHER_ETHERTYPE" "$before"
+frames atk ra --prefix 2001:db8:66::/64 --dmac 01:80:c2:00:00:0e
+sleep 0.2
+same "an RA to the LLDP group gave the host no IPv6 route" "" "$(ip -6 route | grep 'proto ra')"
+same "vic's port has IPv6 off" 1 "$(sysctl -n "net.ipv6.conf.$(link_of vic).disable_ipv6")"
+# The other groups (802.1X at ..:03, ...) reach the host through the bridge's input hook.
+before=$(counter bridge "$LINK_LOCAL")
+fdb=$(fdb_count)
+frames atk raw --dmac 01:80:c2:00:00:03 --smac random --ethertype 888e --count 50
+now=$(fdb_count)
+if [ $((now - fdb)) -lt 10 ]; then ok "50 made-up MACs in 802.1X frames did not flood the forwarding table ($fdb, then $now)"
+else bad "50 made-up MACs in 802.1X frames flooded the forwarding table: $fdb, then $now"; fi
+grew "the bridge dropped the 802.1X frames" bridge "$LINK_LOCAL" "$before"
+
+echo "# 18. the WAN using a gateway's dnsmasq as an open resolver (found in review)"
+before=$(counter inet "$OTHER_GATEWAY")
+in_vm wan ip route replace 192.168.64.0/24 via 203.0.113.1
+expect_not "the WAN gets no answer from 192.168.64.1's DNS" in_vm wan timeout 2 busybox nslookup open-resolver.example 192.168.64.1
+expect_not "and nothing was forwarded to the WAN's DNS server" grep -q open-resolver "$home/dns.log"
+grew "the host dropped the WAN's queries to the gateway" inet "$OTHER_GATEWAY" "$before"
 
 echo "# attack suite took ${SECONDS}s"
 summary

@@ -162,7 +162,10 @@ def cmd_dhcp(args, sock):
         chaddr = args.chaddr or smac
         if chaddr == "random":
             chaddr = random_mac()
-        options = [(61, b"\x01" + mac(chaddr))]
+        client_id = args.client_id or chaddr
+        if client_id == "random":
+            client_id = random_mac()
+        options = [(61, b"\x01" + mac(client_id))]
         if args.requested:
             requested = ipaddress.IPv4Address(args.requested) + (i if args.sweep else 0)
             options.append((50, requested.packed))
@@ -212,7 +215,7 @@ def cmd_ra(args, sock):
     body += struct.pack("!BB6s", 1, 1, mac(args.smac))
     body += struct.pack("!BBBBIII16s", 3, 4, prefix.prefixlen, 0xC0, 86400, 14400, 0, prefix.network_address.packed)
     frame = icmp6(src, "ff02::1", body)
-    send(sock, args, lambda i: ether(args, ETH_P_IPV6, frame, dmac="33:33:00:00:00:01"))
+    send(sock, args, lambda i: ether(args, ETH_P_IPV6, frame, dmac=args.dmac or "33:33:00:00:00:01"))
 
 
 def cmd_dhcpv6_advertise(args, sock):
@@ -226,7 +229,7 @@ def cmd_dhcpv6_advertise(args, sock):
     head = struct.pack("!HHH", 547, 546, 8 + len(data))
     total = checksum(pseudo6(src, dst, 17, 8 + len(data)) + head + b"\0\0" + data)
     frame = ipv6(src, dst, 17, head + struct.pack("!H", total) + data)
-    send(sock, args, lambda i: ether(args, ETH_P_IPV6, frame, dmac="33:33:00:00:00:01"))
+    send(sock, args, lambda i: ether(args, ETH_P_IPV6, frame, dmac=args.dmac or "33:33:00:00:00:01"))
 
 
 def cmd_udp(args, sock):
@@ -357,6 +360,7 @@ def main():
     a = sub.add_parser("dhcp", parents=[common])
     a.add_argument("--type", choices=["discover", "request", "decline", "release", "inform"], required=True)
     a.add_argument("--chaddr", help="client MAC in the message (default: the frame's source), or 'random'")
+    a.add_argument("--client-id", help="option 61's MAC (default: --chaddr), or 'random'")
     a.add_argument("--ciaddr", default="0.0.0.0")
     a.add_argument("--requested", help="option 50, the requested address")
     a.add_argument("--sweep", action="store_true", help="request --requested + i in message i")

@@ -353,6 +353,60 @@ else bad "start on a clashing network: rc=$rc $out"; fi
 expect_not "and nothing of it was made" ip link show vmctl-late
 ip link del vpn0
 
+echo "# 9i. run files that lie: stop acts only on what vmctl made"
+# set_run VM PYTHON-EXPR: edit run/VM.plist as the dict r (what a hostile or broken file says).
+set_run() {
+  python3 - "$home/run/$1.plist" "$2" <<'PY'
+import plistlib, sys
+path, edit = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    r = plistlib.load(f)
+exec(edit)
+with open(path, "wb") as f:
+    plistlib.dump(r, f)
+PY
+}
+has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN (not in $out: expect sets that)
+vm liar
+liar_link=$("$V" -j show liar network | grep -o '"link":"[^"]*"' | cut -d'"' -f4)
+ip link add fgn0 type veth peer name fgn1
+set_run liar "r['link'] = 'fgn0'"
+said=$("$V" stop liar 2>&1); rc=$?
+same "stop of a VM whose run file names a foreign link succeeds" 0 "$rc"
+expect "and says it left that link alone" has "$said" "names link 'fgn0'.*left alone"
+expect "the foreign link is still there" ip link show fgn0
+expect_not "the VM's own link $liar_link is gone" ip link show "$liar_link"
+"$V" start liar --attach netns:liar >/dev/null && ip -n liar link set eth0 up
+set_run liar "r['link'] = 'eth0; reboot'"
+said=$("$V" stop liar 2>&1)
+expect_not "a link of 'eth0; reboot' is not reported as removed" has "$said" "reboot.*removed"
+expect "it is named as left alone" has "$said" "names link 'eth0; reboot'.*left alone"
+"$V" create sockliar >/dev/null
+"$V" start sockliar --attach socket >/dev/null
+mkdir -p "$home/elsewhere" && touch "$home/elsewhere/precious.sock" "$home/elsewhere/precious.relay.log"
+(exec -a relay-helper sleep 1000) & decoy=$!; pids+=($decoy)
+real_helper=$(python3 -c "import plistlib,sys; print(plistlib.load(open(sys.argv[1],'rb'))['helper'])" "$home/run/sockliar.plist")
+set_run sockliar "r['socket'] = '$home/elsewhere/precious.sock'; r['helper'] = $decoy"
+expect_not "doctor names the run file that lies" "$V" doctor
+said=$("$V" stop sockliar 2>&1)
+expect "stop leaves a socket outside run/ alone" test -e "$home/elsewhere/precious.sock"
+expect "and the log beside it" test -e "$home/elsewhere/precious.relay.log"
+expect "and a process posing as relay-helper (pid $decoy)" kill -0 "$decoy"
+expect "and says so" has "$said" "pid $decoy is not the VM's relay helper"
+expect_not "vmctl's own socket is gone" test -e "$home/run/sockliar.sock"
+kill "$decoy" 2>/dev/null; kill "$real_helper" 2>/dev/null
+"$V" create brliar -t bridge -b lan0 >/dev/null && ip netns add brliar
+"$V" start brliar --attach netns:brliar >/dev/null
+ip netns add bystander && ip -n bystander link add eth0 type veth peer name eth1
+set_run brliar "r['attach']['netns'] = 'bystander'"
+"$V" stop brliar >/dev/null 2>&1
+expect "stop did not delete eth0 in another namespace the run file names" ip -n bystander link show eth0
+expect "nor in the VM's own (a run file that lies is not acted on)" ip -n brliar link show eth0
+ip -n brliar link del eth0
+set_run_absent=$(ls "$home/run/brliar.plist" 2>/dev/null)
+same "and the VM is stopped" "" "$set_run_absent"
+ip link del fgn0
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

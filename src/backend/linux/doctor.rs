@@ -52,6 +52,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
             return Ok(self.findings);
         }
         let nl = &*self.backend.host;
+        self.run_files_that_lie(nl)?;
         let runs = self.vms(nl)?;
         let plan = self.backend.plan_for(&runs)?;
         let networks: Vec<String> = plan
@@ -68,6 +69,50 @@ impl<'b, 'a> Checkup<'b, 'a> {
         }
         self.leftovers(nl, &networks, &runs)?;
         Ok(self.findings)
+    }
+
+    /// Run files naming objects that are not what vmctl made for their VM (a link, a socket, a
+    /// helper pid): vmctl acts on none of them; `--fix` writes back what the host confirms.
+    fn run_files_that_lie(&mut self, nl: &dyn Host) -> Result<(), Error> {
+        let store = self.backend.store;
+        for mut run in store.load_runs()? {
+            let mut problems = Vec::new();
+            let (pid, socket) = crate::backend::verified_relay(store, &run, &mut problems);
+            let ours = vm_link_name(&run.name);
+            if run.link != ours {
+                problems.push(format!(
+                    "run/{}.plist names link '{}', not vmctl's {ours}",
+                    run.name,
+                    crate::error::printable(&run.link)
+                ));
+            }
+            if let super::Found::Foreign(why) = Linux::find_vm_link(nl, &run)? {
+                self.note(
+                    format!("run/{}.plist: {why}", run.name),
+                    "vmctl leaves it alone: see what it is (`ip -d link`), then remove or rename it, or stop the VM",
+                    false,
+                );
+            }
+            if problems.is_empty() {
+                continue;
+            }
+            if self.fix {
+                run.link = ours;
+                run.helper = pid;
+                run.helper_start = pid.and(run.helper_start);
+                run.socket = socket;
+                store.save_run(self.lock, &run)?;
+            }
+            let fixed = self.fix;
+            for problem in problems {
+                self.note(
+                    problem,
+                    "vmctl left it alone; write back what the host confirms (the link vmctl makes, no foreign pid or socket)",
+                    fixed,
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Started VMs whose link is gone; returns the ones that count as started from here on.

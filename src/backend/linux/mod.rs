@@ -285,6 +285,7 @@ impl<'a> Linux<'a> {
                 if let Some(bridge) = master(nl, m)? {
                     nl.set_master(index, bridge)?;
                 }
+                no_ipv6(nl, name)?;
                 nl.set_up(index)
             }
             Link::Veth {
@@ -304,6 +305,7 @@ impl<'a> Linux<'a> {
                 if let Some(bridge) = master(nl, m)? {
                     nl.set_master(index, bridge)?;
                 }
+                no_ipv6(nl, name)?;
                 nl.set_up(index)
             }
             Link::Macvlan {
@@ -339,6 +341,7 @@ impl<'a> Linux<'a> {
                 if let Some(uid) = owner {
                     nl.chown_macvtap(index, *uid)?;
                 }
+                no_ipv6(nl, name)?;
                 nl.set_up(index)
             }
         }
@@ -781,6 +784,12 @@ pub(super) enum Found {
     /// Something else holds its name (or its namespace's): why, for the user.
     Foreign(String),
     Absent,
+}
+
+/// A VM's host-side link carries no IPv6 of the host's: no address, no router advertisement
+/// taken (vmctl networks are IPv4 networks; the bridge has IPv6 off too).
+fn no_ipv6(nl: &dyn Host, link: &str) -> Result<(), Error> {
+    nl.sysctl(&format!("net.ipv6.conf.{link}.disable_ipv6"), "1")
 }
 
 /// The alias vmctl marks a VM's link with, so that it knows its own link from any other.

@@ -82,6 +82,9 @@ pub(super) fn dnsmasq(input: &PlanInput, network: &str) -> DnsmasqNetwork {
     // MACs cannot empty the pool. Names only from vmctl: a client cannot register `wpad`.
     line("dhcp-ignore=tag:!known".into());
     line("dhcp-ignore-names".into());
+    // A lease is the client MAC's, which the bridge pins to the VM's port; a client id is
+    // whatever the guest says, and would let it take another VM's lease or many of its own.
+    line("dhcp-ignore-clid".into());
     line("no-ping".into());
     line("no-hosts".into());
     line("domain=vmctl.internal".into());

@@ -45,7 +45,8 @@ pub mod counters {
     pub const HOST_ONLY_OUT: &str = "host-only: no route out";
     pub const HOST_ONLY_IN: &str = "host-only: no route in";
     pub const BETWEEN_NETWORKS: &str = "VM to another vmctl network (no filter rules pass it)";
-    pub const OTHER_GATEWAY: &str = "VM to another network's gateway";
+    pub const OTHER_GATEWAY: &str = "to a gateway from outside its network";
+    pub const LINK_LOCAL: &str = "link-local group frame from a VM (STP, LLDP, 802.1X, ...)";
     // From outside.
     pub const LOOPBACK: &str = "to the host's loopback from outside it";
     pub const INTO_VM_NETS: &str = "from outside to a VM network, not a port forward";
@@ -316,9 +317,10 @@ fn inet_filter_chains(w: &mut impl FnMut(&str), r: &Ruleset) {
         "\t\tip daddr 127.0.0.0/8 iif != \"lo\" {}",
         drop(c::LOOPBACK)
     ));
-    // DHCP, DNS and the host's services: at the VM's own gateway only.
+    // DHCP, DNS and the host's services at a gateway: from its own network only (not from
+    // another network's VMs, not from the WAN), or from the host itself.
     w(&format!(
-        "\t\tip daddr @gateways iifname @vm_bridges iifname . ip daddr != @own_gateway {}",
+        "\t\tip daddr @gateways iif != \"lo\" iifname . ip daddr != @own_gateway {}",
         drop(c::OTHER_GATEWAY)
     ));
     if r.any_nolocal {
@@ -429,6 +431,15 @@ fn bridge_hooks(w: &mut impl FnMut(&str), r: &Ruleset) {
         w("\t\toifname vmap @to_vm");
         w("\t}");
     }
+    // Frames to an IEEE link-local group (01:80:c2:00:00:0X) skip `prerouting`: the bridge
+    // hands them to the host through `input`, and learns their source MAC, unless dropped here.
+    w("\tchain input {");
+    w("\t\ttype filter hook input priority filter; policy accept;");
+    w(&format!(
+        "\t\tether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00 iifname @vm_ports {}",
+        drop(c::LINK_LOCAL)
+    ));
+    w("\t}");
     w("\tchain output {");
     w("\t\ttype filter hook output priority filter; policy accept;");
     // The gateway's DHCP ACK (message type 5, dnsmasq's first option) for a VM's own MAC.

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, InfoMacVtap, InfoVeth, LinkAttribute, LinkFlags,
+    InfoBridge, InfoData, InfoKind, InfoMacVlan, InfoMacVtap, InfoVeth, LinkAttribute, LinkFlags,
     LinkInfo as Info, LinkMessage, MacVlanMode,
 };
 
@@ -67,8 +67,13 @@ impl Netlink {
 
     /// A bridge, created down, with the given MAC address if Some (else the kernel's); returns
     /// its ifindex.
+    ///
+    /// LLDP frames (01:80:c2:00:00:0e) are forwarded like any other (`group_fwd_mask`), not
+    /// handed to the host past every bridge netfilter hook, source MAC learned: so the rules
+    /// see them (and drop them from a VM).
     pub fn add_bridge(&mut self, name: &str, mac: Option<[u8; 6]>) -> Result<u32, NetlinkError> {
-        let mut message = new_link(name, InfoKind::Bridge, None);
+        let forward_lldp = InfoData::Bridge(vec![InfoBridge::GroupFwdMask(1 << 0x0e)]);
+        let mut message = new_link(name, InfoKind::Bridge, Some(forward_lldp));
         message
             .attributes
             .extend(mac.map(|mac| LinkAttribute::Address(mac.to_vec())));
