@@ -216,6 +216,22 @@ pub fn refuse_clashes(
             other.name, profile.name, profile.name
         )));
     }
+    // A static IP another started VM of its network holds (a lease from before the
+    // reservation existed): both would pass the floor with it.
+    if let Some(ip) = profile.network.ip
+        && let Some(other) = others
+            .iter()
+            .find(|r| r.ip == Some(ip) && r.network.as_deref() == profile.network.network_name())
+    {
+        return Err(Error::conflict(format!(
+            "VM '{}' has static IP {ip}, which started VM '{}' holds (its DHCP lease)",
+            profile.name, other.name
+        ))
+        .with_hint(format!(
+            "stop '{0}', start '{1}' (its reservation then holds the address), start '{0}' again: it gets another address",
+            other.name, profile.name
+        )));
+    }
     for pf in &profile.network.port_forwarding_rules {
         let clash = others.iter().find_map(|r| {
             r.port_forwards
