@@ -28,6 +28,8 @@ pub struct Tape {
     daemons: RefCell<BTreeSet<PathBuf>>,
     fail: RefCell<Option<String>>,
     aliases: RefCell<BTreeMap<u32, String>>,
+    masters: RefCell<BTreeMap<u32, u32>>,
+    tables: Cell<bool>,
 }
 
 impl Recording {
@@ -44,6 +46,13 @@ impl Recording {
     /// The next operation whose record starts with `prefix` fails (once).
     pub fn fail_on(&self, prefix: &str) {
         *self.0.fail.borrow_mut() = Some(prefix.to_owned());
+    }
+
+    /// Someone else's doing: the link `name` leaves its bridge.
+    pub fn detach(&self, name: &str) {
+        if let Some(index) = self.0.links.borrow().get(name) {
+            self.0.masters.borrow_mut().remove(index);
+        }
     }
 
     pub fn links(&self) -> Vec<String> {
@@ -103,7 +112,7 @@ impl Host for Recording {
             index,
             name: name.to_owned(),
             kind: None,
-            master: None,
+            master: self.0.masters.borrow().get(&index).copied(),
             mac: None,
             alias: self.0.aliases.borrow().get(&index).cloned(),
             up: true,
@@ -142,7 +151,9 @@ impl Host for Recording {
     }
 
     fn set_master(&self, index: u32, master: u32) -> Result<(), Error> {
-        self.op(format!("set_master {index} {master}"))
+        self.op(format!("set_master {index} {master}"))?;
+        self.0.masters.borrow_mut().insert(index, master);
+        Ok(())
     }
 
     fn delete_link(&self, name: &str) -> Result<(), Error> {
@@ -198,6 +209,10 @@ impl Host for Recording {
         self.0.daemons.borrow().contains(dir).then_some(1)
     }
 
+    fn dnsmasq_pid_file(&self, dir: &Path) -> Option<u32> {
+        self.dnsmasq_running(dir)
+    }
+
     fn dnsmasq_start(&self, net: &DnsmasqNetwork) -> Result<(), Error> {
         self.op(format!("dnsmasq_start {}", net.network))?;
         self.0.daemons.borrow_mut().insert(net.dir.clone());
@@ -213,18 +228,26 @@ impl Host for Recording {
     }
 
     fn nft_load(&self, text: &str) -> Result<(), Error> {
-        self.op(format!(
-            "nft_load {}",
-            text.lines().next().unwrap_or_default()
-        ))
+        let first = text.lines().next().unwrap_or_default();
+        self.op(format!("nft_load {first}"))?;
+        if first.starts_with("#!") {
+            self.0.tables.set(true);
+        }
+        Ok(())
     }
 
     fn nft_remove(&self) -> Result<(), Error> {
-        self.op("nft_remove".into())
+        self.op("nft_remove".into())?;
+        self.0.tables.set(false);
+        Ok(())
     }
 
     fn nft_tables(&self) -> Result<Vec<String>, Error> {
-        Ok(Vec::new())
+        Ok(if self.0.tables.get() {
+            vec!["inet vmctl".into(), "bridge vmctl".into()]
+        } else {
+            Vec::new()
+        })
     }
 
     fn spawn_relay(

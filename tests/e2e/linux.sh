@@ -407,6 +407,39 @@ set_run_absent=$(ls "$home/run/brliar.plist" 2>/dev/null)
 same "and the VM is stopped" "" "$set_run_absent"
 ip link del fgn0
 
+echo "# 9j. the host drifts behind vmctl's back: it notices and repairs"
+link_of() { "$V" -j show "$1" network | grep -o '"link":"[^"]*"' | cut -d'"' -f4; }
+dnsmasqs() { pgrep -fc -- "--conf-file=$home/networks/shared/dnsmasq.conf"; }
+vm d1 && lease d1
+serving=$(dnsmasqs) # the daemon, and the helper it forks for its lease script
+rm "$home/networks/shared/dnsmasq.pid"
+expect_not "doctor notices dnsmasq running without its pid file" "$V" doctor
+expect "doctor says so" sh -c "'$V' doctor 2>&1 | grep -q 'runs without its pid file'"
+vm d2
+expect "a new VM still gets a lease (no second dnsmasq fighting for the ports)" lease d2
+same "one dnsmasq serves shared" "$serving" "$(dnsmasqs)"
+expect "doctor --fix repairs it" "$V" doctor --fix
+expect "doctor is happy afterwards" "$V" doctor
+same "still one dnsmasq" "$serving" "$(dnsmasqs)"
+ip link del vmctl-shared
+vm d3
+expect "after the bridge was deleted, a start rebuilds it and d3 gets a lease" lease d3
+expect "d1, started before, is attached again and renews its lease" lease d1
+expect "and reaches the WAN" http d1 http://203.0.113.2/
+ip link set "$(link_of d2)" nomaster
+expect_not "doctor notices d2's port off its bridge" "$V" doctor
+expect "doctor names it" sh -c "'$V' doctor 2>&1 | grep -q \"VM 'd2': its link .* is not on vmctl-shared\""
+ip link set "$(link_of d1)" down
+expect "doctor names d1's port down" sh -c "'$V' doctor 2>&1 | grep -q \"VM 'd1': its link .* is down\""
+expect "doctor --fix attaches d2 again and brings d1 up" "$V" doctor --fix
+expect "d2 reaches the WAN again" http d2 http://203.0.113.2/
+expect "d1 too" http d1 http://203.0.113.2/
+nft delete table inet vmctl
+vm d4
+expect "a start brings the deleted inet table back" sh -c "nft list tables | grep -q 'inet vmctl'"
+expect "d1 reaches the WAN through NAT again" http d1 http://203.0.113.2/
+for d in d1 d2 d3 d4; do "$V" stop "$d" >/dev/null; done
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

@@ -112,11 +112,49 @@ fn pid_file(dir: &Path) -> Option<u32> {
 
 /// The pid of the network's dnsmasq when it is alive.
 pub fn running(dir: &Path) -> Option<u32> {
-    let pid = pid_file(dir)?;
-    let cmdline = crate::sys::process::command_line(pid)?;
-    let conf = dir.join("dnsmasq.conf");
-    let ours = String::from_utf8_lossy(&cmdline).contains(&*conf.to_string_lossy());
-    (ours && crate::sys::process::alive(pid)).then_some(pid)
+    pid_file(dir)
+        .filter(|pid| serves(*pid, dir))
+        .or_else(|| find_by_config(dir))
+}
+
+/// Is `pid` a live dnsmasq started with this network's configuration?
+fn serves(pid: u32, dir: &Path) -> bool {
+    let conf = format!("--conf-file={}", dir.join("dnsmasq.conf").display());
+    crate::sys::process::command_line(pid)
+        .is_some_and(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == conf.as_bytes()))
+        && crate::sys::process::alive(pid)
+}
+
+/// The network's dnsmasq found by what it serves (its configuration file on its command
+/// line), when its pid file is lost or names another process. dnsmasq forks a helper for its
+/// lease script with the same command line: the daemon is the one whose parent is not one.
+pub fn find_by_config(dir: &Path) -> Option<u32> {
+    let serving: Vec<u32> = fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "dnsmasq")
+        })
+        .filter(|pid| serves(*pid, dir))
+        .collect();
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    serving
+        .iter()
+        .copied()
+        .find(|pid| parent(*pid).is_none_or(|p| !serving.contains(&p)))
+}
+
+/// The pid `dnsmasq.pid` names, if any (whatever process that is).
+pub fn recorded_pid(dir: &Path) -> Option<u32> {
+    pid_file(dir)
 }
 
 /// Start the network's dnsmasq; it returns once dnsmasq serves (it daemonizes only then).

@@ -164,34 +164,62 @@ impl<'b, 'a> Checkup<'b, 'a> {
         for net in networks {
             let dns = plan.dnsmasq_of(net).expect("a network has its dnsmasq");
             let bridge = bridge_name(net);
-            let bridge_gone = nl.link_index(&bridge)?.is_none();
-            if !bridge_gone && nl.dnsmasq_running(&dns.dir).is_some() {
-                continue;
-            }
-            let problem = if bridge_gone {
-                format!("network {net}: its bridge {bridge} is gone")
-            } else {
-                format!("network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)")
-            };
-            if self.fix {
-                let (mut undo, mut warnings) = (Undo::default(), Vec::new());
-                let index =
-                    self.backend
-                        .network_up(nl, plan, net, None, &mut undo, &mut warnings)?;
-                for run in runs.iter().filter(|r| r.network.as_ref() == Some(net)) {
-                    if matches!(Linux::find_vm_link(nl, run)?, super::Found::Ours)
-                        && let Some(link) = nl.link_index(&vm_link_name(&run.name))?
-                    {
-                        nl.set_master(link, index)?;
+            let index = nl.link_index(&bridge)?;
+            let running = nl.dnsmasq_running(&dns.dir);
+            let mut problems = Vec::new();
+            match index {
+                None => problems.push(format!("network {net}: its bridge {bridge} is gone")),
+                Some(index) => {
+                    for run in runs.iter().filter(|r| r.network.as_ref() == Some(net)) {
+                        let Some(info) = nl.link(&vm_link_name(&run.name))? else {
+                            continue;
+                        };
+                        if !matches!(Linux::find_vm_link(nl, run)?, super::Found::Ours) {
+                            continue;
+                        }
+                        if info.master != Some(index) {
+                            problems.push(format!(
+                                "VM '{}': its link {} is not on {bridge} (cut off from its network)",
+                                run.name, info.name
+                            ));
+                        } else if !info.up {
+                            problems
+                                .push(format!("VM '{}': its link {} is down", run.name, info.name));
+                        }
                     }
                 }
             }
-            let fixed = self.fix;
-            self.note(
-                problem,
-                "bring the network up again and reattach its VMs",
-                fixed,
-            );
+            match running {
+                None => problems.push(format!(
+                    "network {net}: its dnsmasq is not running (no DHCP or DNS for its VMs)"
+                )),
+                Some(pid) if nl.dnsmasq_pid_file(&dns.dir) != Some(pid) => {
+                    problems.push(format!(
+                        "network {net}: its dnsmasq (pid {pid}) runs without its pid file"
+                    ));
+                    if self.fix {
+                        // A start from scratch writes the pid file again.
+                        nl.dnsmasq_stop(&dns.dir)?;
+                    }
+                }
+                Some(_) => {}
+            }
+            if problems.is_empty() {
+                continue;
+            }
+            if self.fix {
+                let (mut undo, mut warnings) = (Undo::default(), Vec::new());
+                self.backend
+                    .network_up(nl, plan, net, None, &mut undo, &mut warnings)?;
+            }
+            for problem in problems {
+                let fixed = self.fix;
+                self.note(
+                    problem,
+                    "bring the network up again and reattach its VMs",
+                    fixed,
+                );
+            }
         }
         Ok(())
     }

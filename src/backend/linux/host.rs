@@ -73,6 +73,8 @@ pub trait Host {
 
     /// The pid of the network's dnsmasq (its folder `dir`) when it runs.
     fn dnsmasq_running(&self, dir: &Path) -> Option<u32>;
+    /// The pid `dnsmasq.pid` of the network in `dir` names (whatever that process is).
+    fn dnsmasq_pid_file(&self, dir: &Path) -> Option<u32>;
     fn dnsmasq_start(&self, net: &DnsmasqNetwork) -> Result<(), Error>;
     fn dnsmasq_stop(&self, dir: &Path) -> Result<(), Error>;
 
@@ -324,6 +326,10 @@ impl Host for System {
 
     fn dnsmasq_running(&self, dir: &Path) -> Option<u32> {
         dnsmasq::running(dir)
+    }
+
+    fn dnsmasq_pid_file(&self, dir: &Path) -> Option<u32> {
+        dnsmasq::recorded_pid(dir)
     }
 
     fn dnsmasq_start(&self, net: &DnsmasqNetwork) -> Result<(), Error> {

@@ -216,6 +216,7 @@ impl<'a> Linux<'a> {
             nl.sysctl(key, value)?;
         }
         nl.set_up(index)?;
+        self.reattach_ports(nl, plan, name, index, vm, warnings)?;
         let dns = plan
             .dnsmasq_of(net)
             .expect("the plan has dnsmasq for every network a VM joins");
@@ -246,6 +247,59 @@ impl<'a> Linux<'a> {
             nl.dnsmasq_start(dns)?;
         }
         Ok(index)
+    }
+
+    /// The started VMs' ports of the bridge `bridge` (ifindex `index`), each attached to it and
+    /// up: a bridge deleted and made again, or a port set `nomaster` or `down`, leaves VMs cut
+    /// off that `doctor` would not otherwise see. Only links vmctl made are touched.
+    fn reattach_ports(
+        &self,
+        nl: &dyn Host,
+        plan: &LinuxPlan,
+        bridge: &str,
+        index: u32,
+        starting: Option<&str>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        for link in &plan.links {
+            let (Link::Tap {
+                name,
+                vm,
+                master: Some(m),
+                host_mac,
+                ..
+            }
+            | Link::Veth {
+                name,
+                vm,
+                master: Some(m),
+                host_mac,
+                ..
+            }) = link
+            else {
+                continue;
+            };
+            if m != bridge || Some(vm.as_str()) == starting {
+                continue;
+            }
+            let Some(info) = nl.link(name)? else { continue };
+            if !is_vms_link(&info, vm, &[parse_mac(host_mac)?]) {
+                continue;
+            }
+            if info.master != Some(index) {
+                nl.set_master(info.index, index)?;
+                warnings.push(format!(
+                    "VM '{vm}': its link {name} was not on {bridge}; attached it again"
+                ));
+            }
+            if !info.up {
+                nl.set_up(info.index)?;
+                warnings.push(format!(
+                    "VM '{vm}': its link {name} was down; brought it up"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Take the network `net` down: dnsmasq, then the bridge. Its leases stay on disk, so VMs
@@ -608,7 +662,15 @@ impl Backend for Linux<'_> {
                 state.helper_start = crate::sys::process::start_time(pid);
                 state.socket = Some(socket);
             }
-            self.change_rules(&others, &runs)?;
+            // Tables deleted behind vmctl's back come back whole, not as elements.
+            let tables_gone =
+                others.iter().any(|o| o.network.is_some()) && nl.nft_tables()?.len() < 2;
+            if tables_gone {
+                warnings.push("vmctl's nftables tables were missing; loaded them again".into());
+                self.reload(&runs)?;
+            } else {
+                self.change_rules(&others, &runs)?;
+            }
             self.store.save_run(lock, &state)?;
             Ok(state)
         })();

@@ -226,3 +226,30 @@ fn a_lease_event_is_checked_before_anything_changes() {
     };
     assert!(ops.iter().any(forgot), "{ops:?}");
 }
+
+#[test]
+fn a_start_repairs_what_was_taken_from_its_network() {
+    let host = Host::new();
+    host.start("web").unwrap();
+    let web_link = crate::model::names::vm_link_name("web");
+    // Behind vmctl's back: its tables deleted, web's port taken off the bridge.
+    host.linux().host.nft_remove().unwrap();
+    host.tape.detach(&web_link);
+    host.take();
+    host.start("db").unwrap();
+    let ops = host.take();
+    assert!(
+        has(&ops, WHOLE_RULESET),
+        "missing tables come back whole: {ops:?}"
+    );
+    // web's port goes back on the bridge before db's link is made.
+    let at = |prefix: &str| ops.iter().position(|op| op.starts_with(prefix));
+    assert!(
+        at("set_master") < at("create_tap"),
+        "web's port is attached again: {ops:?}"
+    );
+    // Nothing more to repair: the next start only adds elements.
+    host.start("third").unwrap();
+    let ops = host.take();
+    assert!(!has(&ops, WHOLE_RULESET), "{ops:?}");
+}
