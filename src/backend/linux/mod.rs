@@ -216,7 +216,7 @@ impl<'a> Linux<'a> {
             nl.sysctl(key, value)?;
         }
         nl.set_up(index)?;
-        self.reattach_ports(nl, plan, name, index, vm, warnings)?;
+        Self::reattach_ports(nl, plan, name, index, vm, warnings)?;
         let dns = plan
             .dnsmasq_of(net)
             .expect("the plan has dnsmasq for every network a VM joins");
@@ -253,7 +253,6 @@ impl<'a> Linux<'a> {
     /// up: a bridge deleted and made again, or a port set `nomaster` or `down`, leaves VMs cut
     /// off that `doctor` would not otherwise see. Only links vmctl made are touched.
     fn reattach_ports(
-        &self,
         nl: &dyn Host,
         plan: &LinuxPlan,
         bridge: &str,
