@@ -242,6 +242,10 @@ impl Host for Recording {
         Ok(())
     }
 
+    fn nft_list(&self) -> Result<String, Error> {
+        Ok(String::new())
+    }
+
     fn nft_tables(&self) -> Result<Vec<String>, Error> {
         Ok(if self.0.tables.get() {
             vec!["inet vmctl".into(), "bridge vmctl".into()]

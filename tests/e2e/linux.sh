@@ -438,6 +438,12 @@ nft delete table inet vmctl
 vm d4
 expect "a start brings the deleted inet table back" sh -c "nft list tables | grep -q 'inet vmctl'"
 expect "d1 reaches the WAN through NAT again" http d1 http://203.0.113.2/
+nft delete element bridge vmctl own_mac "{ \"$(link_of d1)\" . $("$V" show d1 network mac) }"
+nft add element bridge vmctl vm_ports '{ "vmt-bogus" }'
+expect "doctor finds the element deleted by hand" sh -c "'$V' doctor 2>&1 | grep -q \"VM 'd1': nft set bridge own_mac lacks\""
+expect "and the one added by hand" sh -c "'$V' doctor 2>&1 | grep -q 'vm_ports holds \"vmt-bogus\", which no started VM has'"
+expect "doctor --fix reloads the rules" "$V" doctor --fix
+expect "doctor is happy afterwards" "$V" doctor
 for d in d1 d2 d3 d4; do "$V" stop "$d" >/dev/null; done
 
 echo "# 10. after the last stop nothing of vmctl remains"

@@ -65,6 +65,9 @@ impl<'b, 'a> Checkup<'b, 'a> {
             .collect();
         self.networks(nl, &plan, &networks, &runs)?;
         if nl.require_tool("nft", "nftables").is_ok() {
+            if !networks.is_empty() && nl.nft_tables()?.len() == 2 {
+                self.elements(nl, &runs)?;
+            }
             self.rules(nl, &plan, !networks.is_empty())?;
         }
         self.leftovers(nl, &networks, &runs)?;
@@ -219,6 +222,60 @@ impl<'b, 'a> Checkup<'b, 'a> {
                     "bring the network up again and reattach its VMs",
                     fixed,
                 );
+            }
+        }
+        Ok(())
+    }
+
+    /// The sets and maps that hold one element per VM: what the kernel has against what
+    /// `run/` says (an element added or deleted by hand, an update that went half way).
+    /// `--fix` reloads the rules (see `rules`).
+    fn elements(&mut self, nl: &dyn Host, runs: &[StartedVm]) -> Result<(), Error> {
+        use std::collections::BTreeSet;
+        const PER_VM: [(&str, &str); 12] = [
+            ("bridge", "vm_ports"),
+            ("bridge", "own_mac"),
+            ("bridge", "own_chaddr"),
+            ("bridge", "own_ip"),
+            ("bridge", "nolocal"),
+            ("bridge", "from_vm"),
+            ("bridge", "to_vm"),
+            ("bridge", "host_to_vm"),
+            ("inet", "nolocal_macs"),
+            ("inet", "filtered_src"),
+            ("inet", "fwd_any"),
+            ("inet", "fwd_addr"),
+        ];
+        let present = super::nft::set_elements(&nl.nft_list()?);
+        let expected: Vec<(String, crate::plan::linux::Element)> = runs
+            .iter()
+            .filter(|r| r.network.is_some())
+            .flat_map(|r| {
+                crate::plan::linux::vm_elements(r)
+                    .into_iter()
+                    .map(move |e| (r.name.clone(), e))
+            })
+            .collect();
+        for (family, set) in PER_VM {
+            let key = (family.to_owned(), set.to_owned());
+            let have: BTreeSet<String> = present.get(&key).into_iter().flatten().cloned().collect();
+            let want: BTreeSet<(String, String)> = expected
+                .iter()
+                .filter(|(_, e)| e.family == family && e.set == set)
+                .map(|(vm, e)| (super::nft::normal(&e.value), vm.clone()))
+                .collect();
+            for (value, vm) in &want {
+                if !have.contains(value) {
+                    let problem = format!("VM '{vm}': nft set {family} {set} lacks {value}");
+                    self.note(problem, "reload the rules from run/", self.fix);
+                }
+            }
+            for value in &have {
+                if !want.iter().any(|(w, _)| w == value) {
+                    let problem =
+                        format!("nft set {family} {set} holds {value}, which no started VM has");
+                    self.note(problem, "reload the rules from run/", self.fix);
+                }
             }
         }
         Ok(())

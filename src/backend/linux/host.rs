@@ -84,6 +84,8 @@ pub trait Host {
     fn nft_remove(&self) -> Result<(), Error>;
     /// vmctl's tables that exist now.
     fn nft_tables(&self) -> Result<Vec<String>, Error>;
+    /// vmctl's tables as the kernel has them, as `nft list table` prints them.
+    fn nft_list(&self) -> Result<String, Error>;
 
     /// Start a socket-attached VM's relay; returns its pid once its socket is there.
     fn spawn_relay(
@@ -350,6 +352,10 @@ impl Host for System {
 
     fn nft_tables(&self) -> Result<Vec<String>, Error> {
         nft::tables()
+    }
+
+    fn nft_list(&self) -> Result<String, Error> {
+        nft::list()
     }
 
     fn spawn_relay(
