@@ -106,6 +106,15 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     } else {
         ctx.store.load_named(&args.vms)?
     };
+    let runs = ctx.store.load_runs()?;
+    for bad in &runs.bad {
+        ctx.out.warn(&bad.warning());
+    }
+    let started: std::collections::HashMap<&str, &crate::store::StartedVm> = runs
+        .started
+        .iter()
+        .map(|run| (run.name.as_str(), run))
+        .collect();
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
     for profile in &profiles {
         let status = status(ctx, &profile.name);
@@ -115,12 +124,12 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         let nic = nic_json(profile, &settings);
         // A started VM shows the address it has now; an unreadable run state or lease file
         // costs that VM its address, not the whole listing.
-        let run = ctx.store.load_run(&profile.name).ok().flatten();
-        let ip = address_now(ctx, &settings, profile, run.as_ref())
+        let run = started.get(profile.name.as_str()).copied();
+        let ip = address_now(ctx, &settings, profile, run)
             .ok()
             .flatten()
             .map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
-        let mac = run.as_ref().map_or_else(
+        let mac = run.map_or_else(
             || nic["mac"].clone(),
             |run| Value::from(crate::model::Mac(run.mac).to_string()),
         );

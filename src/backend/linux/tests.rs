@@ -86,7 +86,7 @@ fn the_first_vm_brings_its_network_up_and_the_next_adds_elements() {
         !has(&second, WHOLE_RULESET),
         "an up network gets elements only: {second:?}"
     );
-    assert_eq!(host.store.load_runs().unwrap().len(), 2);
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 2);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn the_last_vm_takes_its_network_down() {
     assert!(has(&none_left, "nft_remove"), "{none_left:?}");
     assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
     assert_eq!(host.tape.daemons(), 0);
-    assert!(host.store.load_runs().unwrap().is_empty());
+    assert!(host.store.load_runs().unwrap().started.is_empty());
 }
 
 #[test]
@@ -127,7 +127,10 @@ fn a_failed_start_takes_back_what_it_made() {
     assert!(has(&ops, "nft_remove"), "{ops:?}");
     assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
     assert_eq!(host.tape.daemons(), 0);
-    assert!(host.store.load_runs().unwrap().is_empty(), "no run state");
+    assert!(
+        host.store.load_runs().unwrap().started.is_empty(),
+        "no run state"
+    );
 }
 
 #[test]
@@ -143,7 +146,7 @@ fn an_element_update_the_tables_refuse_falls_back_to_the_whole_file() {
         .position(|op| op.starts_with("nft_load add element"));
     let whole = ops.iter().position(|op| op.starts_with(WHOLE_RULESET));
     assert!(update.is_some() && whole > update, "{ops:?}");
-    assert_eq!(host.store.load_runs().unwrap().len(), 2);
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 2);
 }
 
 #[test]
@@ -167,7 +170,7 @@ fn a_failed_start_on_an_up_network_leaves_the_network_up() {
         "the bridge and web's TAP: {:?}",
         host.tape.links()
     );
-    assert_eq!(host.store.load_runs().unwrap().len(), 1);
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 1);
 }
 
 #[test]

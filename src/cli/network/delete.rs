@@ -61,9 +61,12 @@ pub(super) fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         }
         Err(err) => return Err(err),
     };
-    let started: Vec<String> = ctx
-        .store
-        .load_runs()?
+    let runs = ctx.store.load_runs()?;
+    for bad in &runs.bad {
+        ctx.out.warn(&bad.warning());
+    }
+    let started: Vec<String> = runs
+        .started
         .into_iter()
         .filter(|r| r.network.as_deref() == Some(args.name.as_str()))
         .map(|r| r.name)

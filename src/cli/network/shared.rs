@@ -123,11 +123,10 @@ pub(super) fn usage(ctx: &Ctx) -> Result<Usage, Error> {
             Some((net, p.name.clone()))
         })
         .collect();
-    let up: Vec<String> = ctx
-        .store
-        .load_runs()?
-        .into_iter()
-        .filter_map(|r| r.network)
-        .collect();
+    let runs = ctx.store.load_runs()?;
+    for bad in &runs.bad {
+        ctx.out.warn(&bad.warning());
+    }
+    let up: Vec<String> = runs.started.into_iter().filter_map(|r| r.network).collect();
     Ok((on, up))
 }
