@@ -305,3 +305,165 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Controller, Mode, VmProfile};
+
+    fn started(store: &Store, name: &str) -> StartedVm {
+        let profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
+        let mac = MacAddr6::new(0x52, 0x54, 0, 0x12, 0x34, u8::try_from(name.len()).unwrap());
+        let vm = StartedVm::new(&profile, mac, false, None, Attach::Tap, None);
+        store.save_run(&store.lock().unwrap(), &vm).unwrap();
+        vm
+    }
+
+    /// `run/<name>.plist` as `good`'s file with `edit` applied.
+    fn bad(store: &Store, name: &str, edit: impl Fn(String) -> String) {
+        let text = std::fs::read_to_string(store.run_path("good")).unwrap();
+        let text = edit(text.replace("<string>good</string>", &format!("<string>{name}</string>")));
+        crate::store::write_atomic(&store.run_path(name), text.as_bytes()).unwrap();
+    }
+
+    /// A change to a run file's text.
+    type Edit<'a> = Box<dyn Fn(String) -> String + 'a>;
+
+    fn value_of(key: &str, value: &str) -> impl Fn(String) -> String {
+        let (key, value) = (format!("<key>{key}</key>"), value.to_owned());
+        move |text: String| {
+            let at = text.find(&key).unwrap() + key.len();
+            let end = at + text[at..].find("</").unwrap();
+            let end = end + text[end..].find('>').unwrap() + 1;
+            format!("{}\n\t{value}{}", &text[..at], &text[end..])
+        }
+    }
+
+    #[test]
+    fn a_bad_file_among_good_ones_is_left_out_and_named() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        let good = started(&store, "good");
+        let other = started(&store, "other");
+        let long_link = format!("<string>{}</string>", "x".repeat(65_536));
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "started",
+                Box::new(value_of("started", "<string>bad</string>")),
+            ),
+            (
+                "vlan",
+                Box::new(value_of("vlan", "<integer>99999</integer>")),
+            ),
+            (
+                "truncated",
+                Box::new(|t: String| t[..t.len() / 2].to_owned()),
+            ),
+            (
+                "renamed",
+                Box::new(|t: String| {
+                    t.replace("<string>renamed</string>", "<string>good</string>")
+                }),
+            ),
+            ("longlink", Box::new(value_of("link", &long_link))),
+            (
+                "slashlink",
+                Box::new(value_of("link", "<string>a/b</string>")),
+            ),
+            (
+                "multicast",
+                Box::new(value_of("mac", "<string>01:00:5e:00:00:01</string>")),
+            ),
+            ("badmac", Box::new(value_of("mac", "<string>zz</string>"))),
+            (
+                "network",
+                Box::new(value_of("network", "<string>../etc</string>")),
+            ),
+            (
+                "netns",
+                Box::new(|t: String| {
+                    t.replace(
+                        "<string>tap</string>",
+                        "<string>netns</string><key>netns</key><string>../x</string>",
+                    )
+                }),
+            ),
+            (
+                "filter",
+                Box::new(value_of(
+                    "no_local",
+                    "<false/><key>filter</key><string>garbage</string>",
+                )),
+            ),
+            (
+                "newer",
+                Box::new(value_of("schema_version", "<integer>99</integer>")),
+            ),
+        ];
+        for (name, edit) in &cases {
+            bad(&store, name, edit);
+        }
+        let runs = store.load_runs().unwrap();
+        assert_eq!(runs.started, vec![good, other]);
+        let named: Vec<&str> = runs.bad.iter().map(|b| b.name.as_str()).collect();
+        let mut expected: Vec<&str> = cases.iter().map(|(n, _)| *n).collect();
+        expected.sort_unstable();
+        assert_eq!(named, expected);
+        for bad in &runs.bad {
+            assert_eq!(bad.path, store.run_path(&bad.name));
+            assert!(bad.warning().len() < 800, "cut: {}", bad.warning());
+            assert!(bad.warning().contains("doctor --fix"), "{}", bad.warning());
+            // The command about that VM refuses, naming the file and the repair.
+            let err = store.load_run(&bad.name).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("{}.plist", bad.name)),
+                "{err}"
+            );
+            assert!(err.hint().unwrap().contains("doctor --fix"), "{err:?}");
+        }
+        let reason = |name: &str| &runs.bad.iter().find(|b| b.name == name).unwrap().reason;
+        for (name, why) in [
+            ("started", "expected u64"),
+            ("vlan", "u16"),
+            ("renamed", "it holds VM 'good'"),
+            ("longlink", "link: invalid interface name"),
+            ("slashlink", "link: invalid interface name 'a/b'"),
+            ("multicast", "not a unicast address"),
+            ("badmac", "invalid MAC address 'zz'"),
+            ("network", "invalid network name '../etc'"),
+            ("netns", "invalid network namespace '../x'"),
+            ("filter", "filter rules"),
+            ("newer", "newer vmctl"),
+        ] {
+            assert!(reason(name).contains(why), "{name}: {}", reason(name));
+        }
+    }
+
+    #[test]
+    fn quarantine_moves_the_file_aside_and_never_over_another() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        started(&store, "good");
+        let lock = store.lock().unwrap();
+        let mut moved = Vec::new();
+        for round in 0..3 {
+            let text = format!("<plist>round {round}");
+            crate::store::write_atomic(&store.run_path("x"), text.as_bytes()).unwrap();
+            assert_eq!(store.load_runs().unwrap().bad.len(), 1);
+            let to = store.quarantine_run(&lock, "x").unwrap();
+            assert_eq!(std::fs::read_to_string(&to).unwrap(), text);
+            moved.push(to);
+        }
+        moved.dedup();
+        assert_eq!(moved.len(), 3, "{moved:?}");
+        assert!(
+            moved
+                .iter()
+                .all(|p| p.parent() == Some(&store.run_dir().join("quarantine")))
+        );
+        assert!(!store.is_started("x"));
+        let runs = store.load_runs().unwrap();
+        assert!(runs.bad.is_empty());
+        assert_eq!(runs.started.len(), 1);
+    }
+}
