@@ -248,7 +248,7 @@ pub fn plannable(settings: &Settings, vm: &StartedVm) -> bool {
 
 /// The plan input of these started VMs, as `run/` recorded them. The VMs of a network whose
 /// file is bad (or gone) are left out: nothing of that network can be planned, and the other
-/// networks go on without it (`unplannable_warnings` says so).
+/// networks go on without it (`run_warnings` says so).
 pub fn started_plan_input(
     store: &Store,
     settings: &Settings,

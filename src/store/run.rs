@@ -144,12 +144,6 @@ impl StartedVm {
     /// path unchecked.
     fn check(&self) -> Result<(), String> {
         let text = |e: Error| e.to_string();
-        if self.schema_version > RUN_SCHEMA_VERSION {
-            return Err(format!(
-                "schema_version {} was written by a newer vmctl (this one reads {RUN_SCHEMA_VERSION})",
-                self.schema_version
-            ));
-        }
         validate_vm_name(&self.name).map_err(text)?;
         validate_interface_name(&self.link).map_err(|e| format!("link: {}", text(e)))?;
         if let Some(parent) = &self.parent {
@@ -395,10 +389,6 @@ mod tests {
                     "<false/><key>filter</key><string>garbage</string>",
                 )),
             ),
-            (
-                "newer",
-                Box::new(value_of("schema_version", "<integer>99</integer>")),
-            ),
         ];
         for (name, edit) in &cases {
             bad(&store, name, edit);
@@ -433,7 +423,6 @@ mod tests {
             ("network", "invalid network name '../etc'"),
             ("netns", "invalid network namespace '../x'"),
             ("filter", "filter rules"),
-            ("newer", "newer vmctl"),
         ] {
             assert!(reason(name).contains(why), "{name}: {}", reason(name));
         }
