@@ -2529,27 +2529,40 @@ fn one_bad_run_file_is_one_bad_vm() {
     let web = run_file("web", "shared", "vmt-0fd9bc91", "52:54:00:12:34:56");
     let good = run_file("x", "shared", "vmt-12345678", "52:54:00:12:34:57");
     let long_link = "x".repeat(65_536);
+    // Each with what its error says.
     let cases = [
         (
             "a bad started",
-            good.replace("<integer>1700000000", "<string>bad</string><!--"),
+            good.replace("<integer>1700000000</integer>", "<string>bad</string>"),
+            "expected u64",
         ),
         (
             "a VLAN of 99999",
             good.replace("<integer>0</integer>", "<integer>99999</integer>"),
+            "u16",
         ),
-        ("truncated XML", good[..good.len() / 2].to_owned()),
+        (
+            "truncated XML",
+            good[..good.len() / 2].to_owned(),
+            "not a vmctl runtime state",
+        ),
         (
             "another VM's name",
-            good.replace("<string>x</string>", "<string>web</string>"),
+            good.replace(
+                "<key>vm</key><string>x</string>",
+                "<key>vm</key><string>web</string>",
+            ),
+            "it holds VM 'web'",
         ),
         (
             "a 65,536-byte link",
             good.replace("vmt-12345678", &long_link),
+            "link: invalid interface name",
         ),
         (
             "a malformed MAC",
             good.replace("52:54:00:12:34:57", "52:54:zz"),
+            "invalid MAC address",
         ),
         (
             "filter rules that do not parse",
@@ -2557,10 +2570,11 @@ fn one_bad_run_file_is_one_bad_vm() {
                 "<key>no_local",
                 "<key>filter</key><string>garbage</string><key>no_local",
             ),
+            "filter rules",
         ),
     ];
     let wrapper = host_safe_wrapper();
-    for (what, text) in &cases {
+    for (what, text, why) in &cases {
         // (`doctor --fix` of the round before stopped web: its link is not in the namespace.)
         write_file(&home, "run/web.plist", &web);
         write_file(&home, "run/x.plist", text);
@@ -2586,6 +2600,7 @@ fn one_bad_run_file_is_one_bad_vm() {
         // The VM itself is refused, naming its file and the repair; nothing changes.
         for args in [&["show", "x"][..], &["stop", "x"]] {
             let run = home.refuses(args, 1, "x.plist");
+            assert!(run.stderr.contains(why), "{what}: {}", run.stderr);
             assert!(
                 run.stderr.contains("vmctl doctor --fix"),
                 "{what}: {}",

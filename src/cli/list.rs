@@ -106,7 +106,11 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     } else {
         ctx.store.load_named(&args.vms)?
     };
-    let runs = ctx.store.load_runs()?;
+    // An unreadable run/ costs the listing its addresses, not the listing.
+    let runs = ctx.store.load_runs().unwrap_or_else(|err| {
+        ctx.out.warn(&err.to_string());
+        crate::store::Runs::default()
+    });
     for bad in &runs.bad {
         ctx.out.warn(&bad.warning());
     }
