@@ -5,6 +5,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use super::shared::view::started_vms;
 use std::io::IsTerminal;
 
 use crate::error::{Error, printable};
@@ -306,12 +307,7 @@ fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
         Key::DhcpLeaseTime => None,
         _ => return Ok(()),
     };
-    let runs = ctx.store.load_runs()?;
-    for bad in &runs.bad {
-        ctx.out.warn(&bad.warning());
-    }
-    let started: Vec<String> = runs
-        .started
+    let started: Vec<String> = started_vms(ctx)?
         .into_iter()
         .filter(|r| r.network.is_some() && (network.is_none() || r.network.as_deref() == network))
         .map(|r| r.name)

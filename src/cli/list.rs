@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{creation_date, nic_json, status};
+use super::shared::view::{creation_date, nic_json, started_vms, status};
 use crate::error::Error;
 use crate::output::grid;
 
@@ -107,18 +107,12 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         ctx.store.load_named(&args.vms)?
     };
     // An unreadable run/ costs the listing its addresses, not the listing.
-    let runs = ctx.store.load_runs().unwrap_or_else(|err| {
+    let runs = started_vms(ctx).unwrap_or_else(|err| {
         ctx.out.warn(&err.to_string());
-        crate::store::Runs::default()
+        Vec::new()
     });
-    for bad in &runs.bad {
-        ctx.out.warn(&bad.warning());
-    }
-    let started: std::collections::HashMap<&str, &crate::store::StartedVm> = runs
-        .started
-        .iter()
-        .map(|run| (run.name.as_str(), run))
-        .collect();
+    let started: std::collections::HashMap<&str, &crate::store::StartedVm> =
+        runs.iter().map(|run| (run.name.as_str(), run)).collect();
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
     for profile in &profiles {
         let status = status(ctx, &profile.name);
