@@ -22,7 +22,7 @@ use crate::model::rule_text::RuleText;
 use crate::model::{Attach, Mac, VmProfile};
 use crate::settings::change::{effective_mac, effective_no_local};
 use crate::settings::{Key, Settings};
-use crate::store::{StartedVm, Store, StoreLock};
+use crate::store::{Runs, StartedVm, Store, StoreLock};
 use crate::sys::Os;
 
 /// What `start` did.
@@ -32,6 +32,13 @@ pub struct Started {
     /// The VM was started already and its link is there: nothing was changed.
     pub already: bool,
     /// Things the user should know (a pool running low, a recovered network).
+    pub warnings: Vec<String>,
+}
+
+/// What `stop` did besides taking the VM down.
+#[derive(Debug, Default)]
+pub struct Stopped {
+    /// Things the user should know (run files left out, networks that cannot be planned).
     pub warnings: Vec<String>,
 }
 
@@ -261,13 +268,17 @@ pub fn refuse_clashes(
     Ok(())
 }
 
-/// `profile` as a start records it: the MAC, no-local and rules the settings resolve, now.
+/// `profile` as a start records it: the MAC, no-local and rules the settings resolve, now. A
+/// VM on a network that cannot be used (its file is bad, or gone) is refused here.
 pub fn started_vm(
     profile: &VmProfile,
     settings: &Settings,
     attach: Attach,
     parent: Option<String>,
 ) -> Result<StartedVm, Error> {
+    if let Some(network) = profile.network.network_name() {
+        settings.require_network(network, &profile.name)?;
+    }
     let mut vm = StartedVm::new(
         profile,
         effective_mac(profile, settings),
@@ -280,17 +291,108 @@ pub fn started_vm(
     Ok(vm)
 }
 
-/// The plan input of these started VMs, as `run/` recorded them.
+/// Can the started VM be planned: is its network (if any) one the settings know?
+pub fn plannable(settings: &Settings, vm: &StartedVm) -> bool {
+    vm.network
+        .as_deref()
+        .is_none_or(|n| settings.address_plan(n).is_some())
+}
+
+/// The plan input of these started VMs, as `run/` recorded them. The VMs of a network whose
+/// file is bad (or gone) are left out: nothing of that network can be planned, and the other
+/// networks go on without it (`run_warnings` says so).
 pub fn started_plan_input(
     store: &Store,
     settings: &Settings,
     runs: &[StartedVm],
 ) -> Result<crate::plan::PlanInput, Error> {
     Ok(crate::plan::PlanInput::from_vms(
-        runs.to_vec(),
+        runs.iter()
+            .filter(|vm| plannable(settings, vm))
+            .cloned()
+            .collect(),
         settings,
         store.networks_dir(),
     ))
+}
+
+/// A warning for each bad run file, and for each network whose started VMs are left out of
+/// the plan because its file is bad or gone.
+pub fn run_warnings(settings: &Settings, runs: &Runs) -> Vec<String> {
+    let mut warnings: Vec<String> = runs
+        .bad
+        .iter()
+        .map(crate::store::BadFile::warning)
+        .collect();
+    let mut left_out = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+    for vm in runs.started.iter().filter(|vm| !plannable(settings, vm)) {
+        if let Some(network) = &vm.network {
+            left_out.entry(network).or_default().push(&vm.name);
+        }
+    }
+    for (network, vms) in left_out {
+        let (why, hint) = match settings.bad_networks.get(network) {
+            Some(bad) => (
+                format!("{}: {}", bad.path.display(), bad.reason),
+                bad.hint.clone(),
+            ),
+            None => (
+                "its file is gone".to_owned(),
+                format!("create it again (vmctl network create {network} ...), or stop its VMs"),
+            ),
+        };
+        warnings.push(format!(
+            "network '{network}': {why}: its started VMs ({}) are left out of vmctl's rules until it is fixed; hint: {hint}",
+            vms.join(", ")
+        ));
+    }
+    warnings
+}
+
+/// What `doctor` finds in the store, on any host and without privilege: each bad run file
+/// (with `fix`, moved to `run/quarantine/`; the VM then counts as stopped, and what it made
+/// is left over for the host checks that follow) and each bad network file (a hand's work: it
+/// holds the user's settings).
+pub fn store_findings(
+    store: &Store,
+    settings: &Settings,
+    lock: &StoreLock,
+    fix: bool,
+) -> Result<Vec<Finding>, Error> {
+    let mut findings = Vec::new();
+    for bad in store.load_runs()?.bad {
+        let moved = if fix {
+            Some(store.quarantine_run(lock, &bad.name)?)
+        } else {
+            None
+        };
+        findings.push(Finding {
+            problem: format!(
+                "VM '{}': its run file {} cannot be used: {}",
+                bad.name,
+                bad.path.display(),
+                bad.reason
+            ),
+            fix: match &moved {
+                Some(to) => format!("moved it aside to {}", to.display()),
+                None => "move it aside to run/quarantine/ (the VM then counts as stopped)".into(),
+            },
+            fixed: moved.is_some(),
+        });
+    }
+    for bad in settings.bad_networks.values() {
+        findings.push(Finding {
+            problem: format!(
+                "network '{}': its file {} cannot be used: {}",
+                bad.name,
+                bad.path.display(),
+                bad.reason
+            ),
+            fix: bad.hint.clone(),
+            fixed: false,
+        });
+    }
+    Ok(findings)
 }
 
 /// The VM's own filter rules: kept in the profile, or read now from its rules file (which must
@@ -393,9 +495,10 @@ pub trait Backend {
         attach: Attach,
         holder: Option<u32>,
     ) -> Result<Started, Error>;
-    /// Take a started VM's NIC down (and its network after its last VM). Objects its run file
-    /// names that are not what vmctl made for it are left alone: a warning each.
-    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Vec<String>, Error>;
+    /// Take a started VM's NIC down (and its network after its last VM). `state` comes from a
+    /// run file that passed its checks: a bad one is refused before (`Store::load_run`), so a
+    /// stop never acts on values it cannot trust.
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Stopped, Error>;
     /// Record a lease change of `network` and reload the rules that depend on it.
     fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error>;
     /// Forget a deleted VM: its DHCP reservation and lease, so its address returns to the pool.
@@ -484,7 +587,7 @@ impl Backend for Unsupported {
     ) -> Result<Started, Error> {
         Self::refuse()
     }
-    fn stop(&self, _: &StoreLock, _: &StartedVm) -> Result<Vec<String>, Error> {
+    fn stop(&self, _: &StoreLock, _: &StartedVm) -> Result<Stopped, Error> {
         Self::refuse()
     }
     fn lease_event(&self, _: &StoreLock, _: &str, _: LeaseEvent) -> Result<(), Error> {

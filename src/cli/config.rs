@@ -5,6 +5,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use super::shared::view::started_vms;
 use std::io::IsTerminal;
 
 use crate::error::{Error, printable};
@@ -221,7 +222,7 @@ fn check_ranges_against_host(
     }
     // Errors of the values themselves come from `change`, with their own messages.
     let Ok(new) = Settings::resolve(values, |var| std::env::var(var).ok())
-        .and_then(|s| s.with_networks(ctx.store.load_networks_lenient()?.0))
+        .and_then(|s| s.with_networks(ctx.store.load_networks_lenient()?))
     else {
         return Ok(());
     };
@@ -306,9 +307,7 @@ fn refuse_under_started_vms(ctx: &Ctx, key: Key) -> Result<(), Error> {
         Key::DhcpLeaseTime => None,
         _ => return Ok(()),
     };
-    let started: Vec<String> = ctx
-        .store
-        .load_runs()?
+    let started: Vec<String> = started_vms(ctx)?
         .into_iter()
         .filter(|r| r.network.is_some() && (network.is_none() || r.network.as_deref() == network))
         .map(|r| r.name)

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{creation_date, nic_json, status};
+use super::shared::view::{creation_date, nic_json, started_vms, status};
 use crate::error::Error;
 use crate::output::grid;
 
@@ -106,6 +106,13 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     } else {
         ctx.store.load_named(&args.vms)?
     };
+    // An unreadable run/ costs the listing its addresses, not the listing.
+    let runs = started_vms(ctx).unwrap_or_else(|err| {
+        ctx.out.warn(&err.to_string());
+        Vec::new()
+    });
+    let started: std::collections::HashMap<&str, &crate::store::StartedVm> =
+        runs.iter().map(|run| (run.name.as_str(), run)).collect();
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
     for profile in &profiles {
         let status = status(ctx, &profile.name);
@@ -115,12 +122,12 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         let nic = nic_json(profile, &settings);
         // A started VM shows the address it has now; an unreadable run state or lease file
         // costs that VM its address, not the whole listing.
-        let run = ctx.store.load_run(&profile.name).ok().flatten();
-        let ip = address_now(ctx, &settings, profile, run.as_ref())
+        let run = started.get(profile.name.as_str()).copied();
+        let ip = address_now(ctx, &settings, profile, run)
             .ok()
             .flatten()
             .map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
-        let mac = run.as_ref().map_or_else(
+        let mac = run.map_or_else(
             || nic["mac"].clone(),
             |run| Value::from(crate::model::Mac(run.mac).to_string()),
         );

@@ -30,12 +30,25 @@ pub struct PlanArgs {
 
 pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    let profiles = ctx
-        .store
-        .load_named(&args.vms)?
-        .iter()
-        .map(crate::backend::with_filter_file_read)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut profiles = Vec::new();
+    for profile in ctx.store.load_named(&args.vms)? {
+        // A VM on a network that cannot be used is refused when asked for by name, and left
+        // out of the whole host's plan, as `start` refuses it and the others start.
+        if let Some(network) = profile.network.network_name()
+            && let Err(err) = settings.require_network(network, &profile.name)
+        {
+            if !args.vms.is_empty() {
+                return Err(err);
+            }
+            ctx.out.warn(&format!(
+                "left out VM '{}': {err}; hint: {}",
+                profile.name,
+                err.hint().unwrap_or_default()
+            ));
+            continue;
+        }
+        profiles.push(crate::backend::with_filter_file_read(&profile)?);
+    }
     let default_filter = crate::settings::read_net_filter(settings.net_filter.as_deref())?;
     let input = PlanInput::new(
         &profiles,

@@ -104,14 +104,8 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
     let stopped = {
         let lock = ctx.store.lock()?;
         match ctx.store.load_run(&state.name)? {
-            Some(now) if now.holder == Some(std::process::id()) => {
-                backend.stop(&lock, &now).map(|warnings| {
-                    for warning in warnings {
-                        ctx.out.warn(&warning);
-                    }
-                })
-            }
-            _ => Ok(()),
+            Some(now) if now.holder == Some(std::process::id()) => backend.stop(&lock, &now),
+            _ => Ok(backend::Stopped::default()),
         }
     };
     let status = status.map_err(|e| {
@@ -120,7 +114,9 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
             "check the command's name and PATH; the VM's network was stopped again",
         )
     })?;
-    stopped?;
+    for warning in stopped?.warnings {
+        ctx.out.warn(&warning);
+    }
     std::process::exit(exit_code(status));
 }
 

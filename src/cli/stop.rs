@@ -18,6 +18,12 @@ pub struct StopArgs {
     vm: String,
 }
 
+/// Stop the VM its run file describes. A run file that cannot be trusted (unreadable, or a
+/// value out of range: a malformed `mac`, `filter` rules that do not parse, a link name the
+/// kernel refuses) is refused before anything is taken down: the error names the file, and
+/// `vmctl doctor --fix` moves it aside, after which the VM counts as stopped and doctor's
+/// leftover check removes what it made. Half a teardown driven by values vmctl cannot trust
+/// would be worse than none. Other VMs' bad run files are warnings: they are left out.
 pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
     let lock = ctx.store.lock()?;
@@ -31,8 +37,9 @@ pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
         );
         return Ok(());
     };
-    let warnings = backend::host(&ctx.store, &settings).stop(&lock, &state)?;
-    for warning in &warnings {
+    let stopped = backend::host(&ctx.store, &settings).stop(&lock, &state)?;
+    drop(lock);
+    for warning in &stopped.warnings {
         ctx.out.warn(warning);
     }
     ctx.out.done(

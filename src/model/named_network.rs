@@ -153,6 +153,18 @@ impl NetworkDef {
     }
 }
 
+/// The refusal of a VM on a network that neither is built in nor has a file.
+pub fn no_such_network(network: &str, vm: &str) -> Error {
+    Error::invalid(
+        "network",
+        network,
+        format!("VM '{vm}' joins a network that does not exist"),
+    )
+    .with_hint(format!(
+        "create it (vmctl network create {network} ...), or move the VM: vmctl modify {vm} network -t shared"
+    ))
+}
+
 /// The names of the networks vmctl has built in (and of the modes): no named network may take
 /// one, in any letter case (a case-insensitive file system would mix their files up).
 pub const RESERVED_NETWORK_NAMES: [&str; 4] = ["shared", "host", "bridge", "disconnected"];

@@ -259,8 +259,27 @@ pub fn validate_vm_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A host interface name as the kernel accepts it (IFNAMSIZ, no '/', no whitespace).
+/// Why the kernel would refuse `name` as an interface name, if it would (its `dev_valid_name`):
+/// empty, longer than 15 bytes (IFNAMSIZ less the NUL), "." or "..", or holding '/', ':' or
+/// whitespace. Every name bound for rtnetlink passes here first: past 15 bytes the kernel
+/// answers ERANGE, and past 64 KiB the message encoder panics.
+pub fn kernel_refuses_interface_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 15 {
+        Some("it must be 1-15 bytes long")
+    } else if name == "." || name == ".." {
+        Some("'.' and '..' are not interface names")
+    } else if name.contains(['/', ':']) || name.contains(char::is_whitespace) {
+        Some("interface names hold no '/', ':' or whitespace")
+    } else {
+        None
+    }
+}
+
+/// A host interface name vmctl accepts wherever one enters (flags, config, environment, files):
+/// what the kernel accepts (`kernel_refuses_interface_name`), in letters, digits, '-', '_' and
+/// '.', not starting with '-'.
 pub fn validate_interface_name(name: &str) -> Result<(), Error> {
+    let hint = "`ip link` (Linux) or `ifconfig -l` (macOS) lists the interfaces";
     if name.starts_with('-') {
         // It would read as an option to every tool it reaches (ip, ifconfig, pfctl).
         return Err(Error::invalid(
@@ -268,12 +287,9 @@ pub fn validate_interface_name(name: &str) -> Result<(), Error> {
             name,
             "interface names never start with '-'",
         )
-        .with_hint("`ip link` (Linux) or `ifconfig -l` (macOS) lists the interfaces"));
+        .with_hint(hint));
     }
-    let ok = !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
+    let ok = kernel_refuses_interface_name(name).is_none()
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
@@ -285,7 +301,7 @@ pub fn validate_interface_name(name: &str) -> Result<(), Error> {
             name,
             "it must be 1-15 characters: letters, digits, '-', '_' or '.'",
         )
-        .with_hint("`ip link` (Linux) or `ifconfig -l` (macOS) lists the interfaces"))
+        .with_hint(hint))
     }
 }
 
@@ -349,6 +365,39 @@ mod tests {
         ] {
             assert!(validate_vm_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn interface_names_fit_the_kernel() {
+        for ok in [
+            "eth0",
+            "vmt-0fd9bc91",
+            "vmctl-shared",
+            "br.100",
+            &"x".repeat(15),
+        ] {
+            assert_eq!(kernel_refuses_interface_name(ok), None, "{ok}");
+            validate_interface_name(ok).unwrap();
+        }
+        // The kernel's own rule is looser (it allows '+', '@', non-ASCII): what it lists can
+        // be looked up and deleted, whatever vmctl would let a user name.
+        assert_eq!(kernel_refuses_interface_name("wg+vpn@x"), None);
+        assert!(validate_interface_name("wg+vpn@x").is_err());
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a:1",
+            "a b",
+            "a\tb",
+            &"x".repeat(16),
+            &"x".repeat(65_536),
+        ] {
+            assert!(kernel_refuses_interface_name(bad).is_some(), "{bad:?}");
+            assert!(validate_interface_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_interface_name("-x").is_err());
     }
 
     #[test]

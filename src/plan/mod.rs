@@ -148,8 +148,9 @@ impl PlanInput {
                 && !matches!(network.as_str(), "shared" | "host")
                 && !self.named.contains_key(network)
             {
-                return Err(Error::invalid("network", network, format!("VM '{}' joins a network that does not exist", vm.name))
-                    .with_hint(format!("create it (vmctl network create {network} ...), or move the VM: vmctl modify {} network -t shared", vm.name)));
+                return Err(crate::model::named_network::no_such_network(
+                    network, &vm.name,
+                ));
             }
             if let Some(bridge) = &vm.parent {
                 validate_interface_name(bridge)?;

@@ -15,6 +15,7 @@ use crate::model::network::AddressPlan;
 use crate::model::profile::validate_interface_name;
 use crate::model::rule_text::RuleText;
 use crate::model::{Controller, Mode};
+use crate::store::BadFile;
 
 macro_rules! keys {
     ($($variant:ident => $name:literal, $default:literal, $about:literal;)+) => {
@@ -201,23 +202,28 @@ pub struct Settings {
     /// The named networks (`networks/<name>.plist`) with their address plans (none for a
     /// bridge network); attached by `with_networks`.
     pub named: BTreeMap<String, (NetworkDef, Option<AddressPlan>)>,
+    /// The named networks whose file cannot be used: they are not in `named`, their VMs are
+    /// refused at start, and the rest goes on without them.
+    pub bad_networks: BTreeMap<String, BadFile>,
 }
 
 impl Settings {
     /// The host's settings as every command sees them: the config file, the environment, and
     /// the named networks.
     pub fn load(store: &crate::store::Store) -> Result<Settings, Error> {
-        // A network file that cannot be read is left out here (its VMs are refused at plan and
-        // start); `network list` names it.
+        // A network file that cannot be used affects its network only (`bad_networks`).
         Settings::resolve(
             &check_file_values(&store.load_config_unchecked()?, &store.config_path())?,
             |var| std::env::var(var).ok(),
         )?
-        .with_networks(store.load_networks_lenient()?.0)
+        .with_networks(store.load_networks_lenient()?)
     }
 
-    /// Attach the named networks.
-    pub fn with_networks(mut self, networks: Vec<NetworkDef>) -> Result<Settings, Error> {
+    /// Attach the named networks, and the files of the ones that cannot be used.
+    pub fn with_networks(
+        mut self,
+        (networks, bad): (Vec<NetworkDef>, Vec<BadFile>),
+    ) -> Result<Settings, Error> {
         self.named = networks
             .into_iter()
             .map(|net| {
@@ -225,7 +231,24 @@ impl Settings {
                 (net.name.clone(), (net, plan))
             })
             .collect();
+        self.bad_networks = bad.into_iter().map(|b| (b.name.clone(), b)).collect();
         Ok(self)
+    }
+
+    /// A VM can join `network`: a built-in one, or a named one whose file is sound. Refused
+    /// otherwise, naming the bad file and its repair, or saying how to make the network.
+    pub fn require_network(&self, network: &str, vm: &str) -> Result<(), Error> {
+        if self.address_plan(network).is_some() {
+            return Ok(());
+        }
+        if let Some(bad) = self.bad_networks.get(network) {
+            return Err(Error::corrupt(
+                &bad.path,
+                format!("{} (VM '{vm}' joins network '{network}')", bad.reason),
+            )
+            .with_hint(&bad.hint));
+        }
+        Err(crate::model::named_network::no_such_network(network, vm))
     }
 
     /// Every vmctl network a VM can join (run by vmctl: shared or host mode), built-in first.
@@ -316,6 +339,7 @@ impl Settings {
             mac_prefix: non_empty(Key::MacPrefix).and_then(|p| parse_mac_prefix(p).ok()),
             dhcp_leases_file: PathBuf::from(get(Key::DhcpLeasesFile)),
             named: BTreeMap::new(),
+            bad_networks: BTreeMap::new(),
             raw,
         })
     }

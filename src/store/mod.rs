@@ -3,13 +3,15 @@
 //!
 //! - `config.plist`: host settings (a dict of key -> string), written by `vmctl config` (`config`).
 //! - `vms/<name>.plist`: one XML plist per VM (`VmProfile`, with `schema_version`) (`profiles`).
-//! - `run/<name>.plist`: present while the VM is started (`run::StartedVm`).
+//! - `run/<name>.plist`: present while the VM is started (`run::StartedVm`); `run/quarantine/`
+//!   holds the ones `doctor --fix` moved aside.
 //! - `networks/<net>.plist` and `networks/<net>/`: named networks, and the Linux backend's
 //!   dnsmasq files for a network (see `backend::linux`) (`networks`).
 //! - `lock`: the exclusive lock every read-modify-write holds.
 //!
 //! Every write is atomic (`atomic::write_atomic`); a file that cannot be parsed is an error that
-//! names it, and read-only commands never rewrite anything.
+//! names it, and read-only commands never rewrite anything. One bad file is one bad VM or
+//! network: what reads many files returns the bad ones beside the others (`BadFile`).
 
 pub mod atomic;
 mod config;
@@ -31,7 +33,7 @@ pub use input::{MAX_INPUT_BYTES, read_input, read_input_text};
 pub use lock::StoreLock;
 pub use networks::network_dirs;
 pub use profiles::stray;
-pub use run::StartedVm;
+pub use run::{Runs, StartedVm};
 
 use crate::error::Error;
 use crate::sys::fs::{Refused, read_capped};
@@ -75,6 +77,52 @@ impl Store {
     /// Take the store lock; hold it across a read-modify-write.
     pub fn lock(&self) -> Result<StoreLock, Error> {
         StoreLock::acquire(&self.home.join("lock"), self.quiet)
+    }
+}
+
+/// A file of the store that vmctl cannot use: unreadable, malformed, or holding values it
+/// refuses. What reads many files leaves it out and warns; what is about its own VM or network
+/// refuses, naming it.
+#[derive(Debug, Clone)]
+pub struct BadFile {
+    /// The VM or network it is named for.
+    pub name: String,
+    pub path: PathBuf,
+    pub reason: String,
+    /// How to repair or remove it.
+    pub hint: String,
+}
+
+impl BadFile {
+    /// `err` (about the file `path`, named for `name`) with `hint` as its repair.
+    fn new(name: &str, path: &Path, err: Error, hint: String) -> BadFile {
+        let reason = match err {
+            Error::CorruptFile { reason, .. } => reason,
+            Error::Io { source, .. } => format!("cannot be read: {source}"),
+            other => other.to_string(),
+        };
+        BadFile {
+            name: name.to_owned(),
+            path: path.to_path_buf(),
+            // What a parser says can quote the file: a line of it, cut and made printable.
+            reason: crate::error::printable(&reason),
+            hint,
+        }
+    }
+
+    /// The refusal of a command about its VM or network.
+    pub fn error(&self) -> Error {
+        Error::corrupt(&self.path, &self.reason).with_hint(&self.hint)
+    }
+
+    /// The warning of a command that goes on without it.
+    pub fn warning(&self) -> String {
+        format!(
+            "{}: {}; hint: {}",
+            self.path.display(),
+            self.reason,
+            self.hint
+        )
     }
 }
 

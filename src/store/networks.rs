@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::plist::{check_plist_depth, plist_reason, save_xml};
-use super::{Store, StoreLock, plist_names, read_if_exists};
+use super::{BadFile, Store, StoreLock, plist_names, read_if_exists};
 use crate::error::Error;
 use crate::model::named_network::NetworkDef;
 
@@ -20,16 +20,23 @@ impl Store {
         self.networks_dir().join(format!("{name}.plist"))
     }
 
-    /// Every named network, sorted by name; a network file that cannot be read (or holds values
-    /// vmctl refuses) comes back as an error beside the others: one bad file must not stop
-    /// every command (`network list` names it, `network delete` removes it).
-    pub fn load_networks_lenient(&self) -> Result<(Vec<NetworkDef>, Vec<Error>), Error> {
+    /// Every named network, sorted by name, with the files that cannot be used (or hold values
+    /// vmctl refuses) beside them: one bad file affects its network only (`network list` names
+    /// it, `network delete` removes it, `doctor` lists it).
+    pub fn load_networks_lenient(&self) -> Result<(Vec<NetworkDef>, Vec<BadFile>), Error> {
         let names = plist_names(&self.networks_dir())?;
         let (mut good, mut bad) = (Vec::new(), Vec::new());
         for name in names {
             match self.load_network(&name) {
                 Ok(net) => good.push(net),
-                Err(e) => bad.push(e),
+                Err(e) => bad.push(BadFile::new(
+                    &name,
+                    &self.network_path(&name),
+                    e,
+                    format!(
+                        "fix it by hand, or remove the network: `vmctl network delete {name}` (--force moves its VMs to the built-in network of their mode)"
+                    ),
+                )),
             }
         }
         Ok((good, bad))

@@ -1,7 +1,9 @@
 //! `run/<vm>.plist`: a started VM, the one shape that the store reads, the plan takes and the
 //! backends apply. Written atomically under the store lock when the VM's link is up and its
 //! rules are loaded; removed when `stop` has taken them down. Its values are checked as the
-//! file is read (MAC, filter rules, name), so nothing later has to check them again.
+//! file is read (name, MAC, filter rules, interface and network names, ranges), so nothing later
+//! has to check them again. A file that fails is bad (`BadFile`): it is that VM's problem only,
+//! `doctor --fix` moves it to `run/quarantine/`, and the VM then counts as stopped.
 //!
 //! The state keeps the NIC as it was resolved at start (MAC, no-local, filter text, forwards):
 //! a `modify` of a started VM takes effect at its next start, and every reload of the firewall
@@ -19,9 +21,11 @@ use macaddr::MacAddr6;
 use serde::{Deserialize, Serialize};
 
 use super::plist::{check_plist_depth, plist_reason, save_xml};
-use super::{Store, StoreLock, in_parallel, plist_names, read_if_exists};
+use super::{BadFile, Store, StoreLock, in_parallel, plist_names, read_if_exists};
 use crate::error::Error;
+use crate::model::named_network::validate_network_name;
 use crate::model::names::vm_link_name;
+use crate::model::profile::{validate_interface_name, validate_vm_name};
 use crate::model::rule_text::RuleText;
 use crate::model::{Attach, Mode, PortForward, VmProfile};
 
@@ -143,6 +147,63 @@ impl StartedVm {
     }
 }
 
+impl StartedVm {
+    /// What a hand-edited (or damaged) run file can hold that `start` never writes: a reason
+    /// for the first value out of range, checked when the file is read. Names bound for the
+    /// kernel or for paths are checked here, where they enter, so none reaches netlink or a
+    /// path unchecked.
+    fn check(&self) -> Result<(), String> {
+        let text = |e: Error| e.to_string();
+        validate_vm_name(&self.name).map_err(text)?;
+        validate_interface_name(&self.link).map_err(|e| format!("link: {}", text(e)))?;
+        if let Some(parent) = &self.parent {
+            validate_interface_name(parent).map_err(|e| format!("parent: {}", text(e)))?;
+        }
+        if let Some(network) = &self.network
+            && !crate::model::BUILTIN_NETWORKS.contains(&network.as_str())
+        {
+            validate_network_name(network).map_err(text)?;
+        }
+        if let Attach::Netns { netns } = &self.attach {
+            Attach::parse(&format!("netns:{netns}")).map_err(text)?;
+        }
+        if self.mac.is_nil() || self.mac.is_multicast() {
+            return Err(format!(
+                "mac {} is not a unicast address",
+                crate::model::Mac(self.mac)
+            ));
+        }
+        if self.vlan > 4094 {
+            return Err(format!("VLAN {} is out of range (0-4094)", self.vlan));
+        }
+        for pf in &self.port_forwards {
+            crate::model::port_forward::validate_rule_name(&pf.name).map_err(text)?;
+            if pf.guest_port == 0 || pf.host_port == 0 {
+                return Err(format!("port forward '{}': port 0 is not a port", pf.name));
+            }
+        }
+        if [self.holder, self.helper].contains(&Some(0)) {
+            return Err("pid 0 is not a process".into());
+        }
+        Ok(())
+    }
+}
+
+/// `run/` as read: the started VMs whose files vmctl can use, sorted by name, and the files it
+/// cannot (each one VM's problem: the others go on without it).
+#[derive(Debug, Default)]
+pub struct Runs {
+    pub started: Vec<StartedVm>,
+    pub bad: Vec<BadFile>,
+}
+
+/// What the user can do about a bad run file.
+fn run_file_hint(name: &str) -> String {
+    format!(
+        "`vmctl doctor --fix` moves it aside (to run/quarantine/); VM '{name}' then counts as stopped"
+    )
+}
+
 impl Store {
     /// Is the VM started (its runtime state present)?
     pub fn is_started(&self, name: &str) -> bool {
@@ -152,33 +213,81 @@ impl Store {
     pub fn run_path(&self, name: &str) -> PathBuf {
         self.run_dir().join(format!("{name}.plist"))
     }
-    /// A started VM's runtime state, if it is started.
+    /// A started VM's runtime state, if it is started; a file that cannot be used is an error
+    /// naming it, with the repair as its hint.
     pub fn load_run(&self, name: &str) -> Result<Option<StartedVm>, Error> {
+        self.read_run(name).map_err(|bad| bad.error())
+    }
+
+    fn read_run(&self, name: &str) -> Result<Option<StartedVm>, BadFile> {
         let path = self.run_path(name);
-        let Some(bytes) = read_if_exists(&path)? else {
+        let bad = |e: Error| BadFile::new(name, &path, e, run_file_hint(name));
+        let Some(bytes) = read_if_exists(&path).map_err(bad)? else {
             return Ok(None);
         };
-        check_plist_depth(&path, &bytes)?;
+        check_plist_depth(&path, &bytes).map_err(bad)?;
         let state: StartedVm = plist::from_bytes(&bytes).map_err(|e| {
-            Error::corrupt(
+            bad(Error::corrupt(
                 &path,
                 format!("not a vmctl runtime state: {}", plist_reason(&e)),
-            )
+            ))
         })?;
         if state.name != name {
-            return Err(Error::corrupt(
+            return Err(bad(Error::corrupt(
                 &path,
-                format!("it holds VM '{}' but is named for '{name}'", state.name),
-            ));
+                format!(
+                    "it holds VM '{}' but is named for '{name}'",
+                    crate::error::printable(&state.name)
+                ),
+            )));
         }
+        state
+            .check()
+            .map_err(|reason| bad(Error::corrupt(&path, reason)))?;
         Ok(Some(state))
     }
 
-    /// Every started VM's runtime state, sorted by name.
-    pub fn load_runs(&self) -> Result<Vec<StartedVm>, Error> {
+    /// Every started VM's runtime state, sorted by name, with the files that cannot be used
+    /// beside them: one bad file must not stop every command.
+    pub fn load_runs(&self) -> Result<Runs, Error> {
         let names = self.started_names()?;
-        let states = in_parallel(&names, |n| self.load_run(n))?;
-        Ok(states.into_iter().flatten().collect())
+        let read = in_parallel(&names, |n| Ok(self.read_run(n)))?;
+        let mut runs = Runs::default();
+        for result in read {
+            match result {
+                Ok(Some(state)) => runs.started.push(state),
+                Ok(None) => {}
+                Err(bad) => runs.bad.push(bad),
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Move a bad run file aside, to `run/quarantine/<vm>.plist.<unix time>`: vmctl never
+    /// deletes what it cannot read, and the VM counts as stopped from here on. Returns where
+    /// it went.
+    pub fn quarantine_run(&self, _lock: &StoreLock, name: &str) -> Result<PathBuf, Error> {
+        let from = self.run_path(name);
+        let dir = self.run_dir().join("quarantine");
+        fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        let stem = format!("{name}.plist.{}", crate::sys::now());
+        // A link, then the unlink: never over a file quarantined before in the same second.
+        for n in 0u32.. {
+            let to = dir.join(if n == 0 {
+                stem.clone()
+            } else {
+                format!("{stem}-{n}")
+            });
+            match fs::hard_link(&from, &to) {
+                Ok(()) => {
+                    fs::remove_file(&from).map_err(|e| Error::io("removing", &from, e))?;
+                    return Ok(to);
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("moving aside", &from, e)),
+            }
+        }
+        unreachable!("some suffix is free")
     }
 
     /// The VMs with runtime state (`is_started` for many VMs at once: one folder read, not a
@@ -198,5 +307,162 @@ impl Store {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io("removing", path, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Controller, Mode, VmProfile};
+
+    fn started(store: &Store, name: &str) -> StartedVm {
+        let profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
+        let mac = MacAddr6::new(0x52, 0x54, 0, 0x12, 0x34, u8::try_from(name.len()).unwrap());
+        let vm = StartedVm::new(&profile, mac, false, None, Attach::Tap, None);
+        store.save_run(&store.lock().unwrap(), &vm).unwrap();
+        vm
+    }
+
+    /// `run/<name>.plist` as `good`'s file with `edit` applied.
+    fn bad(store: &Store, name: &str, edit: impl Fn(String) -> String) {
+        let text = std::fs::read_to_string(store.run_path("good")).unwrap();
+        let text = edit(text.replace("<string>good</string>", &format!("<string>{name}</string>")));
+        crate::store::write_atomic(&store.run_path(name), text.as_bytes()).unwrap();
+    }
+
+    /// A change to a run file's text.
+    type Edit<'a> = Box<dyn Fn(String) -> String + 'a>;
+
+    fn value_of(key: &str, value: &str) -> impl Fn(String) -> String {
+        let (key, value) = (format!("<key>{key}</key>"), value.to_owned());
+        move |text: String| {
+            let at = text.find(&key).unwrap() + key.len();
+            let end = at + text[at..].find("</").unwrap();
+            let end = end + text[end..].find('>').unwrap() + 1;
+            format!("{}\n\t{value}{}", &text[..at], &text[end..])
+        }
+    }
+
+    #[test]
+    fn a_bad_file_among_good_ones_is_left_out_and_named() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        let good = started(&store, "good");
+        let other = started(&store, "other");
+        let long_link = format!("<string>{}</string>", "x".repeat(65_536));
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "started",
+                Box::new(value_of("started", "<string>bad</string>")),
+            ),
+            (
+                "vlan",
+                Box::new(value_of("vlan", "<integer>99999</integer>")),
+            ),
+            (
+                "truncated",
+                Box::new(|t: String| t[..t.len() / 2].to_owned()),
+            ),
+            (
+                "renamed",
+                Box::new(|t: String| {
+                    t.replace("<string>renamed</string>", "<string>good</string>")
+                }),
+            ),
+            ("longlink", Box::new(value_of("link", &long_link))),
+            (
+                "slashlink",
+                Box::new(value_of("link", "<string>a/b</string>")),
+            ),
+            (
+                "multicast",
+                Box::new(value_of("mac", "<string>01:00:5e:00:00:01</string>")),
+            ),
+            ("badmac", Box::new(value_of("mac", "<string>zz</string>"))),
+            (
+                "network",
+                Box::new(value_of("network", "<string>../etc</string>")),
+            ),
+            (
+                "netns",
+                Box::new(|t: String| {
+                    t.replace(
+                        "<string>tap</string>",
+                        "<string>netns</string><key>netns</key><string>../x</string>",
+                    )
+                }),
+            ),
+            (
+                "filter",
+                Box::new(value_of(
+                    "no_local",
+                    "<false/><key>filter</key><string>garbage</string>",
+                )),
+            ),
+        ];
+        for (name, edit) in &cases {
+            bad(&store, name, edit);
+        }
+        let runs = store.load_runs().unwrap();
+        assert_eq!(runs.started, vec![good, other]);
+        let named: Vec<&str> = runs.bad.iter().map(|b| b.name.as_str()).collect();
+        let mut expected: Vec<&str> = cases.iter().map(|(n, _)| *n).collect();
+        expected.sort_unstable();
+        assert_eq!(named, expected);
+        for bad in &runs.bad {
+            assert_eq!(bad.path, store.run_path(&bad.name));
+            assert!(bad.warning().len() < 800, "cut: {}", bad.warning());
+            assert!(bad.warning().contains("doctor --fix"), "{}", bad.warning());
+            // The command about that VM refuses, naming the file and the repair.
+            let err = store.load_run(&bad.name).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("{}.plist", bad.name)),
+                "{err}"
+            );
+            assert!(err.hint().unwrap().contains("doctor --fix"), "{err:?}");
+        }
+        let reason = |name: &str| &runs.bad.iter().find(|b| b.name == name).unwrap().reason;
+        for (name, why) in [
+            ("started", "expected u64"),
+            ("vlan", "u16"),
+            ("renamed", "it holds VM 'good'"),
+            ("longlink", "link: invalid interface name"),
+            ("slashlink", "link: invalid interface name 'a/b'"),
+            ("multicast", "not a unicast address"),
+            ("badmac", "invalid MAC address 'zz'"),
+            ("network", "invalid network name '../etc'"),
+            ("netns", "invalid network namespace '../x'"),
+            ("filter", "filter rules"),
+        ] {
+            assert!(reason(name).contains(why), "{name}: {}", reason(name));
+        }
+    }
+
+    #[test]
+    fn quarantine_moves_the_file_aside_and_never_over_another() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        started(&store, "good");
+        let lock = store.lock().unwrap();
+        let mut moved = Vec::new();
+        for round in 0..3 {
+            let text = format!("<plist>round {round}");
+            crate::store::write_atomic(&store.run_path("x"), text.as_bytes()).unwrap();
+            assert_eq!(store.load_runs().unwrap().bad.len(), 1);
+            let to = store.quarantine_run(&lock, "x").unwrap();
+            assert_eq!(std::fs::read_to_string(&to).unwrap(), text);
+            moved.push(to);
+        }
+        moved.dedup();
+        assert_eq!(moved.len(), 3, "{moved:?}");
+        assert!(
+            moved
+                .iter()
+                .all(|p| p.parent() == Some(&store.run_dir().join("quarantine")))
+        );
+        assert!(!store.is_started("x"));
+        let runs = store.load_runs().unwrap();
+        assert!(runs.bad.is_empty());
+        assert_eq!(runs.started.len(), 1);
     }
 }

@@ -37,6 +37,13 @@ impl<'b, 'a> Checkup<'b, 'a> {
     }
 
     pub(super) fn run(mut self) -> Result<Vec<Finding>, Error> {
+        let backend = self.backend;
+        self.findings.extend(crate::backend::store_findings(
+            backend.store,
+            backend.settings,
+            self.lock,
+            self.fix,
+        )?);
         for (tool, package) in [("nft", "nftables"), ("dnsmasq", "dnsmasq-base")] {
             if self.backend.host.require_tool(tool, package).is_err() {
                 let fix = format!("install it: apt-get install {package}");
@@ -78,7 +85,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
     /// helper pid): vmctl acts on none of them; `--fix` writes back what the host confirms.
     fn run_files_that_lie(&mut self, nl: &dyn Host) -> Result<(), Error> {
         let store = self.backend.store;
-        for mut run in store.load_runs()? {
+        for mut run in store.load_runs()?.started {
             let mut problems = Vec::new();
             let (pid, socket) = crate::backend::verified_relay(store, &run, &mut problems);
             let ours = vm_link_name(&run.name);
@@ -121,7 +128,7 @@ impl<'b, 'a> Checkup<'b, 'a> {
     /// Started VMs whose link is gone; returns the ones that count as started from here on.
     fn vms(&mut self, nl: &dyn Host) -> Result<Vec<StartedVm>, Error> {
         let mut runs = Vec::new();
-        for run in self.backend.store.load_runs()? {
+        for run in self.backend.store.load_runs()?.started {
             let orphaned = run.orphaned();
             if !orphaned && Linux::link_present(nl, &run)? {
                 runs.push(run);
@@ -309,13 +316,16 @@ impl<'b, 'a> Checkup<'b, 'a> {
     }
 
     /// Links named like vmctl's that no started VM or network owns, and dnsmasq daemons of
-    /// networks without VMs.
+    /// networks without VMs. A network the plan left out (its file is bad) is still owned by
+    /// its started VMs: its bridge and dnsmasq stay.
     fn leftovers(
         &mut self,
         nl: &dyn Host,
         networks: &[String],
         runs: &[StartedVm],
     ) -> Result<(), Error> {
+        let mut networks = networks.to_vec();
+        networks.extend(runs.iter().filter_map(|r| r.network.clone()));
         let mut known: Vec<String> = networks.iter().map(|n| bridge_name(n)).collect();
         known.extend(runs.iter().map(|r| vm_link_name(&r.name)));
         for name in nl.link_names()? {

@@ -23,7 +23,7 @@ use host::Host;
 use macaddr::MacAddr6;
 use netlink::{Netlink, NetlinkError};
 
-use super::{Backend, Finding, LeaseEvent, Started};
+use super::{Backend, Finding, LeaseEvent, Started, Stopped};
 use crate::discovery::routes::HostRoute;
 use crate::error::Error;
 use crate::model::mac::parse_mac;
@@ -603,7 +603,9 @@ impl Backend for Linux<'_> {
             self.host.require_tool("nft", "nftables")?;
             self.host.require_tool("dnsmasq", "dnsmasq-base")?;
         }
-        let others = self.store.load_runs()?;
+        let found = self.store.load_runs()?;
+        warnings.extend(super::run_warnings(self.settings, &found));
+        let others = found.started;
         super::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
         if let Attach::Netns { netns } = &attach {
             self.host.check_netns(netns)?;
@@ -690,10 +692,12 @@ impl Backend for Linux<'_> {
         })
     }
 
-    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Vec<String>, Error> {
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Stopped, Error> {
         self.host.require_net_admin("stop")?;
         let nl = &*self.host;
-        let runs = self.store.load_runs()?;
+        let found = self.store.load_runs()?;
+        let mut warnings = super::run_warnings(self.settings, &found);
+        let runs = found.started;
         let remaining: Vec<StartedVm> = runs
             .iter()
             .filter(|r| r.name != state.name)
@@ -702,7 +706,6 @@ impl Backend for Linux<'_> {
         // Teardown goes on past a failed step, so as much as possible is gone; the first
         // failure is reported.
         let mut errors = Vec::new();
-        let mut warnings = Vec::new();
         let (pid, socket) = super::verified_relay(self.store, state, &mut warnings);
         if pid.is_some() || socket.is_some() {
             nl.stop_relay(pid, socket.as_deref());
@@ -710,7 +713,14 @@ impl Backend for Linux<'_> {
         if let Err(e) = Self::remove_vm_link(nl, state, &mut warnings) {
             errors.push(e);
         }
-        if let Err(e) = self.change_rules(&runs, &remaining) {
+        // A VM the plan left out (its network's file is bad) is in no element to take out:
+        // the rules are loaded whole, so its network's go when it was that network's last VM.
+        let rules = if super::plannable(self.settings, state) {
+            self.change_rules(&runs, &remaining)
+        } else {
+            self.reload(&remaining)
+        };
+        if let Err(e) = rules {
             errors.push(e);
         }
         if let Some(net) = &state.network
@@ -724,12 +734,12 @@ impl Backend for Linux<'_> {
         }
         match errors.into_iter().next() {
             Some(err) => Err(err),
-            None => Ok(warnings),
+            None => Ok(Stopped { warnings }),
         }
     }
 
     fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error> {
-        let mut runs = self.store.load_runs()?;
+        let mut runs = self.store.load_runs()?.started;
         let before = runs.clone();
         let (mac, event_ip, bound) = match event {
             LeaseEvent::Bound { mac, ip } => (mac, ip, true),
@@ -800,7 +810,7 @@ impl Backend for Linux<'_> {
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {
         let nl = &*self.host;
         let mac = effective_mac(profile, self.settings);
-        let runs = self.store.load_runs()?;
+        let runs = self.store.load_runs()?.started;
         for (net, dir) in self.store.network_dirs() {
             let leased = crate::discovery::read_leases(&dir.join("leases"))
                 .unwrap_or_default()

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::Linux;
-use crate::backend::Backend;
 use crate::backend::recording::Recording;
+use crate::backend::{Backend, Started, Stopped};
+use crate::model::named_network::NetworkDef;
 use crate::model::{Attach, Controller, Mode, VmProfile};
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{BadFile, Store};
 
 struct Host {
     _home: tempfile::TempDir,
@@ -36,17 +37,41 @@ impl Host {
     }
 
     fn start(&self, name: &str) -> Result<(), crate::Error> {
-        let profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
-        let lock = self.store.lock().unwrap();
-        self.linux()
-            .start(&lock, &profile, Attach::Tap, None)
-            .map(drop)
+        self.start_on(name, None).map(drop)
     }
 
-    fn stop(&self, name: &str) {
+    /// Start a shared VM on `network` (a named one), or on the built-in `shared`.
+    fn start_on(&self, name: &str, network: Option<&str>) -> Result<Started, crate::Error> {
+        let mut profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
+        profile.network.network = network.map(str::to_owned);
+        let lock = self.store.lock().unwrap();
+        self.linux().start(&lock, &profile, Attach::Tap, None)
+    }
+
+    fn stop(&self, name: &str) -> Stopped {
         let lock = self.store.lock().unwrap();
         let state = self.store.load_run(name).unwrap().unwrap();
-        self.linux().stop(&lock, &state).unwrap();
+        self.linux().stop(&lock, &state).unwrap()
+    }
+
+    /// The settings with the named network `lab` on 10.213.7.0/24, or with its file bad.
+    fn with_lab(&mut self, sound: bool) {
+        let def = NetworkDef::from_subnet("lab", Mode::Shared, "10.213.7.0/24".parse().unwrap());
+        let bad = BadFile {
+            name: "lab".into(),
+            path: self.store.network_path("lab"),
+            reason: "subnet_mask 0.0.0.0 is not a mask".into(),
+            hint: "fix it by hand".into(),
+        };
+        let named = if sound {
+            (vec![def], vec![])
+        } else {
+            (vec![], vec![bad])
+        };
+        self.settings = Settings::resolve(&BTreeMap::new(), |_| None)
+            .unwrap()
+            .with_networks(named)
+            .unwrap();
     }
 
     /// The operations since the last call.
@@ -86,7 +111,7 @@ fn the_first_vm_brings_its_network_up_and_the_next_adds_elements() {
         !has(&second, WHOLE_RULESET),
         "an up network gets elements only: {second:?}"
     );
-    assert_eq!(host.store.load_runs().unwrap().len(), 2);
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 2);
 }
 
 #[test]
@@ -110,7 +135,7 @@ fn the_last_vm_takes_its_network_down() {
     assert!(has(&none_left, "nft_remove"), "{none_left:?}");
     assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
     assert_eq!(host.tape.daemons(), 0);
-    assert!(host.store.load_runs().unwrap().is_empty());
+    assert!(host.store.load_runs().unwrap().started.is_empty());
 }
 
 #[test]
@@ -127,7 +152,10 @@ fn a_failed_start_takes_back_what_it_made() {
     assert!(has(&ops, "nft_remove"), "{ops:?}");
     assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
     assert_eq!(host.tape.daemons(), 0);
-    assert!(host.store.load_runs().unwrap().is_empty(), "no run state");
+    assert!(
+        host.store.load_runs().unwrap().started.is_empty(),
+        "no run state"
+    );
 }
 
 #[test]
@@ -143,7 +171,7 @@ fn an_element_update_the_tables_refuse_falls_back_to_the_whole_file() {
         .position(|op| op.starts_with("nft_load add element"));
     let whole = ops.iter().position(|op| op.starts_with(WHOLE_RULESET));
     assert!(update.is_some() && whole > update, "{ops:?}");
-    assert_eq!(host.store.load_runs().unwrap().len(), 2);
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 2);
 }
 
 #[test]
@@ -167,7 +195,7 @@ fn a_failed_start_on_an_up_network_leaves_the_network_up() {
         "the bridge and web's TAP: {:?}",
         host.tape.links()
     );
-    assert_eq!(host.store.load_runs().unwrap().len(), 1);
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 1);
 }
 
 #[test]
@@ -252,4 +280,147 @@ fn a_start_repairs_what_was_taken_from_its_network() {
     host.start("third").unwrap();
     let ops = host.take();
     assert!(!has(&ops, WHOLE_RULESET), "{ops:?}");
+}
+
+#[test]
+fn a_bad_network_file_affects_that_network_only() {
+    let mut host = Host::new();
+    host.with_lab(true);
+    host.start_on("lab1", Some("lab")).unwrap();
+    host.start("web").unwrap();
+    host.take();
+
+    // networks/lab.plist goes bad under a started VM: a shared VM still starts, saying so.
+    host.with_lab(false);
+    let started = host.start_on("db", None).unwrap();
+    let said = started.warnings.join("\n");
+    assert!(
+        said.contains("network 'lab'") && said.contains("lab.plist") && said.contains("lab1"),
+        "{said}"
+    );
+    assert!(has(&host.take(), "create_tap vmt-"));
+    // A VM of that network is refused, naming the file, before anything is made.
+    let err = host.start_on("lab2", Some("lab")).unwrap_err();
+    assert!(err.to_string().contains("lab.plist"), "{err}");
+    assert_eq!(err.hint().unwrap(), "fix it by hand");
+    assert_eq!(host.take(), Vec::<String>::new());
+
+    // doctor lists the file and leaves the network its started VM is on alone.
+    let lock = host.store.lock().unwrap();
+    let found = host.linux().doctor(&lock, true).unwrap();
+    let lab = found
+        .iter()
+        .find(|f| f.problem.contains("lab.plist"))
+        .expect("the bad file is a finding");
+    assert!(!lab.fixed, "{lab:?}");
+    assert!(
+        !found.iter().any(|f| f.problem.contains("vmctl-lab")),
+        "{found:?}"
+    );
+    assert!(host.tape.links().contains(&"vmctl-lab".to_owned()));
+    assert!(has(&host.take(), "nft_load"), "--fix reloads the rules");
+    drop(lock);
+
+    // Its last VM stops and takes the network down; the rules are loaded whole, as the
+    // element update cannot know the network's elements.
+    host.stop("lab1");
+    let ops = host.take();
+    assert!(has(&ops, "dnsmasq_stop lab"), "{ops:?}");
+    assert!(has(&ops, "delete_link vmctl-lab"), "{ops:?}");
+    assert!(has(&ops, WHOLE_RULESET), "{ops:?}");
+    host.stop("db");
+    host.stop("web");
+    assert!(has(&host.take(), "nft_remove"));
+    assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
+}
+
+#[test]
+fn the_last_vm_of_a_bad_network_leaves_no_tables() {
+    let mut host = Host::new();
+    host.with_lab(true);
+    host.start_on("lab1", Some("lab")).unwrap();
+    host.take();
+    host.with_lab(false);
+    let stopped = host.stop("lab1");
+    assert!(
+        stopped.warnings.iter().any(|w| w.contains("lab.plist")),
+        "{:?}",
+        stopped.warnings
+    );
+    let ops = host.take();
+    assert!(has(&ops, "nft_remove"), "{ops:?}");
+    assert!(has(&ops, "delete_link vmctl-lab"), "{ops:?}");
+    assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
+    assert_eq!(host.tape.daemons(), 0);
+}
+
+#[test]
+fn a_bad_run_file_is_one_bad_vm() {
+    let host = Host::new();
+    host.start("web").unwrap();
+    host.start("db").unwrap();
+    let db_link = host.store.load_run("db").unwrap().unwrap().link;
+    let path = host.store.run_path("db");
+    let text = std::fs::read_to_string(&path).unwrap();
+    crate::store::write_atomic(&path, &text.as_bytes()[..text.len() / 2]).unwrap();
+    host.take();
+
+    // Another VM starts and stops, with a warning naming the file.
+    let started = host.start_on("app", None).unwrap();
+    assert!(
+        started.warnings.iter().any(|w| w.contains("db.plist")),
+        "{:?}",
+        started.warnings
+    );
+    let stopped = host.stop("web");
+    assert!(
+        stopped.warnings.iter().any(|w| w.contains("db.plist")),
+        "{:?}",
+        stopped.warnings
+    );
+    // db itself is refused, naming the file and the repair.
+    let err = host.store.load_run("db").unwrap_err();
+    assert!(err.to_string().contains("db.plist"), "{err}");
+    assert!(err.hint().unwrap().contains("doctor --fix"), "{err:?}");
+
+    // doctor lists it (and db's link, which no trusted file owns); --fix moves the file aside
+    // and removes the link.
+    let lock = host.store.lock().unwrap();
+    let found = host.linux().doctor(&lock, false).unwrap();
+    let problems: Vec<&str> = found.iter().map(|f| f.problem.as_str()).collect();
+    assert!(
+        problems.iter().any(|p| p.contains("db.plist")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains(&db_link)),
+        "{problems:?}"
+    );
+    assert!(path.exists(), "doctor without --fix changes nothing");
+    let fixed = host.linux().doctor(&lock, true).unwrap();
+    assert!(fixed.iter().all(|f| f.fixed), "{fixed:?}");
+    assert!(!path.exists());
+    let moved: Vec<_> = std::fs::read_dir(host.store.run_dir().join("quarantine"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        moved.len() == 1 && moved[0].starts_with("db.plist."),
+        "{moved:?}"
+    );
+    assert!(
+        !host.tape.links().contains(&db_link),
+        "{:?}",
+        host.tape.links()
+    );
+    let again = host.linux().doctor(&lock, false).unwrap();
+    assert!(
+        !again
+            .iter()
+            .any(|f| f.problem.contains("db") || f.problem.contains(&db_link)),
+        "{again:?}"
+    );
+    drop(lock);
+    host.stop("app");
+    assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
 }

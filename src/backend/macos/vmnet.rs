@@ -12,7 +12,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use super::files::{BOOTPTAB, merge_bootptab};
-use crate::backend::{Backend, Finding, LeaseEvent, Started};
+use crate::backend::{Backend, Finding, LeaseEvent, Started, Stopped};
 use crate::error::Error;
 use crate::model::Attach;
 use crate::model::{Mode, VmProfile};
@@ -208,7 +208,9 @@ impl Backend for Macos<'_> {
             ));
             self.stop(lock, &state)?;
         }
-        let others = self.store.load_runs()?;
+        let found = self.store.load_runs()?;
+        warnings.extend(crate::backend::run_warnings(self.settings, &found));
+        let others = found.started;
         crate::backend::refuse_clashes(profile, effective_mac(profile, self.settings), &others)?;
         let parent = (profile.network.mode == Mode::Bridge)
             .then(|| {
@@ -247,7 +249,7 @@ impl Backend for Macos<'_> {
         })
     }
 
-    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Vec<String>, Error> {
+    fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Stopped, Error> {
         require_root("stop")?;
         let mut warnings = Vec::new();
         let (pid, socket) = crate::backend::verified_relay(self.store, state, &mut warnings);
@@ -255,7 +257,7 @@ impl Backend for Macos<'_> {
         let anchor = format!("com.apple/vmctl.{}", state.name);
         let flushed = pfctl(&["-a", &anchor, "-F", "all"], "");
         self.store.remove_run(lock, &state.name)?;
-        flushed.map(|_| warnings)
+        flushed.map(|_| Stopped { warnings })
     }
 
     /// bootpd calls no hook: the VM's relay reports the address it saw the DHCP server
@@ -264,7 +266,7 @@ impl Backend for Macos<'_> {
         let LeaseEvent::Bound { mac, ip } = event else {
             return Ok(());
         };
-        let mut runs = self.store.load_runs()?;
+        let mut runs = self.store.load_runs()?.started;
         let Some(run) = runs
             .iter_mut()
             .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)
@@ -343,7 +345,7 @@ impl Backend for Macos<'_> {
     }
 
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
-        let mut findings = Vec::new();
+        let mut findings = crate::backend::store_findings(self.store, self.settings, lock, fix)?;
         let mut note = |problem: String, fix_text: &str, fixed: bool| {
             findings.push(Finding {
                 problem,
@@ -389,7 +391,7 @@ impl Backend for Macos<'_> {
                 false,
             );
         }
-        for run in self.store.load_runs()? {
+        for run in self.store.load_runs()?.started {
             if let Some(pid) = run.gone_process() {
                 if fix {
                     self.stop(lock, &run)?;

@@ -5,6 +5,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::cli::Ctx;
+use crate::cli::shared::view::started_vms;
 use crate::error::Error;
 
 /// Delete a named network (refused while VMs use it, unless --force)
@@ -61,9 +62,7 @@ pub(super) fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         }
         Err(err) => return Err(err),
     };
-    let started: Vec<String> = ctx
-        .store
-        .load_runs()?
+    let started: Vec<String> = started_vms(ctx)?
         .into_iter()
         .filter(|r| r.network.as_deref() == Some(args.name.as_str()))
         .map(|r| r.name)

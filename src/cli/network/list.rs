@@ -17,10 +17,8 @@ pub(super) struct ListArgs {}
 
 pub(super) fn run(ctx: &Ctx) -> Result<(), Error> {
     let settings = ctx.settings()?;
-    for err in ctx.store.load_networks_lenient()?.1 {
-        ctx.out.warn(&format!(
-            "skipped: {err} (fix it, or `vmctl network delete` it)"
-        ));
+    for bad in settings.bad_networks.values() {
+        ctx.out.warn(&format!("skipped: {}", bad.warning()));
     }
     let (on, up) = usage(ctx)?;
     let all = entries(&settings);

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::cli::Ctx;
+use crate::cli::shared::view::started_vms;
 use crate::discovery::routes::{self, HostRoute};
 use crate::error::Error;
 use crate::model::Mode;
@@ -123,9 +124,7 @@ pub(super) fn usage(ctx: &Ctx) -> Result<Usage, Error> {
             Some((net, p.name.clone()))
         })
         .collect();
-    let up: Vec<String> = ctx
-        .store
-        .load_runs()?
+    let up: Vec<String> = started_vms(ctx)?
         .into_iter()
         .filter_map(|r| r.network)
         .collect();

@@ -1,12 +1,23 @@
 //! How commands show a VM: its NIC as JSON (`show`, `list`, `modify`, `create`, `clone`), its
-//! status, and times as `show`, `list` and `leases` print them.
+//! status (and the started VMs), and times as `show`, `list` and `leases` print them.
 
 use serde_json::{Value, json};
 
 use crate::cli::Ctx;
+use crate::error::Error;
 use crate::model::{Mac, Mode, VmProfile};
 use crate::settings::Settings;
 use crate::settings::change::{effective_mac, effective_no_local};
+
+/// The started VMs as `run/` has them; each run file that cannot be used is a warning naming it
+/// (one bad file is one bad VM: the command goes on without it).
+pub fn started_vms(ctx: &Ctx) -> Result<Vec<crate::store::StartedVm>, Error> {
+    let runs = ctx.store.load_runs()?;
+    for bad in &runs.bad {
+        ctx.out.warn(&bad.warning());
+    }
+    Ok(runs.started)
+}
 
 /// `stopped` or `started`.
 pub fn status(ctx: &Ctx, name: &str) -> &'static str {

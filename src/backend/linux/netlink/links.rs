@@ -14,6 +14,7 @@ use netlink_packet_route::link::{
 
 use super::error::{ENODEV, failed};
 use super::{Netlink, NetlinkError};
+use crate::model::profile::kernel_refuses_interface_name;
 
 /// One link of the current network namespace, as [`Netlink::links`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,7 @@ pub struct LinkInfo {
 impl Netlink {
     /// ifindex of a link in this network namespace, None if absent.
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>, NetlinkError> {
+        kernel_name("look up link", name)?;
         let mut message = LinkMessage::default();
         message.attributes.push(LinkAttribute::IfName(name.into()));
         let link = self
@@ -72,6 +74,7 @@ impl Netlink {
     /// handed to the host past every bridge netfilter hook, source MAC learned: so the rules
     /// see them (and drop them from a VM).
     pub fn add_bridge(&mut self, name: &str, mac: Option<[u8; 6]>) -> Result<u32, NetlinkError> {
+        kernel_name("create bridge", name)?;
         let forward_lldp = InfoData::Bridge(vec![InfoBridge::GroupFwdMask(1 << 0x0e)]);
         let mut message = new_link(name, InfoKind::Bridge, Some(forward_lldp));
         message
@@ -91,6 +94,8 @@ impl Netlink {
         peer_mac: [u8; 6],
         peer_netns: &File,
     ) -> Result<u32, NetlinkError> {
+        kernel_name("create veth pair", host)?;
+        kernel_name("create veth pair", peer_name)?;
         // The peer is a whole ifinfomsg nested in VETH_INFO_PEER; its IFLA_NET_NS_FD moves only
         // the peer.
         let mut peer = LinkMessage::default();
@@ -119,6 +124,14 @@ impl Netlink {
         tap: bool,
         netns: Option<&File>,
     ) -> Result<Option<u32>, NetlinkError> {
+        kernel_name(
+            if tap {
+                "create macvtap"
+            } else {
+                "create macvlan"
+            },
+            name,
+        )?;
         let bridge = MacVlanMode::Bridge;
         let (op, kind, data) = if tap {
             let data = InfoData::MacVtap(vec![InfoMacVtap::Mode(bridge)]);
@@ -225,6 +238,18 @@ impl Netlink {
         self.request(RouteNetlinkMessage::SetLink(message), 0)
             .map(drop)
             .map_err(|source| self.link_error(op, index, source))
+    }
+}
+
+/// A name the kernel would refuse never goes into a message: past 15 bytes the kernel answers
+/// ERANGE, and past 64 KiB netlink-packet-route panics building the attribute.
+fn kernel_name(op: &'static str, name: &str) -> Result<(), NetlinkError> {
+    match kernel_refuses_interface_name(name) {
+        None => Ok(()),
+        Some(reason) => Err(failed(op, crate::error::printable(name))(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not an interface name: {reason}"),
+        ))),
     }
 }
 

@@ -138,6 +138,42 @@ const fn mac(last: u8) -> [u8; 6] {
 }
 
 #[test]
+fn names_the_kernel_refuses_never_reach_a_message() {
+    in_private_netns("inner_names_the_kernel_refuses_never_reach_a_message", &[]);
+}
+
+#[test]
+#[ignore = "run by names_the_kernel_refuses_never_reach_a_message in a private network namespace"]
+fn inner_names_the_kernel_refuses_never_reach_a_message() {
+    if !isolated() {
+        return;
+    }
+    let mut nl = Netlink::open().unwrap();
+    let guest = netns("guest");
+    // 65,536 bytes made netlink-packet-route panic; 16 made the kernel answer ERANGE.
+    for name in [
+        "x".repeat(65_536),
+        "x".repeat(16),
+        "a/b".into(),
+        "..".into(),
+        String::new(),
+    ] {
+        let refused = [
+            nl.link_index(&name).map(drop),
+            nl.add_bridge(&name, None).map(drop),
+            nl.add_veth(&name, mac(1), "eth0", mac(2), &guest).map(drop),
+            nl.add_veth("vm-a", mac(1), &name, mac(2), &guest).map(drop),
+            nl.add_macvlan(&name, 1, mac(3), false, None).map(drop),
+        ];
+        for err in refused.into_iter().map(Result::unwrap_err) {
+            assert_eq!(err.source.kind(), io::ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().len() < 400, "the name is cut: {err}");
+        }
+    }
+    assert_eq!(nl.links().unwrap().len(), 1, "nothing was made");
+}
+
+#[test]
 fn bridge_veth_and_addresses() {
     in_private_netns("inner_bridge_veth_and_addresses", &[]);
 }
