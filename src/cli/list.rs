@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{creation_date, nic_json, status};
+use super::shared::view::{RunView, creation_date, nic_json};
 use crate::error::Error;
 use crate::output::grid;
 
@@ -107,15 +107,19 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         ctx.store.load_named(&args.vms)?
     };
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
+    let mut earlier_boot = Vec::new();
     for profile in &profiles {
-        let status = status(ctx, &profile.name);
+        // An unreadable run state or lease file costs that VM its address, not the whole
+        // listing.
+        let RunView { run, status, stale } = RunView::read_lenient(ctx, &profile.name);
+        if stale.is_some() {
+            earlier_boot.push(format!("'{}'", profile.name));
+        }
         if args.running && status != "started" {
             continue;
         }
         let nic = nic_json(profile, &settings);
-        // A started VM shows the address it has now; an unreadable run state or lease file
-        // costs that VM its address, not the whole listing.
-        let run = ctx.store.load_run(&profile.name).ok().flatten();
+        // A started VM shows the address it has now.
         let ip = address_now(ctx, &settings, profile, run.as_ref())
             .ok()
             .flatten()
@@ -140,12 +144,25 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         {
             continue;
         }
-        let row: Map<String, Value> = selection
+        let mut row: Map<String, Value> = selection
             .columns
             .iter()
             .map(|&field| (field.to_owned(), full(field)))
             .collect();
+        if let Some(why) = stale.filter(|_| row.contains_key("status")) {
+            row.insert("stale".to_owned(), Value::from(why));
+        }
         rows.push(row);
+    }
+    if !earlier_boot.is_empty() {
+        let (vms, were) = match earlier_boot.len() {
+            1 => ("VM", "was"),
+            _ => ("VMs", "were"),
+        };
+        ctx.out.warn(&format!(
+            "{vms} {} {were} started before the last reboot, so stopped now: `vmctl start` starts one again, `vmctl doctor --fix` forgets the rest",
+            earlier_boot.join(", ")
+        ));
     }
     let body = Value::Array(rows.iter().cloned().map(Value::Object).collect());
     ctx.out.data(&body, || {

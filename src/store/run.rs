@@ -35,6 +35,10 @@ pub struct StartedVm {
     pub uuid: String,
     /// Unix seconds.
     pub started: u64,
+    /// The boot of the host it was started in (`sys::boot_id`); none in a state written before
+    /// vmctl recorded it, which counts as this boot's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<String>,
     pub mode: Mode,
     /// The vmctl network the VM joins (built-in or named); `None` in bridge or disconnected mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +95,7 @@ impl StartedVm {
             name: profile.name.clone(),
             uuid: profile.uuid.clone(),
             started: 0,
+            boot: None,
             mode: nic.mode,
             network: nic.network_name().map(str::to_owned),
             link: vm_link_name(&profile.name),
@@ -107,6 +112,18 @@ impl StartedVm {
             helper: None,
             socket: None,
         }
+    }
+
+    /// Started in an earlier boot of the host: its links, rules and processes went with that
+    /// boot (a pid in it may name another process now), so the VM is stopped, whatever the file
+    /// says.
+    pub fn from_earlier_boot(&self) -> bool {
+        self.from_boot_other_than(crate::sys::boot_id())
+    }
+
+    /// Started in a boot other than `current` (a state or a host without a boot id is never).
+    pub fn from_boot_other_than(&self, current: Option<&str>) -> bool {
+        matches!((self.boot.as_deref(), current), (Some(then), Some(now)) if then != now)
     }
 
     /// Held by a `vmctl run` that is gone (killed -9), or its relay helper died: the VM is
@@ -134,15 +151,21 @@ impl StartedVm {
 }
 
 impl Store {
-    /// Is the VM started (its runtime state present)?
+    /// Is the VM started: its runtime state there, and of this boot? A state that cannot be
+    /// read counts as started (it may be).
     pub fn is_started(&self, name: &str) -> bool {
-        self.run_path(name).exists()
+        match self.load_run(name) {
+            Ok(Some(state)) => !state.from_earlier_boot(),
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 
     pub fn run_path(&self, name: &str) -> PathBuf {
         self.run_dir().join(format!("{name}.plist"))
     }
-    /// A started VM's runtime state, if it is started.
+    /// A VM's runtime state, if it has one: of this boot, or of an earlier one
+    /// (`from_earlier_boot`).
     pub fn load_run(&self, name: &str) -> Result<Option<StartedVm>, Error> {
         let path = self.run_path(name);
         let Some(bytes) = read_if_exists(&path)? else {
@@ -164,15 +187,43 @@ impl Store {
         Ok(Some(state))
     }
 
-    /// Every started VM's runtime state, sorted by name.
+    /// Every started VM's runtime state, sorted by name: the states of this boot (one from an
+    /// earlier boot is a stopped VM's, which `load_runs_of_any_boot` lists too).
     pub fn load_runs(&self) -> Result<Vec<StartedVm>, Error> {
+        let mut states = self.load_runs_of_any_boot()?;
+        states.retain(|state| !state.from_earlier_boot());
+        Ok(states)
+    }
+
+    /// Every runtime state in `run/`, of this boot or an earlier one, sorted by name.
+    pub fn load_runs_of_any_boot(&self) -> Result<Vec<StartedVm>, Error> {
         let names = self.started_names()?;
         let states = in_parallel(&names, |n| self.load_run(n))?;
         Ok(states.into_iter().flatten().collect())
     }
 
-    /// The VMs with runtime state (`is_started` for many VMs at once: one folder read, not a
-    /// lookup per VM), sorted.
+    /// The runtime states of this boot with `mac`. What a lease event needs, without the
+    /// price of `load_runs` on a host with many VMs started: a file that plainly records
+    /// another MAC is not parsed.
+    pub fn load_runs_with_mac(&self, mac: MacAddr6) -> Result<Vec<StartedVm>, Error> {
+        let mut found = Vec::new();
+        for name in self.started_names()? {
+            let Some(bytes) = read_if_exists(&self.run_path(&name))? else {
+                continue;
+            };
+            if recorded_mac(&bytes).is_some_and(|recorded| recorded != mac) {
+                continue;
+            }
+            found.extend(
+                self.load_run(&name)?
+                    .filter(|state| state.mac == mac && !state.from_earlier_boot()),
+            );
+        }
+        Ok(found)
+    }
+
+    /// The VMs with a runtime state file, of any boot (one folder read, not a lookup per VM),
+    /// sorted.
     pub fn started_names(&self) -> Result<Vec<String>, Error> {
         plist_names(&self.run_dir())
     }
@@ -189,4 +240,16 @@ impl Store {
             Err(e) => Err(Error::io("removing", path, e)),
         }
     }
+}
+
+/// The MAC an XML run file records, found without parsing it; `None` when it is not found
+/// that way (then the file is parsed).
+fn recorded_mac(bytes: &[u8]) -> Option<MacAddr6> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (_, after) = text.split_once("<key>mac</key>")?;
+    let (value, _) = after
+        .trim_start()
+        .strip_prefix("<string>")?
+        .split_once("</string>")?;
+    crate::model::mac::parse_mac(value).ok()
 }

@@ -195,17 +195,25 @@ impl Backend for Macos<'_> {
         }
         let mut warnings = Vec::new();
         if let Some(state) = self.store.load_run(&profile.name)? {
-            if !state.orphaned() {
+            let earlier_boot = state.from_earlier_boot();
+            if !earlier_boot && !state.orphaned() {
                 return Ok(Started {
                     state,
                     already: true,
                     warnings,
                 });
             }
-            warnings.push(format!(
-                "VM '{}' was held by a process that is gone: starting it afresh",
-                profile.name
-            ));
+            warnings.push(if earlier_boot {
+                format!(
+                    "VM '{}' was started before the host last booted: starting it afresh",
+                    profile.name
+                )
+            } else {
+                format!(
+                    "VM '{}' was held by a process that is gone: starting it afresh",
+                    profile.name
+                )
+            });
             self.stop(lock, &state)?;
         }
         let others = self.store.load_runs()?;
@@ -247,6 +255,9 @@ impl Backend for Macos<'_> {
     }
 
     fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<(), Error> {
+        if state.from_earlier_boot() {
+            return crate::backend::forget_earlier_boot(self.store, lock, state);
+        }
         require_root("stop")?;
         if let Some(pid) = state.helper {
             crate::backend::stop_helper(pid, state.socket.as_deref());
@@ -388,8 +399,20 @@ impl Backend for Macos<'_> {
                 false,
             );
         }
-        for run in self.store.load_runs()? {
-            if let Some(pid) = run.gone_process() {
+        for run in self.store.load_runs_of_any_boot()? {
+            if run.from_earlier_boot() {
+                if fix {
+                    self.stop(lock, &run)?;
+                }
+                note(
+                    format!(
+                        "VM '{}' was started before the last reboot: its relay and pf rules are gone",
+                        run.name
+                    ),
+                    "forget its runtime state (`vmctl start` starts it afresh)",
+                    fix,
+                );
+            } else if let Some(pid) = run.gone_process() {
                 if fix {
                     self.stop(lock, &run)?;
                 }

@@ -4,16 +4,55 @@
 use serde_json::{Value, json};
 
 use crate::cli::Ctx;
+use crate::error::Error;
 use crate::model::{Mac, Mode, VmProfile};
 use crate::settings::Settings;
 use crate::settings::change::{effective_mac, effective_no_local};
+use crate::store::StartedVm;
 
-/// `stopped` or `started`.
-pub fn status(ctx: &Ctx, name: &str) -> &'static str {
-    if ctx.store.is_started(name) {
-        "started"
-    } else {
-        "stopped"
+/// Why a VM whose runtime state is there is stopped (`stale` in JSON): the state is from an
+/// earlier boot of the host.
+pub const EARLIER_BOOT: &str = "earlier boot";
+
+/// A VM's runtime state as `list` and `show` report it, read once.
+pub struct RunView {
+    /// The state of a VM started in this boot.
+    pub run: Option<StartedVm>,
+    /// `started` or `stopped` (Anka's values).
+    pub status: &'static str,
+    /// Why a state that is there counts as stopped: `EARLIER_BOOT`.
+    pub stale: Option<&'static str>,
+}
+
+impl RunView {
+    pub fn read(ctx: &Ctx, name: &str) -> Result<RunView, Error> {
+        Ok(match ctx.store.load_run(name)? {
+            Some(run) if run.from_earlier_boot() => RunView {
+                run: None,
+                status: "stopped",
+                stale: Some(EARLIER_BOOT),
+            },
+            Some(run) => RunView {
+                run: Some(run),
+                status: "started",
+                stale: None,
+            },
+            None => RunView {
+                run: None,
+                status: "stopped",
+                stale: None,
+            },
+        })
+    }
+
+    /// `read`, where a state that cannot be read counts as started (it may be), without its
+    /// details.
+    pub fn read_lenient(ctx: &Ctx, name: &str) -> RunView {
+        RunView::read(ctx, name).unwrap_or(RunView {
+            run: None,
+            status: "started",
+            stale: None,
+        })
     }
 }
 
