@@ -253,3 +253,76 @@ fn recorded_mac(bytes: &[u8]) -> Option<MacAddr6> {
         .split_once("</string>")?;
     crate::model::mac::parse_mac(value).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use macaddr::MacAddr6;
+
+    use super::{StartedVm, recorded_mac};
+    use crate::model::{Attach, Controller, Mode, VmProfile};
+    use crate::store::Store;
+
+    fn state(name: &str, last: u8) -> StartedVm {
+        let profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
+        let mac = MacAddr6::new(0x52, 0x54, 0, 0, 0, last);
+        StartedVm::new(&profile, mac, false, None, Attach::Tap, None)
+    }
+
+    #[test]
+    fn only_two_known_boots_that_differ_make_an_earlier_boot() {
+        let mut vm = state("web", 1);
+        assert!(
+            !vm.from_boot_other_than(Some("b")),
+            "a state without a boot"
+        );
+        vm.boot = Some("a".into());
+        assert!(vm.from_boot_other_than(Some("b")));
+        assert!(!vm.from_boot_other_than(Some("a")));
+        assert!(
+            !vm.from_boot_other_than(None),
+            "a host whose boot is unknown"
+        );
+    }
+
+    #[test]
+    fn runs_of_this_boot_and_runs_with_a_mac() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        let lock = store.lock().unwrap();
+        let mut earlier = state("earlier", 1);
+        earlier.boot = Some("another boot".into());
+        let mut now = state("now", 1);
+        now.boot = crate::sys::boot_id().map(str::to_owned);
+        for vm in [&earlier, &now, &state("old-file", 2), &state("other", 3)] {
+            store.save_run(&lock, vm).unwrap();
+        }
+        let names = |runs: Vec<StartedVm>| runs.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(store.load_runs().unwrap()),
+            ["now", "old-file", "other"]
+        );
+        assert_eq!(store.load_runs_of_any_boot().unwrap().len(), 4);
+        assert_eq!(names(store.load_runs_with_mac(now.mac).unwrap()), ["now"]);
+        // Another VM's file that does not parse is not read past its MAC.
+        let other = store.run_path("other");
+        let text = std::fs::read_to_string(&other).unwrap();
+        let cut = text.find("<key>no_local</key>").unwrap();
+        crate::store::write_atomic(&other, text[..cut].as_bytes()).unwrap();
+        assert!(store.load_runs().is_err());
+        assert_eq!(names(store.load_runs_with_mac(now.mac).unwrap()), ["now"]);
+    }
+
+    #[test]
+    fn the_mac_is_found_without_parsing() {
+        let xml = "<dict>\n\t<key>mac</key>\n\t<string>52:54:0:0:0:A</string>\n</dict>";
+        assert_eq!(
+            recorded_mac(xml.as_bytes()),
+            Some(MacAddr6::new(0x52, 0x54, 0, 0, 0, 0xa))
+        );
+        assert_eq!(
+            recorded_mac(b"<dict><key>mac</key><integer>1</integer>"),
+            None
+        );
+        assert_eq!(recorded_mac(b"bplist00"), None);
+    }
+}
