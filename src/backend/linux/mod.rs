@@ -2,10 +2,11 @@
 //! DNS, a TAP (for a hypervisor) or a veth into a network namespace per VM, macvtap / macvlan
 //! for bridge mode, and the plan's nftables file loaded whole on every change.
 //!
-//! The plan is computed from `run/` (every started VM, with the address DHCP gave it) each
-//! time, so the firewall never drifts from the state files: `start`, `stop` and every lease
-//! event move the tables from the old plan to the new one, element by element when only
-//! elements differ, else by reloading both tables atomically.
+//! The plan is computed from `run/` (every started VM of this boot, with the address DHCP gave
+//! it) each time, so the firewall never drifts from the state files: `start` and `stop` move
+//! the tables from the old plan to the new one, element by element when only elements differ,
+//! else by reloading both tables atomically. A lease event changes its VM's elements only
+//! (nothing else depends on a VM's address), without a plan.
 //!
 //! Leases reach the firewall through dnsmasq's `--dhcp-script` (`lease-hook`, which calls
 //! `vmctl lease-event`): dnsmasq runs it as soon as it has committed a lease, in order, with
