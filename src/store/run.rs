@@ -307,7 +307,7 @@ mod tests {
         let other = store.run_path("other");
         let text = std::fs::read_to_string(&other).unwrap();
         let cut = text.find("<key>no_local</key>").unwrap();
-        crate::store::write_atomic(&other, text[..cut].as_bytes()).unwrap();
+        crate::store::write_atomic(&other, &text.as_bytes()[..cut]).unwrap();
         assert!(store.load_runs().is_err());
         assert_eq!(names(store.load_runs_with_mac(now.mac).unwrap()), ["now"]);
     }
