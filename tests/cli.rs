@@ -1573,6 +1573,16 @@ fn a_run_state_from_an_earlier_boot_is_a_stopped_vm() {
         assert_eq!(row["ip"], "192.168.64.50", "{row}");
         assert_eq!(row.get("stale"), None, "{row}");
     }
+
+    // `stop` forgets an earlier boot's state, touching nothing on the host: it was not started.
+    std::fs::write(
+        home.path().join("run/web.plist"),
+        run_file("00000000-0000-0000-0000-000000000000"),
+    )
+    .unwrap();
+    let stopped = home.run(&["-j", "stop", "web"]).ok().json();
+    assert_eq!(stopped["body"]["was_started"], false, "{stopped}");
+    assert!(!home.path().join("run/web.plist").exists());
 }
 
 /// Root inside a private network namespace, or `None` (said on the terminal) where that cannot

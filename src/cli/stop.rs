@@ -32,6 +32,16 @@ pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
         return Ok(());
     };
     backend::host(&ctx.store, &settings).stop(&lock, &state)?;
+    if state.from_earlier_boot() {
+        ctx.out.done(
+            &json!({"name": state.name, "was_started": false}),
+            &format!(
+                "VM '{}' is not started: it was started before the last reboot (its state is forgotten now)",
+                state.name
+            ),
+        );
+        return Ok(());
+    }
     ctx.out.done(
         &json!({"name": state.name, "was_started": true}),
         &format!("stopped VM '{}' ({} removed)", state.name, state.link),

@@ -375,7 +375,7 @@ expect_not "doctor reports the reboot" "$V" doctor
 same "doctor names rb1 in one finding" 1 "$("$V" doctor 2>/dev/null | grep -o "VM 'rb1' was started before the last reboot" | wc -l)"
 expect_not "and not the network only earlier-boot VMs were on" sh -c "'$V' doctor 2>&1 | grep -q 'network boot'"
 out=$("$V" start rb1 --attach netns:rb1 2>&1); rc=$?
-if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "before the host last booted: starting it afresh"; then
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "before the last reboot: starting it afresh"; then
   ok "start brings rb1 back, saying why"
 else bad "start rb1 after the reboot: rc=$rc $out"; fi
 ip -n rb1 link set eth0 up

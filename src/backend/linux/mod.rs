@@ -384,7 +384,7 @@ impl<'a> Linux<'a> {
             // A reboot or a crash left it: take down what remains, then start afresh.
             warnings.push(match state.gone_process() {
                 _ if earlier_boot => format!(
-                    "VM '{}' was started before the host last booted: starting it afresh",
+                    "VM '{}' was started before the last reboot: starting it afresh",
                     profile.name
                 ),
                 Some(pid) => format!(

@@ -300,7 +300,7 @@ fn a_state_from_an_earlier_boot_is_a_stopped_vm() {
         started
             .warnings
             .iter()
-            .any(|w| w.contains("before the host last booted")),
+            .any(|w| w.contains("before the last reboot")),
         "{:?}",
         started.warnings
     );

@@ -205,7 +205,7 @@ impl Backend for Macos<'_> {
             }
             warnings.push(if earlier_boot {
                 format!(
-                    "VM '{}' was started before the host last booted: starting it afresh",
+                    "VM '{}' was started before the last reboot: starting it afresh",
                     profile.name
                 )
             } else {

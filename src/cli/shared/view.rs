@@ -25,6 +25,7 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// Read the VM's state (one that cannot be read is the error).
     pub fn read(ctx: &Ctx, name: &str) -> Result<RunView, Error> {
         Ok(match ctx.store.load_run(name)? {
             Some(run) if run.from_earlier_boot() => RunView {
