@@ -1501,6 +1501,94 @@ fn a_started_vm_shows_its_leased_address() {
     home.refuses(&["delete", "web", "--yes"], 1, "is started");
 }
 
+/// After a reboot `run/` still holds the states of the VMs started before it: they are stopped.
+#[test]
+fn a_run_state_from_an_earlier_boot_is_a_stopped_vm() {
+    let home = with_vm();
+    let mac = home.run(&["show", "web", "network", "mac"]).ok().stdout;
+    let run_file = |boot: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>schema_version</key><integer>1</integer><key>vm</key><string>web</string>
+<key>uuid</key><string>x</string><key>started</key><integer>0</integer>
+<key>boot</key><string>{boot}</string>
+<key>mode</key><string>shared</string><key>network</key><string>shared</string>
+<key>link</key><string>vmt-0fd9bc91</string>
+<key>attach</key><dict><key>kind</key><string>tap</string></dict>
+<key>mac</key><string>{}</string><key>ip</key><string>192.168.64.50</string>
+<key>no_local</key><false/>
+</dict></plist>"#,
+            mac.trim()
+        )
+    };
+    std::fs::create_dir_all(home.path().join("run")).unwrap();
+    std::fs::write(
+        home.path().join("run/web.plist"),
+        run_file("00000000-0000-0000-0000-000000000000"),
+    )
+    .unwrap();
+
+    let running = home.run(&["-j", "list", "--running"]).ok();
+    assert_eq!(running.json()["body"], serde_json::json!([]));
+    assert!(
+        running
+            .stderr
+            .contains("VM 'web' was started before the last reboot"),
+        "{}",
+        running.stderr
+    );
+    let row = &home.run(&["-j", "list"]).ok().json()["body"][0];
+    assert_eq!(row["status"], "stopped", "{row}");
+    assert_eq!(row["stale"], "earlier boot", "{row}");
+    assert_eq!(
+        row["ip"],
+        Value::Null,
+        "the address it had went with the boot"
+    );
+    let row = &home.run(&["-j", "list", "-f", "name"]).ok().json()["body"][0];
+    assert_eq!(row, &serde_json::json!({"name": "web"}));
+    let table = home.run(&["list", "-f", "status=stopped"]).ok().stdout;
+    assert!(table.contains("web"), "{table}");
+
+    let shown = home.run(&["-j", "show", "web"]).ok().json();
+    assert_eq!(shown["body"]["status"], "stopped");
+    assert_eq!(shown["body"]["stale"], "earlier boot");
+    let table = home.run(&["show", "web"]).ok().stdout;
+    assert!(
+        table.contains("stopped (started before the last reboot"),
+        "{table}"
+    );
+    let nic = home.run(&["-j", "show", "web", "network"]).ok().json();
+    assert_eq!(nic["body"]["status"], "stopped");
+    assert_eq!(nic["body"]["stale"], "earlier boot");
+    assert_eq!(nic["body"]["link"], Value::Null, "{}", nic["body"]);
+    assert_eq!(
+        home.run(&["show", "web", "network", "status"]).ok().stdout,
+        "stopped\n"
+    );
+    home.refuses(&["show", "web", "network", "ip"], 10, "it is stopped");
+
+    // The same file of this boot is a started VM.
+    if let Ok(boot) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
+        std::fs::write(home.path().join("run/web.plist"), run_file(boot.trim())).unwrap();
+        let row = &home.run(&["-j", "list", "--running"]).ok().json()["body"][0];
+        assert_eq!(row["status"], "started", "{row}");
+        assert_eq!(row["ip"], "192.168.64.50", "{row}");
+        assert_eq!(row.get("stale"), None, "{row}");
+    }
+
+    // `stop` forgets an earlier boot's state, touching nothing on the host: it was not started.
+    std::fs::write(
+        home.path().join("run/web.plist"),
+        run_file("00000000-0000-0000-0000-000000000000"),
+    )
+    .unwrap();
+    let stopped = home.run(&["-j", "stop", "web"]).ok().json();
+    assert_eq!(stopped["body"]["was_started"], false, "{stopped}");
+    assert!(!home.path().join("run/web.plist").exists());
+}
+
 /// Root inside a private network namespace, or `None` (said on the terminal) where that cannot
 /// run; `VMCTL_REQUIRE_NETNS=1` makes that a failure.
 fn netns_wrapper() -> Option<Vec<&'static str>> {

@@ -288,7 +288,26 @@ pub fn started_vm(
         parent,
     );
     vm.started = crate::sys::now();
+    vm.boot = crate::sys::boot_id().map(str::to_owned);
     Ok(vm)
+}
+
+/// Forget a runtime state from an earlier boot. Its links, rules, daemons and relay went with
+/// that boot, and a pid in it may be another process's now: only its files go (the state, and
+/// the socket and relay log named for the VM).
+pub fn forget_earlier_boot(
+    store: &Store,
+    lock: &StoreLock,
+    state: &StartedVm,
+) -> Result<(), Error> {
+    let run = store.run_dir();
+    for leftover in [
+        format!("{}.sock", state.name),
+        format!("{}.relay.log", state.name),
+    ] {
+        let _ = std::fs::remove_file(run.join(leftover));
+    }
+    store.remove_run(lock, &state.name)
 }
 
 /// Can the started VM be planned: is its network (if any) one the settings know?

@@ -33,7 +33,8 @@ pub struct Tape {
 }
 
 impl Recording {
-    /// The operations so far, each `name args`; nft loads as `nft_load` + the text's first line.
+    /// The operations so far, each `name args`; nft loads as `nft_load` + the text (a whole
+    /// ruleset by its first line).
     pub fn ops(&self) -> Vec<String> {
         self.0.ops.borrow().clone()
     }
@@ -228,12 +229,14 @@ impl Host for Recording {
     }
 
     fn nft_load(&self, text: &str) -> Result<(), Error> {
-        let first = text.lines().next().unwrap_or_default();
-        self.op(format!("nft_load {first}"))?;
-        if first.starts_with("#!") {
+        // A whole ruleset by its first line; an element batch (a few lines) whole.
+        let shown = if text.starts_with("#!") {
             self.0.tables.set(true);
-        }
-        Ok(())
+            text.lines().next().unwrap_or_default()
+        } else {
+            text.trim_end()
+        };
+        self.op(format!("nft_load {shown}"))
     }
 
     fn nft_remove(&self) -> Result<(), Error> {

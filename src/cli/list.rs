@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{creation_date, nic_json, started_vms, status};
+use super::shared::view::{RunView, creation_date, nic_json, started_vms};
 use crate::error::Error;
 use crate::output::grid;
 
@@ -106,24 +106,25 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     } else {
         ctx.store.load_named(&args.vms)?
     };
-    // An unreadable run/ costs the listing its addresses, not the listing.
-    let runs = started_vms(ctx).unwrap_or_else(|err| {
+    // Each run file that cannot be used is a warning; an unreadable run/ is one too.
+    if let Err(err) = started_vms(ctx) {
         ctx.out.warn(&err.to_string());
-        Vec::new()
-    });
-    let started: std::collections::HashMap<&str, &crate::store::StartedVm> =
-        runs.iter().map(|run| (run.name.as_str(), run)).collect();
+    }
     let mut rows: Vec<Map<String, Value>> = Vec::with_capacity(profiles.len());
+    let mut earlier_boot = Vec::new();
     for profile in &profiles {
-        let status = status(ctx, &profile.name);
+        // An unreadable run state or lease file costs that VM its address, not the whole
+        // listing.
+        let RunView { run, status, stale } = RunView::read_lenient(ctx, &profile.name);
+        if stale.is_some() {
+            earlier_boot.push(format!("'{}'", profile.name));
+        }
         if args.running && status != "started" {
             continue;
         }
         let nic = nic_json(profile, &settings);
-        // A started VM shows the address it has now; an unreadable run state or lease file
-        // costs that VM its address, not the whole listing.
-        let run = started.get(profile.name.as_str()).copied();
-        let ip = address_now(ctx, &settings, profile, run)
+        // A started VM shows the address it has now.
+        let ip = address_now(ctx, &settings, profile, run.as_ref())
             .ok()
             .flatten()
             .map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
@@ -147,12 +148,25 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         {
             continue;
         }
-        let row: Map<String, Value> = selection
+        let mut row: Map<String, Value> = selection
             .columns
             .iter()
             .map(|&field| (field.to_owned(), full(field)))
             .collect();
+        if let Some(why) = stale.filter(|_| row.contains_key("status")) {
+            row.insert("stale".to_owned(), Value::from(why));
+        }
         rows.push(row);
+    }
+    if !earlier_boot.is_empty() {
+        let (vms, were) = match earlier_boot.len() {
+            1 => ("VM", "was"),
+            _ => ("VMs", "were"),
+        };
+        ctx.out.warn(&format!(
+            "{vms} {} {were} started before the last reboot, so stopped now: `vmctl start` starts one again, `vmctl doctor --fix` forgets the rest",
+            earlier_boot.join(", ")
+        ));
     }
     let body = Value::Array(rows.iter().cloned().map(Value::Object).collect());
     ctx.out.data(&body, || {

@@ -61,6 +61,7 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
         let lock = ctx.store.lock()?;
         let profile = ctx.store.load(&args.vm)?;
         if let Some(held) = ctx.store.load_run(&profile.name)?
+            && !held.from_earlier_boot()
             && !held.orphaned()
         {
             return Err(already_started(&held));

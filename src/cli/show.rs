@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{creation_date, format_time, nic_json, status};
+use super::shared::view::{RunView, creation_date, format_time, nic_json};
 use crate::error::{Error, printable};
 use crate::model::{Mode, VmProfile};
 use crate::output::{field_table, grid};
@@ -60,7 +60,6 @@ const PORT_FIELDS: [&str; 5] = ["name", "protocol", "guest_port", "host_ip", "ho
 pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     let profile = ctx.store.load(&args.vm)?;
     let settings = ctx.settings()?;
-    let status = status(ctx, &profile.name);
     if args.field.is_some() && args.section.as_deref() != Some("network") {
         return Err(Error::Usage(
             "a field can be shown only from `network`: vmctl show VM network FIELD".into(),
@@ -73,22 +72,22 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     }
     match args.section.as_deref() {
         None if args.filter => show_filter(ctx, &profile, &settings),
-        None => show_vm(ctx, &settings, &profile, status),
+        None => show_vm(ctx, &settings, &profile),
         Some("port") => {
             show_ports(ctx, &profile);
             Ok(())
         }
         Some(_) if args.filter => show_filter(ctx, &profile, &settings),
-        Some(_) => show_network(ctx, &settings, &profile, status, args.field.as_deref()),
+        Some(_) => show_network(ctx, &settings, &profile, args.field.as_deref()),
     }
 }
 
 /// `show VM`: the VM in short, like `anka show`.
-fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile, status: &str) -> Result<(), Error> {
-    let run = ctx.store.load_run(&profile.name)?;
+fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile) -> Result<(), Error> {
+    let RunView { run, status, stale } = RunView::read(ctx, &profile.name)?;
     let address = address_now(ctx, settings, profile, run.as_ref())?;
     let nic = nic_json(profile, settings);
-    let body = json!({
+    let mut body = json!({
         "uuid": profile.uuid,
         "name": profile.name,
         "created": profile.created,
@@ -100,6 +99,9 @@ fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile, status: &str) ->
         "ip_source": address.map_or("none", |(_, origin)| origin.name()),
         "status": status,
     });
+    if let Some(why) = stale {
+        body["stale"] = Value::from(why);
+    }
     ctx.out.data(&body, || {
         field_table([
             ("uuid", profile.uuid.clone()),
@@ -109,7 +111,7 @@ fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile, status: &str) ->
                 "network",
                 network_summary(profile, address.map(|(ip, _)| ip)),
             ),
-            ("status", status.to_owned()),
+            ("status", status_text(status, stale)),
         ])
     });
     Ok(())
@@ -120,12 +122,14 @@ fn show_network(
     ctx: &Ctx,
     settings: &Settings,
     profile: &VmProfile,
-    status: &str,
     field: Option<&str>,
 ) -> Result<(), Error> {
     let mut body = nic_json(profile, settings);
-    let run = ctx.store.load_run(&profile.name)?;
+    let RunView { run, status, stale } = RunView::read(ctx, &profile.name)?;
     body["status"] = Value::from(status);
+    if let Some(why) = stale {
+        body["stale"] = Value::from(why);
+    }
     if let Some(run) = &run {
         body["started"] = Value::from(run.started);
         body["link"] = Value::from(run.link.as_str());
@@ -236,6 +240,16 @@ fn show_filter(ctx: &Ctx, profile: &VmProfile, settings: &Settings) -> Result<()
     Ok(())
 }
 
+/// A stopped VM's status in a table, with why when its runtime state is still there.
+fn status_text(status: &str, stale: Option<&str>) -> String {
+    match stale {
+        Some(_) => {
+            format!("{status} (started before the last reboot; `vmctl start` starts it afresh)")
+        }
+        None => status.to_owned(),
+    }
+}
+
 /// `shared 192.168.64.20` (with the address it has now), `bridge en0`, `disconnected`.
 pub fn network_summary(profile: &VmProfile, ip: Option<Ipv4Addr>) -> String {
     let nic = &profile.network;
@@ -271,6 +285,7 @@ fn table_value(field: &str, body: &Value) -> String {
                 .map(|s| format!(", socket {s}"))
                 .unwrap_or_default()
         ),
+        ("status", Value::String(s)) => status_text(s, body["stale"].as_str()),
         ("bridge" | "network" | "filter", Value::Null) => "-".into(),
         ("filter", Value::String(s)) if s == "vm" => "rules of its own (show -f)".into(),
         ("filter", Value::String(s)) if s == "file" => format!(

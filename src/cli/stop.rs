@@ -39,6 +39,16 @@ pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
     };
     let stopped = backend::host(&ctx.store, &settings).stop(&lock, &state)?;
     drop(lock);
+    if state.from_earlier_boot() {
+        ctx.out.done(
+            &json!({"name": state.name, "was_started": false}),
+            &format!(
+                "VM '{}' is not started: it was started before the last reboot (its state is forgotten now)",
+                state.name
+            ),
+        );
+        return Ok(());
+    }
     for warning in &stopped.warnings {
         ctx.out.warn(warning);
     }

@@ -242,6 +242,7 @@ pub(crate) mod tests {
             name: name.into(),
             uuid: String::new(),
             started: 0,
+            boot: None,
             mode,
             network: mode.builtin_network().map(str::to_owned),
             link: crate::model::names::vm_link_name(name),

@@ -39,6 +39,10 @@ pub struct StartedVm {
     pub uuid: String,
     /// Unix seconds.
     pub started: u64,
+    /// The boot of the host it was started in (`sys::boot_id`); none in a state written before
+    /// vmctl recorded it, which counts as this boot's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<String>,
     pub mode: Mode,
     /// The vmctl network the VM joins (built-in or named); `None` in bridge or disconnected mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +107,7 @@ impl StartedVm {
             name: profile.name.clone(),
             uuid: profile.uuid.clone(),
             started: 0,
+            boot: None,
             mode: nic.mode,
             network: nic.network_name().map(str::to_owned),
             link: vm_link_name(&profile.name),
@@ -121,6 +126,18 @@ impl StartedVm {
             helper_start: None,
             netns_id: None,
         }
+    }
+
+    /// Started in an earlier boot of the host: its links, rules and processes went with that
+    /// boot (a pid in it may name another process now), so the VM is stopped, whatever the file
+    /// says.
+    pub fn from_earlier_boot(&self) -> bool {
+        self.from_boot_other_than(crate::sys::boot_id())
+    }
+
+    /// Started in a boot other than `current` (a state or a host without a boot id is never).
+    pub fn from_boot_other_than(&self, current: Option<&str>) -> bool {
+        matches!((self.boot.as_deref(), current), (Some(then), Some(now)) if then != now)
     }
 
     /// Held by a `vmctl run` that is gone (killed -9), or its relay helper died: the VM is
@@ -205,16 +222,22 @@ fn run_file_hint(name: &str) -> String {
 }
 
 impl Store {
-    /// Is the VM started (its runtime state present)?
+    /// Is the VM started: its runtime state there, and of this boot? A state that cannot be
+    /// read counts as started (it may be).
     pub fn is_started(&self, name: &str) -> bool {
-        self.run_path(name).exists()
+        match self.load_run(name) {
+            Ok(Some(state)) => !state.from_earlier_boot(),
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 
     pub fn run_path(&self, name: &str) -> PathBuf {
         self.run_dir().join(format!("{name}.plist"))
     }
-    /// A started VM's runtime state, if it is started; a file that cannot be used is an error
-    /// naming it, with the repair as its hint.
+    /// A VM's runtime state, if it has one (of this boot, or of an earlier one:
+    /// `from_earlier_boot`); a file that cannot be used is an error naming it, with the repair
+    /// as its hint.
     pub fn load_run(&self, name: &str) -> Result<Option<StartedVm>, Error> {
         self.read_run(name).map_err(|bad| bad.error())
     }
@@ -247,9 +270,18 @@ impl Store {
         Ok(Some(state))
     }
 
-    /// Every started VM's runtime state, sorted by name, with the files that cannot be used
-    /// beside them: one bad file must not stop every command.
+    /// Every started VM's runtime state of this boot, sorted by name, with the files that
+    /// cannot be used beside them: one bad file must not stop every command. A state of an
+    /// earlier boot is a stopped VM's (`load_runs_of_any_boot` lists it too).
     pub fn load_runs(&self) -> Result<Runs, Error> {
+        let mut runs = self.load_runs_of_any_boot()?;
+        runs.started.retain(|state| !state.from_earlier_boot());
+        Ok(runs)
+    }
+
+    /// Every runtime state in `run/`, of this boot or an earlier one, sorted by name, and the
+    /// files that cannot be used.
+    pub fn load_runs_of_any_boot(&self) -> Result<Runs, Error> {
         let names = self.started_names()?;
         let read = in_parallel(&names, |n| Ok(self.read_run(n)))?;
         let mut runs = Runs::default();
@@ -290,8 +322,28 @@ impl Store {
         unreachable!("some suffix is free")
     }
 
-    /// The VMs with runtime state (`is_started` for many VMs at once: one folder read, not a
-    /// lookup per VM), sorted.
+    /// The runtime states of this boot with `mac`. What a lease event needs, without the
+    /// price of `load_runs` on a host with many VMs started: a file that plainly records
+    /// another MAC is not parsed.
+    pub fn load_runs_with_mac(&self, mac: MacAddr6) -> Result<Vec<StartedVm>, Error> {
+        let mut found = Vec::new();
+        for name in self.started_names()? {
+            let Some(bytes) = read_if_exists(&self.run_path(&name))? else {
+                continue;
+            };
+            if recorded_mac(&bytes).is_some_and(|recorded| recorded != mac) {
+                continue;
+            }
+            found.extend(
+                self.load_run(&name)?
+                    .filter(|state| state.mac == mac && !state.from_earlier_boot()),
+            );
+        }
+        Ok(found)
+    }
+
+    /// The VMs with a runtime state file, of any boot (one folder read, not a lookup per VM),
+    /// sorted.
     pub fn started_names(&self) -> Result<Vec<String>, Error> {
         plist_names(&self.run_dir())
     }
@@ -308,6 +360,18 @@ impl Store {
             Err(e) => Err(Error::io("removing", path, e)),
         }
     }
+}
+
+/// The MAC an XML run file records, found without parsing it; `None` when it is not found
+/// that way (then the file is parsed).
+fn recorded_mac(bytes: &[u8]) -> Option<MacAddr6> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (_, after) = text.split_once("<key>mac</key>")?;
+    let (value, _) = after
+        .trim_start()
+        .strip_prefix("<string>")?
+        .split_once("</string>")?;
+    crate::model::mac::parse_mac(value).ok()
 }
 
 #[cfg(test)]
@@ -464,5 +528,69 @@ mod tests {
         let runs = store.load_runs().unwrap();
         assert!(runs.bad.is_empty());
         assert_eq!(runs.started.len(), 1);
+    }
+
+    fn state(name: &str, last: u8) -> StartedVm {
+        let profile = VmProfile::new(name, Mode::Shared, Controller::VirtioNet).unwrap();
+        let mac = MacAddr6::new(0x52, 0x54, 0, 0, 0, last);
+        StartedVm::new(&profile, mac, false, None, Attach::Tap, None)
+    }
+
+    #[test]
+    fn only_two_known_boots_that_differ_make_an_earlier_boot() {
+        let mut vm = state("web", 1);
+        assert!(
+            !vm.from_boot_other_than(Some("b")),
+            "a state without a boot"
+        );
+        vm.boot = Some("a".into());
+        assert!(vm.from_boot_other_than(Some("b")));
+        assert!(!vm.from_boot_other_than(Some("a")));
+        assert!(
+            !vm.from_boot_other_than(None),
+            "a host whose boot is unknown"
+        );
+    }
+
+    #[test]
+    fn runs_of_this_boot_and_runs_with_a_mac() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        let lock = store.lock().unwrap();
+        let mut earlier = state("earlier", 1);
+        earlier.boot = Some("another boot".into());
+        let mut now = state("now", 1);
+        now.boot = crate::sys::boot_id().map(str::to_owned);
+        for vm in [&earlier, &now, &state("old-file", 2), &state("other", 3)] {
+            store.save_run(&lock, vm).unwrap();
+        }
+        let names = |runs: Vec<StartedVm>| runs.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(store.load_runs().unwrap().started),
+            ["now", "old-file", "other"]
+        );
+        assert_eq!(store.load_runs_of_any_boot().unwrap().started.len(), 4);
+        assert_eq!(names(store.load_runs_with_mac(now.mac).unwrap()), ["now"]);
+        // Another VM's file that does not parse is not read past its MAC.
+        let other = store.run_path("other");
+        let text = std::fs::read_to_string(&other).unwrap();
+        let cut = text.find("<key>no_local</key>").unwrap();
+        crate::store::write_atomic(&other, &text.as_bytes()[..cut]).unwrap();
+        assert_eq!(store.load_runs().unwrap().bad.len(), 1);
+        assert_eq!(names(store.load_runs_with_mac(now.mac).unwrap()), ["now"]);
+    }
+
+    #[test]
+    fn the_mac_is_found_without_parsing() {
+        let xml = "<dict>\n\t<key>mac</key>\n\t<string>52:54:0:0:0:A</string>\n</dict>";
+        assert_eq!(
+            recorded_mac(xml.as_bytes()),
+            Some(MacAddr6::new(0x52, 0x54, 0, 0, 0, 0xa))
+        );
+        assert_eq!(
+            recorded_mac(b"<dict><key>mac</key><integer>1</integer>"),
+            None
+        );
+        assert_eq!(recorded_mac(b"bplist00"), None);
     }
 }

@@ -1,9 +1,13 @@
 //! System access every layer above may need and none should write twice: process liveness and
-//! command lines, the clock, and capped non-blocking reads of files someone may point anywhere.
+//! command lines, the clock, which boot of the host this is, and capped non-blocking reads of
+//! files someone may point anywhere.
 //! Portable Unix only; what differs by platform lives under `backend/` and `relay/`.
 
+mod boot;
 pub mod fs;
 pub mod process;
+
+pub use boot::boot_id;
 
 /// The operating systems vmctl has a backend for. Code below `backend/` takes one as a value
 /// (`backend::HOST_OS` is this machine's), so both platforms' choices are testable anywhere.

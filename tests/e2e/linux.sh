@@ -538,6 +538,42 @@ done
 expect "and every VM starts and gets a lease" sh -c "for k in k0 k1 k2 k3; do ip netns exec \$k busybox udhcpc -i eth0 -s '$here/udhcpc.script' -q -n -t 6 -T 1 >/dev/null 2>&1 || exit 1; done"
 for k in k0 k1 k2 k3; do "$V" stop "$k" >/dev/null; done
 
+echo "# 9h. a reboot: run/ from an earlier boot is stopped VMs; start brings one back with its lease"
+"$V" -q network create boot --subnet 10.76.0.0/24
+vm rb1 --network boot
+vm rb2 --network boot
+expect "rb1 gets a lease" lease rb1
+ip_rb1=$(addr rb1)
+# The reboot, as far as these VMs go: their links, their network's bridge and dnsmasq, and
+# vmctl's tables are gone, and their run files name another boot.
+for name in rb1 rb2; do
+  ip link del "$("$V" -j show "$name" network | grep -o '"link":"[^"]*"' | cut -d'"' -f4)"
+done
+ip link del vmctl-boot
+kill "$(cat "$home/networks/boot/dnsmasq.pid")"
+nft delete table inet vmctl; nft delete table bridge vmctl
+sed -i "s/$(cat /proc/sys/kernel/random/boot_id)/00000000-0000-0000-0000-000000000000/" "$home/run/rb1.plist" "$home/run/rb2.plist"
+same "list --running leaves them out" "" "$("$V" -j list --running -f name 2>/dev/null | grep -o '"rb[12]"' | tr '\n' ' ')"
+same "show says rb1 is stopped" stopped "$("$V" show rb1 network status)"
+expect "and JSON says why" sh -c "'$V' -j show rb1 | grep -q '\"stale\":\"earlier boot\"'"
+expect_not "doctor reports the reboot" "$V" doctor
+same "doctor names rb1 in one finding" 1 "$("$V" doctor 2>/dev/null | grep -o "VM 'rb1' was started before the last reboot" | wc -l)"
+expect_not "and not the network only earlier-boot VMs were on" sh -c "'$V' doctor 2>&1 | grep -q 'network boot'"
+out=$("$V" start rb1 --attach netns:rb1 2>&1); rc=$?
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "before the last reboot: starting it afresh"; then
+  ok "start brings rb1 back, saying why"
+else bad "start rb1 after the reboot: rc=$rc $out"; fi
+ip -n rb1 link set eth0 up
+expect "rb1 gets a lease again" lease rb1
+same "the address it had" "$ip_rb1" "$(addr rb1)"
+same "vmctl ip agrees" "$ip_rb1" "$("$V" ip rb1 --wait 5s)"
+expect "rb1 reaches the WAN (the tables are back)" http rb1 http://203.0.113.2/
+same "list --running lists rb1, not rb2" '"rb1" ' "$("$V" -j list --running -f name 2>/dev/null | grep -o '"rb[12]"' | tr '\n' ' ')"
+expect "doctor --fix forgets rb2's state" "$V" doctor --fix
+expect_not "run/rb2.plist is gone" test -e "$home/run/rb2.plist"
+expect "doctor is happy afterwards" "$V" doctor
+"$V" stop rb1 >/dev/null || bad "stop rb1"
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"

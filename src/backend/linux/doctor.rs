@@ -125,10 +125,26 @@ impl<'b, 'a> Checkup<'b, 'a> {
         Ok(())
     }
 
-    /// Started VMs whose link is gone; returns the ones that count as started from here on.
+    /// Started VMs whose link is gone, and states from an earlier boot; returns the ones that
+    /// count as started from here on (never an earlier boot's: its network is not expected).
     fn vms(&mut self, nl: &dyn Host) -> Result<Vec<StartedVm>, Error> {
         let mut runs = Vec::new();
-        for run in self.backend.store.load_runs()?.started {
+        for run in self.backend.store.load_runs_of_any_boot()?.started {
+            if run.from_earlier_boot() {
+                if self.fix {
+                    self.backend.stop(self.lock, &run)?;
+                }
+                let fixed = self.fix;
+                self.note(
+                    format!(
+                        "VM '{}' was started before the last reboot: its links, rules and dnsmasq are gone",
+                        run.name
+                    ),
+                    "forget its runtime state (`vmctl start` starts it afresh)",
+                    fixed,
+                );
+                continue;
+            }
             let orphaned = run.orphaned();
             if !orphaned && Linux::link_present(nl, &run)? {
                 runs.push(run);

@@ -2,10 +2,11 @@
 //! DNS, a TAP (for a hypervisor) or a veth into a network namespace per VM, macvtap / macvlan
 //! for bridge mode, and the plan's nftables file loaded whole on every change.
 //!
-//! The plan is computed from `run/` (every started VM, with the address DHCP gave it) each
-//! time, so the firewall never drifts from the state files: `start`, `stop` and every lease
-//! event move the tables from the old plan to the new one, element by element when only
-//! elements differ, else by reloading both tables atomically.
+//! The plan is computed from `run/` (every started VM of this boot, with the address DHCP gave
+//! it) each time, so the firewall never drifts from the state files: `start` and `stop` move
+//! the tables from the old plan to the new one, element by element when only elements differ,
+//! else by reloading both tables atomically. A lease event changes its VM's elements only
+//! (nothing else depends on a VM's address), without a plan.
 //!
 //! Leases reach the firewall through dnsmasq's `--dhcp-script` (`lease-hook`, which calls
 //! `vmctl lease-event`): dnsmasq runs it as soon as it has committed a lease, in order, with
@@ -502,8 +503,8 @@ impl<'a> Linux<'a> {
         warnings: &mut Vec<String>,
     ) -> Result<Option<StartedVm>, Error> {
         if let Some(state) = self.store.load_run(&profile.name)? {
-            let orphaned = state.orphaned();
-            if !orphaned && Self::link_present(nl, &state)? {
+            let earlier_boot = state.from_earlier_boot();
+            if !earlier_boot && !state.orphaned() && Self::link_present(nl, &state)? {
                 if state.attach != *attach {
                     return Err(Error::conflict(format!(
                         "VM '{}' is started already, attached as {}, not {attach}",
@@ -516,8 +517,12 @@ impl<'a> Linux<'a> {
                 }
                 return Ok(Some(state));
             }
-            // A crash left it: take down what remains, then start afresh.
+            // A reboot or a crash left it: take down what remains, then start afresh.
             warnings.push(match state.gone_process() {
+                _ if earlier_boot => format!(
+                    "VM '{}' was started before the last reboot: starting it afresh",
+                    profile.name
+                ),
                 Some(pid) => format!(
                     "VM '{}' was held by a process (pid {pid}) that is gone: starting it afresh",
                     profile.name
@@ -693,6 +698,10 @@ impl Backend for Linux<'_> {
     }
 
     fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Stopped, Error> {
+        if state.from_earlier_boot() {
+            return super::forget_earlier_boot(self.store, lock, state)
+                .map(|()| Stopped::default());
+        }
         self.host.require_net_admin("stop")?;
         let nl = &*self.host;
         let found = self.store.load_runs()?;
@@ -738,73 +747,98 @@ impl Backend for Linux<'_> {
         }
     }
 
+    /// One VM's elements change, and nothing else: no plan is made (a VM's address is in its
+    /// own elements only), and the one nft batch forgets what it lets go of too.
     fn lease_event(&self, lock: &StoreLock, network: &str, event: LeaseEvent) -> Result<(), Error> {
-        let mut runs = self.store.load_runs()?.started;
-        let before = runs.clone();
-        let (mac, event_ip, bound) = match event {
+        let (mac, ip, bound) = match event {
             LeaseEvent::Bound { mac, ip } => (mac, ip, true),
             LeaseEvent::Released { mac, ip } => (mac, ip, false),
         };
+        let refused = |what, value: String, why: String| {
+            Err(Error::invalid(what, value, why)
+                .with_hint("nothing was changed; lease events come from the network's dnsmasq"))
+        };
         // dnsmasq reports it, but anything that can run vmctl could: the MAC must be a VM
         // started on this network, the address one a VM of it may hold.
-        let Some(run) = runs
-            .iter_mut()
-            .find(|r| r.network.as_deref() == Some(network) && r.mac == mac)
+        let Some(run) = self
+            .store
+            .load_runs_with_mac(mac)?
+            .into_iter()
+            .find(|r| r.network.as_deref() == Some(network))
         else {
-            return Err(Error::invalid(
+            return refused(
                 "lease event",
-                crate::model::Mac(mac).to_string(),
+                Mac(mac).to_string(),
                 format!("no VM started on network '{network}' has this MAC"),
-            )
-            .with_hint("nothing was changed; lease events come from the network's dnsmasq"));
+            );
         };
-        let ip = event_ip;
-        let plan =
-            *super::started_plan_input(self.store, self.settings, &[])?.address_plan(network);
+        let Some(plan) = self.settings.address_plan(network) else {
+            return refused(
+                "lease event",
+                network.to_owned(),
+                "the network has no address plan to check the address against".to_owned(),
+            );
+        };
         let subnet = plan.subnet();
         if !subnet.contains(ip)
             || ip == plan.gateway()
             || ip == subnet.network()
             || ip == subnet.broadcast()
         {
-            return Err(Error::invalid(
+            return refused(
                 "lease address",
                 ip.to_string(),
                 format!(
                     "is not an address a VM of network '{network}' can hold ({subnet}, gateway {})",
                     plan.gateway()
                 ),
-            )
-            .with_hint("nothing was changed; lease events come from the network's dnsmasq"));
+            );
         }
         // An address it lets go of (released, or replaced by a new lease) may have been learned
         // from the ACK as it passed: forget it now, not when it expires, since the pool may
-        // hand it to another VM (nft refuses once it expired: nothing to forget then).
+        // hand it to another VM.
         let let_go = if bound {
             run.ip.filter(|old| *old != ip)
         } else {
             Some(ip)
         };
-        if let Some(old) = let_go {
-            let _ = self
-                .host
-                .nft_load(&crate::plan::linux::forget_learned(run, old));
-        }
-        let ip = if bound {
-            Some(ip)
-        } else if run.ip == Some(ip) {
-            run.static_ip
-        } else {
-            return Ok(());
+        let mut after = run.clone();
+        after.ip = match (bound, run.ip == Some(ip)) {
+            (true, _) => Some(ip),
+            (false, true) => run.static_ip,
+            // The end of a lease it no longer holds.
+            (false, false) => run.ip,
         };
-        if run.ip == ip {
+        let moved = after.ip != run.ip;
+        let mut batch = let_go.map_or_else(String::new, |old| {
+            crate::plan::linux::forget_learned(&run, old)
+        });
+        batch.push_str(&crate::plan::linux::vm_update(&run, &after));
+        if batch.is_empty() {
             return Ok(());
         }
-        run.ip = ip;
-        let updated = run.clone();
-        // The firewall first: the state never claims an address the rules do not have.
-        self.change_rules(&before, &runs)?;
-        self.store.save_run(lock, &updated)
+        // The firewall first: the state never claims an address the rules do not have. Tables
+        // that refuse the batch do not match run/ (edited, or gone): they are loaded whole.
+        if self.host.nft_load(&batch).is_err() && moved {
+            let runs: Vec<StartedVm> = self
+                .store
+                .load_runs()?
+                .started
+                .into_iter()
+                .map(|r| {
+                    if r.name == after.name {
+                        after.clone()
+                    } else {
+                        r
+                    }
+                })
+                .collect();
+            self.apply_rules(&self.plan_for(&runs)?)?;
+        }
+        if moved {
+            self.store.save_run(lock, &after)?;
+        }
+        Ok(())
     }
 
     fn forget(&self, _lock: &StoreLock, profile: &VmProfile) -> Result<(), Error> {

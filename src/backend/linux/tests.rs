@@ -424,3 +424,108 @@ fn a_bad_run_file_is_one_bad_vm() {
     host.stop("app");
     assert!(host.tape.links().is_empty(), "{:?}", host.tape.links());
 }
+
+/// A reboot as the host sees it: every link and daemon gone, and `run/` from another boot.
+fn reboot(host: &Host, lock: &crate::store::StoreLock) {
+    use super::host::Host as _;
+    for link in host.tape.links() {
+        host.tape.delete_link(&link).unwrap();
+    }
+    for (_, dir) in host.store.network_dirs() {
+        host.tape.dnsmasq_stop(&dir).unwrap();
+    }
+    host.tape.nft_remove().unwrap();
+    for mut state in host.store.load_runs().unwrap().started {
+        state.boot = Some("00000000-0000-0000-0000-000000000000".into());
+        host.store.save_run(lock, &state).unwrap();
+    }
+    host.take();
+}
+
+#[test]
+fn a_state_from_an_earlier_boot_is_a_stopped_vm() {
+    use crate::backend::LeaseEvent;
+    let host = Host::new();
+    host.start("web").unwrap();
+    host.start("db").unwrap();
+    let db = host.store.load_run("db").unwrap().unwrap();
+    assert_eq!(
+        db.boot.as_deref(),
+        crate::sys::boot_id(),
+        "start records the boot"
+    );
+    let lock = host.store.lock().unwrap();
+    reboot(&host, &lock);
+    assert!(
+        host.store.load_runs().unwrap().started.is_empty(),
+        "no VM is started"
+    );
+    assert_eq!(host.store.load_runs_of_any_boot().unwrap().started.len(), 2);
+    assert!(!host.store.is_started("web"));
+
+    // doctor: one finding per VM, and nothing about the network they were on.
+    let findings = host.linux().doctor(&lock, false).unwrap();
+    let problems: Vec<&str> = findings.iter().map(|f| f.problem.as_str()).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("VM 'db' was started before the last reboot"),
+        "{problems:?}"
+    );
+    assert_eq!(host.take(), Vec::<String>::new(), "doctor changed the host");
+
+    // Its MAC is nobody's: a lease event for it is refused.
+    let refused = host.linux().lease_event(
+        &lock,
+        "shared",
+        LeaseEvent::Bound {
+            mac: db.mac,
+            ip: "192.168.64.9".parse().unwrap(),
+        },
+    );
+    assert!(refused.is_err(), "an earlier boot's VM took a lease");
+
+    // start: afresh, the network up again for web alone.
+    let started = host
+        .linux()
+        .start(
+            &lock,
+            &VmProfile::new("web", Mode::Shared, Controller::VirtioNet).unwrap(),
+            Attach::Tap,
+            None,
+        )
+        .unwrap();
+    assert!(!started.already);
+    assert!(
+        started
+            .warnings
+            .iter()
+            .any(|w| w.contains("before the last reboot")),
+        "{:?}",
+        started.warnings
+    );
+    let ops = host.take();
+    assert!(has(&ops, "add_bridge vmctl-shared"), "{ops:?}");
+    assert!(has(&ops, "dnsmasq_start shared"), "{ops:?}");
+    assert!(
+        !ops.iter().any(|op| op.contains(&db.link)),
+        "db got rules or a link: {ops:?}"
+    );
+    assert_eq!(host.store.load_runs().unwrap().started.len(), 1);
+
+    // stop and doctor --fix forget an earlier boot's state, and touch nothing on the host.
+    host.linux().stop(&lock, &db).unwrap();
+    assert_eq!(host.take(), Vec::<String>::new(), "stop changed the host");
+    assert!(host.store.load_run("db").unwrap().is_none());
+    reboot(&host, &lock);
+    let fixed = host.linux().doctor(&lock, true).unwrap();
+    assert!(fixed.iter().all(|f| f.fixed), "{fixed:?}");
+    assert!(
+        host.store
+            .load_runs_of_any_boot()
+            .unwrap()
+            .started
+            .is_empty()
+    );
+    // --fix reloads the rules from run/ in any case (none are wanted) and does nothing else.
+    assert_eq!(host.take(), vec!["nft_remove".to_owned()]);
+}

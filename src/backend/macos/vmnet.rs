@@ -195,17 +195,25 @@ impl Backend for Macos<'_> {
         }
         let mut warnings = Vec::new();
         if let Some(state) = self.store.load_run(&profile.name)? {
-            if !state.orphaned() {
+            let earlier_boot = state.from_earlier_boot();
+            if !earlier_boot && !state.orphaned() {
                 return Ok(Started {
                     state,
                     already: true,
                     warnings,
                 });
             }
-            warnings.push(format!(
-                "VM '{}' was held by a process that is gone: starting it afresh",
-                profile.name
-            ));
+            warnings.push(if earlier_boot {
+                format!(
+                    "VM '{}' was started before the last reboot: starting it afresh",
+                    profile.name
+                )
+            } else {
+                format!(
+                    "VM '{}' was held by a process that is gone: starting it afresh",
+                    profile.name
+                )
+            });
             self.stop(lock, &state)?;
         }
         let found = self.store.load_runs()?;
@@ -250,6 +258,10 @@ impl Backend for Macos<'_> {
     }
 
     fn stop(&self, lock: &StoreLock, state: &StartedVm) -> Result<Stopped, Error> {
+        if state.from_earlier_boot() {
+            return crate::backend::forget_earlier_boot(self.store, lock, state)
+                .map(|()| Stopped::default());
+        }
         require_root("stop")?;
         let mut warnings = Vec::new();
         let (pid, socket) = crate::backend::verified_relay(self.store, state, &mut warnings);
@@ -391,8 +403,20 @@ impl Backend for Macos<'_> {
                 false,
             );
         }
-        for run in self.store.load_runs()?.started {
-            if let Some(pid) = run.gone_process() {
+        for run in self.store.load_runs_of_any_boot()?.started {
+            if run.from_earlier_boot() {
+                if fix {
+                    self.stop(lock, &run)?;
+                }
+                note(
+                    format!(
+                        "VM '{}' was started before the last reboot: its relay and pf rules are gone",
+                        run.name
+                    ),
+                    "forget its runtime state (`vmctl start` starts it afresh)",
+                    fix,
+                );
+            } else if let Some(pid) = run.gone_process() {
                 if fix {
                     self.stop(lock, &run)?;
                 }

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::model::{Mac, Mode, VmProfile};
 use crate::settings::Settings;
 use crate::settings::change::{effective_mac, effective_no_local};
+use crate::store::StartedVm;
 
 /// The started VMs as `run/` has them; each run file that cannot be used is a warning naming it
 /// (one bad file is one bad VM: the command goes on without it).
@@ -19,12 +20,50 @@ pub fn started_vms(ctx: &Ctx) -> Result<Vec<crate::store::StartedVm>, Error> {
     Ok(runs.started)
 }
 
-/// `stopped` or `started`.
-pub fn status(ctx: &Ctx, name: &str) -> &'static str {
-    if ctx.store.is_started(name) {
-        "started"
-    } else {
-        "stopped"
+/// Why a VM whose runtime state is there is stopped (`stale` in JSON): the state is from an
+/// earlier boot of the host.
+pub const EARLIER_BOOT: &str = "earlier boot";
+
+/// A VM's runtime state as `list` and `show` report it, read once.
+pub struct RunView {
+    /// The state of a VM started in this boot.
+    pub run: Option<StartedVm>,
+    /// `started` or `stopped` (Anka's values).
+    pub status: &'static str,
+    /// Why a state that is there counts as stopped: `EARLIER_BOOT`.
+    pub stale: Option<&'static str>,
+}
+
+impl RunView {
+    /// Read the VM's state (one that cannot be read is the error).
+    pub fn read(ctx: &Ctx, name: &str) -> Result<RunView, Error> {
+        Ok(match ctx.store.load_run(name)? {
+            Some(run) if run.from_earlier_boot() => RunView {
+                run: None,
+                status: "stopped",
+                stale: Some(EARLIER_BOOT),
+            },
+            Some(run) => RunView {
+                run: Some(run),
+                status: "started",
+                stale: None,
+            },
+            None => RunView {
+                run: None,
+                status: "stopped",
+                stale: None,
+            },
+        })
+    }
+
+    /// `read`, where a state that cannot be read counts as started (it may be), without its
+    /// details.
+    pub fn read_lenient(ctx: &Ctx, name: &str) -> RunView {
+        RunView::read(ctx, name).unwrap_or(RunView {
+            run: None,
+            status: "started",
+            stale: None,
+        })
     }
 }
 

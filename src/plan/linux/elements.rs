@@ -1,6 +1,7 @@
 //! The Linux plan's per-VM set and map elements, and the element-by-element nft update that
 //! turns one plan's ruleset into another's without a reload.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::on_network;
@@ -103,14 +104,33 @@ pub fn vm_elements(vm: &StartedVm) -> Vec<Element> {
     out
 }
 
-/// The nft command that forgets an address learned from a DHCP ACK for this VM's port (see
-/// `nft::LEARNED_SECONDS`): run when its lease ends, so that it cannot keep using it.
+/// The nft commands that forget an address learned from a DHCP ACK for this VM's port (see
+/// `nft::LEARNED_SECONDS`): run when its lease ends, so that it cannot keep using it. Added,
+/// then deleted: a delete alone fails when the set does not hold it (it expired, or no ACK
+/// passed), and would take the batch it is part of down with it.
 pub fn forget_learned(vm: &StartedVm, ip: std::net::Ipv4Addr) -> String {
-    format!(
-        "delete element bridge vmctl learned {{ {} . 0x{:08x} }}\n",
+    let key = format!(
+        "{} . 0x{:08x}",
         quoted(&vm_link_name(&vm.name)),
         u32::from(ip)
+    );
+    format!(
+        "add element bridge vmctl learned {{ {key} }}\ndelete element bridge vmctl learned {{ {key} }}\n"
     )
+}
+
+/// The nft commands that move one started VM's elements from `old` to `new`, the same VM with
+/// another address (a lease event): nothing else in the ruleset depends on a VM's address, so
+/// this is `update` of the whole host, for the price of one VM and without a plan.
+pub fn vm_update(old: &StartedVm, new: &StartedVm) -> String {
+    let elements = |vm: &StartedVm| -> BTreeSet<Element> {
+        if on_network(vm) {
+            vm_elements(vm).into_iter().collect()
+        } else {
+            BTreeSet::new()
+        }
+    };
+    changes(&elements(old), &elements(new))
 }
 
 /// The nft commands that turn the ruleset of `old` into that of `new` element by element, or
@@ -136,7 +156,7 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
     if fixed(old) != fixed(new) {
         return None;
     }
-    let all = |input: &PlanInput| -> std::collections::BTreeSet<Element> {
+    let all = |input: &PlanInput| -> BTreeSet<Element> {
         input
             .vms
             .iter()
@@ -144,11 +164,15 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
             .flat_map(vm_elements)
             .collect()
     };
-    let (before, after) = (all(old), all(new));
+    Some(changes(&all(old), &all(new)))
+}
+
+/// The nft commands that turn the elements `before` into `after`: deletes first, then adds.
+fn changes(before: &BTreeSet<Element>, after: &BTreeSet<Element>) -> String {
     let mut text = String::new();
     for (verb, elements) in [
-        ("delete", before.difference(&after)),
-        ("add", after.difference(&before)),
+        ("delete", before.difference(after)),
+        ("add", after.difference(before)),
     ] {
         for e in elements {
             // A map element is deleted by its key alone.
@@ -163,5 +187,75 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
             );
         }
     }
-    Some(text)
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::net::Ipv4Addr;
+
+    use super::{forget_learned, update, vm_update};
+    use crate::plan::tests::sample_input;
+
+    fn lines(text: &str) -> BTreeSet<&str> {
+        text.lines().collect()
+    }
+
+    /// A lease moves one VM's elements, and exactly those the whole host's update would move.
+    #[test]
+    fn one_vms_update_is_the_whole_hosts() {
+        let ip = |last| Some(Ipv4Addr::new(192, 168, 64, last));
+        let before = sample_input();
+        for (i, vm) in before.vms.iter().enumerate() {
+            for new_ip in [None, ip(30), ip(31), vm.ip] {
+                let mut after = before.clone();
+                after.vms[i].ip = new_ip;
+                let whole = update(&before, &after).expect("only elements change");
+                let one = vm_update(vm, &after.vms[i]);
+                assert_eq!(lines(&one), lines(&whole), "{} to {new_ip:?}", vm.name);
+            }
+        }
+        // web's address moves its anti-spoofing element and both its port forwards.
+        let mut web = before.vms[0].clone();
+        web.ip = ip(30);
+        let moved = vm_update(&before.vms[0], &web);
+        assert_eq!(moved.lines().count(), 6, "{moved}");
+        assert!(
+            moved.starts_with("delete element"),
+            "deletes first: {moved}"
+        );
+    }
+
+    /// The forget is one batch with the lease's other changes: it must not fail when the
+    /// address was never learned.
+    #[test]
+    fn forgetting_a_learned_address_cannot_fail() {
+        let text = forget_learned(&sample_input().vms[0], Ipv4Addr::new(192, 168, 64, 9));
+        let [add, delete]: [&str; 2] = text.lines().collect::<Vec<_>>().try_into().unwrap();
+        assert!(
+            add.starts_with("add element bridge vmctl learned {"),
+            "{text}"
+        );
+        assert!(
+            delete.starts_with("delete element bridge vmctl learned {"),
+            "{text}"
+        );
+        assert!(delete.contains(". 0xc0a84009 }"), "{text}");
+    }
+
+    /// Both load onto the tables of the plan they belong to.
+    #[test]
+    fn nft_accepts_a_lease_batch() {
+        let Some(nft) = crate::test_support::nft_checker() else {
+            return;
+        };
+        let input = sample_input();
+        let mut web = input.vms[0].clone();
+        web.ip = Some(Ipv4Addr::new(192, 168, 64, 30));
+        let plan = crate::plan::linux::plan(&input).unwrap();
+        let batch =
+            forget_learned(&web, Ipv4Addr::new(192, 168, 64, 20)) + &vm_update(&input.vms[0], &web);
+        nft(&format!("{}\n{batch}", plan.nft));
+    }
 }
