@@ -538,7 +538,7 @@ done
 expect "and every VM starts and gets a lease" sh -c "for k in k0 k1 k2 k3; do ip netns exec \$k busybox udhcpc -i eth0 -s '$here/udhcpc.script' -q -n -t 6 -T 1 >/dev/null 2>&1 || exit 1; done"
 for k in k0 k1 k2 k3; do "$V" stop "$k" >/dev/null; done
 
-echo "# 9h. a reboot: run/ from an earlier boot is stopped VMs; start brings one back with its lease"
+echo "# 9k. a reboot: run/ from an earlier boot is stopped VMs; start brings one back with its lease"
 "$V" -q network create boot --subnet 10.76.0.0/24
 vm rb1 --network boot
 vm rb2 --network boot
