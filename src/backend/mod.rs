@@ -289,6 +289,7 @@ pub fn started_vm(
     );
     vm.started = crate::sys::now();
     vm.boot = crate::sys::boot_id().map(str::to_owned);
+    vm.started_by = Some(std::process::id());
     Ok(vm)
 }
 

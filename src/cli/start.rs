@@ -54,6 +54,9 @@ pub fn run(ctx: &Ctx, args: &StartArgs) -> Result<(), Error> {
         "ip": state.ip.map(|ip| ip.to_string()),
         "socket": state.socket,
         "already_started": started.already,
+        // Of racing starts, which process made it, and when.
+        "started_by": state.started_by,
+        "started": state.started,
     });
     if started.already {
         ctx.out

@@ -243,6 +243,7 @@ pub(crate) mod tests {
             uuid: String::new(),
             started: 0,
             boot: None,
+            started_by: None,
             mode,
             network: mode.builtin_network().map(str::to_owned),
             link: crate::model::names::vm_link_name(name),

@@ -43,6 +43,9 @@ pub struct StartedVm {
     /// vmctl recorded it, which counts as this boot's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
+    /// The pid of the vmctl process that started it: of racing starts, the one that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<u32>,
     pub mode: Mode,
     /// The vmctl network the VM joins (built-in or named); `None` in bridge or disconnected mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +111,7 @@ impl StartedVm {
             uuid: profile.uuid.clone(),
             started: 0,
             boot: None,
+            started_by: None,
             mode: nic.mode,
             network: nic.network_name().map(str::to_owned),
             link: vm_link_name(&profile.name),

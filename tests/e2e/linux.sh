@@ -574,6 +574,20 @@ expect_not "run/rb2.plist is gone" test -e "$home/run/rb2.plist"
 expect "doctor is happy afterwards" "$V" doctor
 "$V" stop rb1 >/dev/null || bad "stop rb1"
 
+echo "# 9l. seven racing starts of one VM: one makes it, and every answer names that process"
+"$V" create racer >/dev/null
+racers=()
+for i in 1 2 3 4 5 6 7; do "$V" -j start racer >"$home/race.$i" 2>&1 & racers+=($!); done
+codes=""; for pid in "${racers[@]}"; do wait "$pid"; codes="$codes$?"; done
+same "all seven exit 0" 0000000 "$codes"
+same "exactly one made it" 1 "$(grep -l '"already_started":false' "$home"/race.* | wc -l)"
+makers=$(grep -ho '"started_by":[0-9]*' "$home"/race.* | sort -u)
+same "all seven name one process as the one that made it" 1 "$(printf '%s\n' "$makers" | wc -l)"
+winner=$(grep -l '"already_started":false' "$home"/race.* | head -1)
+winner_pid=${racers[$(( ${winner##*.} - 1 ))]}
+same "and it is the one that says it made it" "\"started_by\":$winner_pid" "$makers"
+"$V" stop racer >/dev/null
+
 echo "# 10. after the last stop nothing of vmctl remains"
 for name in $("$V" list --running --field name -j | grep -o '"name":"[^"]*"' | cut -d'"' -f4); do
   "$V" stop "$name" >/dev/null || bad "stop $name"
