@@ -15,20 +15,22 @@
 pub mod dnsmasq;
 mod doctor;
 pub mod host;
+mod identity;
 pub mod netlink;
+mod network;
 pub mod nft;
 
 use std::path::PathBuf;
 
 use host::Host;
-use macaddr::MacAddr6;
+use identity::{Found, link_alias, netns_identity, no_ipv6};
 use netlink::{Netlink, NetlinkError};
 
 use super::{Backend, Finding, LeaseEvent, Started, Stopped};
 use crate::discovery::routes::HostRoute;
 use crate::error::Error;
 use crate::model::mac::parse_mac;
-use crate::model::names::{bridge_name, host_end_mac, vm_link_name};
+use crate::model::names::vm_link_name;
 use crate::model::{Attach, Mac};
 use crate::model::{Mode, VmProfile};
 use crate::plan::PlanInput;
@@ -169,146 +171,6 @@ impl<'a> Linux<'a> {
         Ok(parent)
     }
 
-    /// Bring the network `net` up as far as it is not: bridge, address, sysctls, dnsmasq.
-    pub(super) fn network_up(
-        &self,
-        nl: &dyn Host,
-        plan: &LinuxPlan,
-        net: &str,
-        vm: Option<&str>,
-        undo: &mut Undo,
-        warnings: &mut Vec<String>,
-    ) -> Result<u32, Error> {
-        let Some(Link::Bridge {
-            name,
-            gateway,
-            prefix,
-            mac,
-            ..
-        }) = plan
-            .links
-            .iter()
-            .find(|l| matches!(l, Link::Bridge { network, .. } if network == net))
-        else {
-            unreachable!("the plan has a bridge for every network a VM joins");
-        };
-        let existing = nl.link_index(name)?;
-        let created = existing.is_none();
-        if created {
-            // vmctl's other networks: the free subnet it suggests must not be one of them.
-            refuse_route_clash(
-                net,
-                *gateway,
-                *prefix,
-                &crate::discovery::routes::vmctl_networks(self.settings, &[net]),
-            )?;
-        }
-        let index = match existing {
-            Some(index) => index,
-            None => {
-                let index = nl.add_bridge(name, mac_bytes(mac)?)?;
-                undo.made.push(Made::Link(name.clone()));
-                index
-            }
-        };
-        nl.add_address(index, *gateway, *prefix)?;
-        // Before it is up: no IPv6 link-local address, no router solicitation.
-        for (key, value) in &plan.sysctls {
-            nl.sysctl(key, value)?;
-        }
-        nl.set_up(index)?;
-        Self::reattach_ports(nl, plan, name, index, vm, warnings)?;
-        let dns = plan
-            .dnsmasq_of(net)
-            .expect("the plan has dnsmasq for every network a VM joins");
-        // A network coming up gets every reservation; an up one only the starting VM's.
-        let only = vm.map(|vm| [vm]);
-        let only = only.as_ref().map(|one| &one[..]).filter(|_| !created);
-        let written = dnsmasq::write_files(dns, self.store.home(), only)?;
-        undo.made
-            .extend(written.created.into_iter().map(Made::File));
-        let running = nl.dnsmasq_running(&dns.dir).is_some();
-        if running && created {
-            // It was bound to a bridge that is gone (`bind-interfaces`): it serves nobody.
-            nl.dnsmasq_stop(&dns.dir)?;
-        }
-        if !running || created {
-            if !running && !created {
-                warnings.push(format!(
-                    "network {net}: its dnsmasq was not running; started it again"
-                ));
-            }
-            nl.dnsmasq_start(dns)?;
-            if created {
-                undo.made.push(Made::Daemon(dns.dir.clone()));
-            }
-        } else if written.replaced {
-            // A changed reservation: dnsmasq would keep the old one too (see `forget`).
-            nl.dnsmasq_stop(&dns.dir)?;
-            nl.dnsmasq_start(dns)?;
-        }
-        Ok(index)
-    }
-
-    /// The started VMs' ports of the bridge `bridge` (ifindex `index`), each attached to it and
-    /// up: a bridge deleted and made again, or a port set `nomaster` or `down`, leaves VMs cut
-    /// off that `doctor` would not otherwise see. Only links vmctl made are touched.
-    fn reattach_ports(
-        nl: &dyn Host,
-        plan: &LinuxPlan,
-        bridge: &str,
-        index: u32,
-        starting: Option<&str>,
-        warnings: &mut Vec<String>,
-    ) -> Result<(), Error> {
-        for link in &plan.links {
-            let (Link::Tap {
-                name,
-                vm,
-                master: Some(m),
-                host_mac,
-                ..
-            }
-            | Link::Veth {
-                name,
-                vm,
-                master: Some(m),
-                host_mac,
-                ..
-            }) = link
-            else {
-                continue;
-            };
-            if m != bridge || Some(vm.as_str()) == starting {
-                continue;
-            }
-            let Some(info) = nl.link(name)? else { continue };
-            if !is_vms_link(&info, vm, &[parse_mac(host_mac)?]) {
-                continue;
-            }
-            if info.master != Some(index) {
-                nl.set_master(info.index, index)?;
-                warnings.push(format!(
-                    "VM '{vm}': its link {name} was not on {bridge}; attached it again"
-                ));
-            }
-            if !info.up {
-                nl.set_up(info.index)?;
-                warnings.push(format!(
-                    "VM '{vm}': its link {name} was down; brought it up"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Take the network `net` down: dnsmasq, then the bridge. Its leases stay on disk, so VMs
-    /// get their addresses back when it comes up again.
-    fn network_down(&self, nl: &dyn Host, net: &str) -> Result<(), Error> {
-        nl.dnsmasq_stop(&self.store.networks_dir().join(net))?;
-        nl.delete_link(&bridge_name(net))
-    }
-
     /// Make a VM's link from the plan.
     fn make_link(nl: &dyn Host, link: &Link, undo: &mut Undo) -> Result<(), Error> {
         let master = |nl: &dyn Host, master: &Option<String>| -> Result<Option<u32>, Error> {
@@ -401,97 +263,6 @@ impl<'a> Linux<'a> {
         }
     }
 
-    /// A started VM's link as the host has it. The run file's `link` is not trusted: vmctl
-    /// looks for the link it makes for that VM (named for the VM, marked with its alias; one
-    /// made before vmctl marked its links is known by its MAC), in the namespace the VM was
-    /// attached to (the same namespace, not one made under that name since).
-    pub(super) fn find_vm_link(nl: &dyn Host, state: &StartedVm) -> Result<Found, Error> {
-        if let Some(netns) = state.inner_netns() {
-            if let Some(recorded) = &state.netns_id
-                && netns_identity(netns).as_deref() != Some(recorded.as_str())
-            {
-                return Ok(Found::Foreign(format!(
-                    "namespace {netns} is not the one VM '{}' was attached to",
-                    state.name
-                )));
-            }
-            return Ok(match nl.netns_link(netns, "eth0")? {
-                None => Found::Absent,
-                Some(info) if info.mac == Some(state.mac.into_array()) => Found::Ours,
-                Some(_) => Found::Foreign(format!(
-                    "eth0 in namespace {netns} is not VM '{}''s macvlan (its MAC differs)",
-                    state.name
-                )),
-            });
-        }
-        let name = vm_link_name(&state.name);
-        Ok(match nl.link(&name)? {
-            None => Found::Absent,
-            Some(info)
-                if is_vms_link(&info, &state.name, &[host_end_mac(state.mac), state.mac]) =>
-            {
-                Found::Ours
-            }
-            Some(_) => Found::Foreign(format!(
-                "link {name} is not the one vmctl made for VM '{}' (another alias or MAC)",
-                state.name
-            )),
-        })
-    }
-
-    /// Is a started VM's link (the one vmctl made) still there?
-    pub(super) fn link_present(nl: &dyn Host, state: &StartedVm) -> Result<bool, Error> {
-        Ok(matches!(Self::find_vm_link(nl, state)?, Found::Ours))
-    }
-
-    /// Delete a started VM's link, if it is the one vmctl made (absent is fine); a warning
-    /// when the run file names another, or another link has its name.
-    fn remove_vm_link(
-        nl: &dyn Host,
-        state: &StartedVm,
-        warnings: &mut Vec<String>,
-    ) -> Result<(), Error> {
-        let file = format!("run/{}.plist", state.name);
-        let ours = vm_link_name(&state.name);
-        if state.link != ours {
-            warnings.push(format!(
-                "{file} names link '{}', not vmctl's {ours}: left alone",
-                crate::error::printable(&state.link)
-            ));
-        }
-        match Self::find_vm_link(nl, state)? {
-            Found::Absent => Ok(()),
-            Found::Foreign(why) => {
-                warnings.push(format!("{file}: {why}: left alone"));
-                Ok(())
-            }
-            Found::Ours => match state.inner_netns() {
-                Some(netns) => nl.delete_in_netns(netns, "eth0"),
-                None => nl.delete_link(&ours),
-            },
-        }
-    }
-
-    /// Before making the link `name` for `vm`: a link of that name vmctl made (a crash left it)
-    /// goes; one that is not vmctl's is refused, not deleted.
-    fn clear_link_name(
-        nl: &dyn Host,
-        name: &str,
-        vm: &str,
-        macs: &[MacAddr6],
-    ) -> Result<(), Error> {
-        match nl.link(name)? {
-            None => Ok(()),
-            Some(info) if is_vms_link(&info, vm, macs) => nl.delete_link(name),
-            Some(_) => Err(Error::conflict(format!(
-                "a link named {name} exists and is not the one vmctl made for VM '{vm}'"
-            ))
-            .with_hint(format!(
-                "vmctl leaves it alone: `ip -d link show {name}` says what it is; remove or rename it, then start again"
-            ))),
-        }
-    }
-
     /// The VM's state when it is started already (as asked); a start a crash left behind is
     /// taken down first, with a warning.
     fn already_started(
@@ -545,44 +316,6 @@ impl<'a> Linux<'a> {
                 .ok()?;
         super::pool_warning(net, plan, &leases, crate::sys::now())
     }
-}
-
-/// A network coming up must not take a subnet the host already routes elsewhere (a VPN, the
-/// LAN, a docker bridge): its VMs would lose those routes, or the host its own. vmctl's own
-/// bridges are left out (vmctl keeps its networks apart itself).
-fn refuse_route_clash(
-    net: &str,
-    gateway: std::net::Ipv4Addr,
-    prefix: u8,
-    ours: &[HostRoute],
-) -> Result<(), Error> {
-    let subnet = ipnetwork::Ipv4Network::new(gateway, prefix)
-        .and_then(|n| ipnetwork::Ipv4Network::new(n.network(), prefix))
-        .map_err(|e| Error::invalid("subnet", gateway.to_string(), e.to_string()))?;
-    let routes = crate::discovery::routes::foreign(host_routes()?);
-    let Err((err, free)) = crate::discovery::routes::check_subnet(subnet, &routes, ours) else {
-        return Ok(());
-    };
-    let hint = match (net, free) {
-        ("shared" | "host", Some(free)) => {
-            let (start, end, mask) = if net == "shared" {
-                ("start_address", "end_address", "subnet_mask")
-            } else {
-                ("host_start_address", "host_end_address", "host_subnet_mask")
-            };
-            let first = std::net::Ipv4Addr::from(u32::from(free.network()) + 1);
-            let last = std::net::Ipv4Addr::from(u32::from(free.broadcast()) - 1);
-            format!(
-                "move it: vmctl config {start} {first} {end} {last} {mask} {}",
-                free.mask()
-            )
-        }
-        (_, Some(free)) => format!(
-            "recreate it on a free subnet: vmctl network delete {net} --force; vmctl network create {net} --subnet {free}; then move its VMs back (vmctl modify VM network --network {net})"
-        ),
-        (_, None) => err.hint().unwrap_or_default(),
-    };
-    Err(Error::conflict(format!("network '{net}' cannot come up: {err}")).with_hint(hint))
 }
 
 impl Backend for Linux<'_> {
@@ -881,44 +614,6 @@ impl Backend for Linux<'_> {
     fn doctor(&self, lock: &StoreLock, fix: bool) -> Result<Vec<Finding>, Error> {
         doctor::Checkup::new(self, lock, fix).run()
     }
-}
-
-/// What a started VM's link is on the host (see `Linux::find_vm_link`).
-pub(super) enum Found {
-    Ours,
-    /// Something else holds its name (or its namespace's): why, for the user.
-    Foreign(String),
-    Absent,
-}
-
-/// A VM's host-side link carries no IPv6 of the host's: no address, no router advertisement
-/// taken (vmctl networks are IPv4 networks; the bridge has IPv6 off too).
-fn no_ipv6(nl: &dyn Host, link: &str) -> Result<(), Error> {
-    nl.sysctl(&format!("net.ipv6.conf.{link}.disable_ipv6"), "1")
-}
-
-/// The alias vmctl marks a VM's link with, so that it knows its own link from any other.
-fn link_alias(vm: &str) -> String {
-    format!("vmctl:{vm}")
-}
-
-/// Is `info` the link vmctl made for VM `vm`? Its alias says; a link made before vmctl marked
-/// its links has no alias, and then one of `macs` (the MACs vmctl gives that VM's link).
-fn is_vms_link(info: &netlink::LinkInfo, vm: &str, macs: &[MacAddr6]) -> bool {
-    match info.alias.as_deref() {
-        Some(alias) if !alias.is_empty() => alias == link_alias(vm),
-        _ => info
-            .mac
-            .is_some_and(|mac| macs.iter().any(|m| m.into_array() == mac)),
-    }
-}
-
-/// The identity of the network namespace `/run/netns/<name>` (its device and inode), which a
-/// namespace made later under the same name does not share.
-pub(super) fn netns_identity(name: &str) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(std::path::Path::new("/run/netns").join(name)).ok()?;
-    Some(format!("{}:{}", meta.dev(), meta.ino()))
 }
 
 /// The host's routes and interface networks: the main routing table and every IPv4 address,
