@@ -61,6 +61,14 @@ fn set(name: &str, ty: &str, items: &[String]) -> String {
     format!("\tset {name} {{ type {ty};{} }}", elements(items))
 }
 
+/// `\tmap NAME { type TYPE; elements = { ... }; }` of the per-VM elements of `family`.
+fn map(r: &Ruleset, family: &str, name: &str, ty: &str) -> String {
+    format!(
+        "\tmap {name} {{ type {ty};{} }}",
+        elements(&r.of(family, name))
+    )
+}
+
 /// An interval set of IPv4 networks.
 fn interval(name: &str, items: &[String]) -> String {
     format!(
@@ -262,13 +270,17 @@ fn inet_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
         })
         .collect();
     w(&set("cross_nets", "ifname . ifname", &cross));
-    w(&format!(
-        "\tmap fwd_any {{ type inet_proto . inet_service : ipv4_addr . inet_service;{} }}",
-        elements(&r.of("inet", "fwd_any"))
+    w(&map(
+        r,
+        "inet",
+        "fwd_any",
+        "inet_proto . inet_service : ipv4_addr . inet_service",
     ));
-    w(&format!(
-        "\tmap fwd_addr {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;{} }}",
-        elements(&r.of("inet", "fwd_addr"))
+    w(&map(
+        r,
+        "inet",
+        "fwd_addr",
+        "ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
     ));
 }
 
@@ -399,18 +411,9 @@ fn bridge_sets(w: &mut impl FnMut(&str), r: &Ruleset) {
     w("\tset learned { typeof iifname . @nh,96,32; flags timeout; }");
     // One verdict-map lookup per hook sends a VM's frames to its chains: from every VM to the
     // floor (through its filter chain when it has rules), to a no-local or filtered VM.
-    w(&format!(
-        "\tmap from_vm {{ type ifname : verdict;{} }}",
-        elements(&r.of("bridge", "from_vm"))
-    ));
-    w(&format!(
-        "\tmap to_vm {{ type ifname : verdict;{} }}",
-        elements(&r.of("bridge", "to_vm"))
-    ));
-    w(&format!(
-        "\tmap host_to_vm {{ type ifname : verdict;{} }}",
-        elements(&r.of("bridge", "host_to_vm"))
-    ));
+    w(&map(r, "bridge", "from_vm", "ifname : verdict"));
+    w(&map(r, "bridge", "to_vm", "ifname : verdict"));
+    w(&map(r, "bridge", "host_to_vm", "ifname : verdict"));
 }
 
 /// The bridge hooks: every VM's frames pass the floor; no-local and filtered VMs' frames then
