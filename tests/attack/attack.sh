@@ -16,24 +16,6 @@ e2e=$here/../e2e
 # shellcheck source=tests/netns-lib.sh
 . "$here/../netns-lib.sh"
 
-# expect WHAT CMD...: CMD must succeed; expect_not WHAT CMD...: CMD must fail.
-expect() {
-  local what=$1; shift
-  if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; fi
-}
-expect_not() {
-  local what=$1; shift
-  if out=$("$@" 2>&1); then bad "$what (it got through)"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; else ok "$what"; fi
-}
-# The packet count of vmctl's counted rules with this comment.
-counter() {
-  nft list table "$1" vmctl 2>/dev/null | grep -F "comment \"$2\"" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'
-}
-grew() { # grew WHAT TABLE COMMENT BEFORE
-  local now; now=$(counter "$2" "$3")
-  if [ "$now" -gt "$4" ]; then ok "$1 (rule '$3': +$((now - $4)))"; else bad "$1: rule '$3' counted nothing"; fi
-}
-link_of() { "$V" -j show "$1" network | grep -o '"link":"[^"]*"' | cut -d'"' -f4; }
 # The packets dropped by a VM's own filter rules (its chain vm_HASH_out, HASH as in vmt-HASH).
 rules_of() {
   local link; link=$(link_of "$1")
@@ -56,9 +38,7 @@ boot() { # boot NAME: start a created VM in a namespace of its own, eth0 up
 }
 vm() { local name=$1; shift; "$V" create "$name" "$@" >/dev/null || { bad "create $name"; return 1; }; boot "$name"; }
 lease() { ip netns exec "$1" busybox udhcpc -i eth0 -s "$e2e/udhcpc.script" -q -n -t 4 -T 1 "${@:2}" >/dev/null 2>&1; }
-addr() { ip -n "$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1 | head -1; }
 mac_of() { ip -n "$1" link show eth0 | awk '/ether/ {print $2}'; }
-in_vm() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # Every attempt gets well under a second: the namespaces answer in microseconds.
 ping1() { ip netns exec "$1" timeout 0.6 busybox ping -c 1 -W 1 "$2"; }
 # http NS HOST[:PORT]: GET / and print the body; fails when nothing answers.
@@ -82,10 +62,6 @@ serve() { # serve NS ADDR:PORT TEXT: a web server answering TEXT ("-" for NS: th
   pids+=($!)
 }
 resolves() { ip netns exec "$1" timeout 0.7 busybox nslookup "$2" "$3" 2>/dev/null | grep -A1 "^Name:" | grep -q "Address"; }
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-  local end=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
-}
 PY=$(python3 -c 'import sys; print(sys.executable)') # not a shim that costs a tenth of a second
 frames() { local ns=$1; shift; ip netns exec "$ns" "$PY" "$here/frames.py" eth0 "$@"; }
 wan_frames() { frames wan "$@"; }

@@ -11,23 +11,6 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/netns-lib.sh
 . "$here/../netns-lib.sh"
-# expect WHAT CMD...: CMD must succeed; expect_not WHAT CMD...: CMD must fail.
-expect() {
-  local what=$1; shift
-  if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; fi
-}
-expect_not() {
-  local what=$1; shift
-  if out=$("$@" 2>&1); then bad "$what (it succeeded)"; printf '%s\n' "$out" | sed 's/^/       /' | head -20; else ok "$what"; fi
-}
-# The packet count of vmctl's counted rule with this comment.
-counter() {
-  nft list table "$1" vmctl 2>/dev/null | grep -F "comment \"$2\"" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'
-}
-grew() { # grew WHAT TABLE COMMENT BEFORE
-  local now; now=$(counter "$2" "$3")
-  if [ "$now" -gt "$4" ]; then ok "$1 (rule '$3': +$((now - $4)))"; else bad "$1: rule '$3' counted nothing"; fi
-}
 
 # vm NAME [create flags...]: a VM as a namespace with eth0 from vmctl, up.
 vm() {
@@ -39,8 +22,6 @@ vm() {
   ip -n "$name" link set eth0 up
 }
 lease() { ip netns exec "$1" busybox udhcpc -i eth0 -s "$here/udhcpc.script" -q -n -t 6 -T 1 >/dev/null 2>&1; }
-addr() { ip -n "$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1 | head -1; }
-in_vm() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ping1() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2"; }
 # http NS HOST[:PORT]: GET / and print the body; fails when nothing answers.
 http() {
@@ -58,10 +39,6 @@ serve() { # serve NS ADDR:PORT TEXT: a web server answering TEXT
 in_range() { # in_range IP FIRST LAST (same /24)
   local n=${1##*.} f=${2##*.} l=${3##*.}
   [ "${1%.*}" = "${2%.*}" ] && [ "$n" -ge "$f" ] && [ "$n" -le "$l" ]
-}
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-  local end=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
 }
 
 serve wan 0.0.0.0:80 wan80
@@ -482,7 +459,6 @@ same "and the VM is stopped" "" "$set_run_absent"
 ip link del fgn0
 
 echo "# 9j. the host drifts behind vmctl's back: it notices and repairs"
-link_of() { "$V" -j show "$1" network | grep -o '"link":"[^"]*"' | cut -d'"' -f4; }
 dnsmasqs() { pgrep -fc -- "--conf-file=$home/networks/shared/dnsmasq.conf"; }
 vm d1 && lease d1
 serving=$(dnsmasqs) # the daemon, and the helper it forks for its lease script
