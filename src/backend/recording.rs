@@ -236,7 +236,12 @@ impl Host for Recording {
         } else {
             text.trim_end()
         };
-        self.op(format!("nft_load {shown}"))
+        self.op(format!("nft_load {shown}"))?;
+        // Elements need their tables, as nft does.
+        if !text.starts_with("#!") && text.contains(" element ") && !self.0.tables.get() {
+            return Err(Error::host("nft: no such table", "a test"));
+        }
+        Ok(())
     }
 
     fn nft_remove(&self) -> Result<(), Error> {

@@ -128,8 +128,14 @@ impl<'a> Linux<'a> {
     /// out not to match `old`) by reloading the whole file.
     fn change_rules(&self, old: &[StartedVm], new: &[StartedVm]) -> Result<(), Error> {
         let (before, after) = (self.plan_input(old)?, self.plan_input(new)?);
+        // The tables are touched too: one deleted behind vmctl's back fails the update, and
+        // the whole file brings it back.
         if let Some(text) = crate::plan::linux::update(&before, &after)
-            && (text.is_empty() || self.host.nft_load(&text).is_ok())
+            && (text.is_empty()
+                || self
+                    .host
+                    .nft_load(&(crate::plan::linux::touch_tables(&after) + &text))
+                    .is_ok())
         {
             return Ok(());
         }
@@ -401,15 +407,7 @@ impl Backend for Linux<'_> {
                 state.helper_start = crate::sys::process::start_time(pid);
                 state.socket = Some(socket);
             }
-            // Tables deleted behind vmctl's back come back whole, not as elements.
-            let tables_gone =
-                others.iter().any(|o| o.network.is_some()) && nl.nft_tables()?.len() < 2;
-            if tables_gone {
-                warnings.push("vmctl's nftables tables were missing; loaded them again".into());
-                self.reload(&runs)?;
-            } else {
-                self.change_rules(&others, &runs)?;
-            }
+            self.change_rules(&others, &runs)?;
             self.store.save_run(lock, &state)?;
             Ok(state)
         })();

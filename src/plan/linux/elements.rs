@@ -167,6 +167,20 @@ pub fn update(old: &PlanInput, new: &PlanInput) -> Option<String> {
     Some(changes(&all(old), &all(new)))
 }
 
+/// An element of each of vmctl's tables added again (a no-op while the tables are there):
+/// put in front of an element update, it makes the update fail when a table was deleted
+/// behind vmctl's back, so the caller loads the whole file instead.
+pub fn touch_tables(input: &PlanInput) -> String {
+    let Some(network) = input.networks().first().copied() else {
+        return String::new();
+    };
+    format!(
+        "add element inet vmctl vm_bridges {{ {} }}\nadd element bridge vmctl gateways {{ {} }}\n",
+        quoted(&bridge_name(network)),
+        input.address_plan(network).gateway()
+    )
+}
+
 /// The nft commands that turn the elements `before` into `after`: deletes first, then adds.
 fn changes(before: &BTreeSet<Element>, after: &BTreeSet<Element>) -> String {
     let mut text = String::new();

@@ -18,7 +18,7 @@ mod nft;
 use serde::Serialize;
 
 pub use dnsmasq::{DnsmasqNetwork, reservation};
-pub use elements::{Element, forget_learned, update, vm_elements, vm_update};
+pub use elements::{Element, forget_learned, touch_tables, update, vm_elements, vm_update};
 pub use links::{Link, bridge_mac};
 pub use nft::counters;
 
