@@ -35,7 +35,8 @@ pub mod code {
 /// Everything that can go wrong in vmctl, each naming what and where.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("VM '{name}' not found")]
+    /// Anka's words, which anklet compares exactly: `<id>: not found`.
+    #[error("{name}: not found")]
     VmNotFound {
         name: String,
         suggestion: Option<String>,
@@ -256,11 +257,13 @@ impl Error {
         }
     }
 
-    /// The process exit code: 2 for usage errors, 10 for "not there yet" (so a script can
-    /// wait and retry: `until vmctl show web network ip; do sleep 1; done`), 1 for the rest.
+    /// The process exit code: 2 for usage errors, 3 for an unknown VM (Anka's code), 10 for
+    /// "not there yet" (so a script can wait and retry: `until vmctl show web network ip; do
+    /// sleep 1; done`), 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::VmNotFound { .. } => 3,
             Error::NotAvailable { .. } => 10,
             _ => 1,
         }

@@ -40,7 +40,8 @@ impl Output {
         let written = out
             .write_all(b"{\"status\":\"OK\",\"body\":")
             .and_then(|()| serde_json::to_writer(&mut out, body).map_err(std::io::Error::from))
-            .and_then(|()| out.write_all(b"}\n"))
+            .and_then(|()| out.write_all(b"}"))
+            .and_then(|()| out.write_all(json_end()))
             .and_then(|()| out.flush());
         if let Err(e) = written {
             stdout_failed(&e);
@@ -77,7 +78,7 @@ impl Output {
     pub fn error(&self, message: &str, hint: Option<&str>, code: u32) {
         if self.json {
             let doc = json!({"status": "ERROR", "message": message, "code": code});
-            write_stdout(&format!("{doc}\n"));
+            write_stdout(&format!("{doc}{}", end_text()));
         } else {
             let mut text = format!("error: {message}\n");
             if let Some(hint) = hint {
@@ -94,7 +95,25 @@ impl Output {
 
 /// `{"status":"OK","body":...}` written around `body` without copying it.
 fn envelope_ok(body: &Value) -> String {
-    format!("{{\"status\":\"OK\",\"body\":{body}}}\n")
+    format!("{{\"status\":\"OK\",\"body\":{body}}}{}", end_text())
+}
+
+/// What follows a JSON document: nothing when stdout is a pipe or a file, as Anka prints it
+/// (the Packer plugin parses only the unterminated chunk at the end of its output as the
+/// reply, and takes each finished line for a log line); a newline on a terminal, so that the
+/// shell's prompt does not start on the document's line. A program never sees a terminal.
+fn json_end() -> &'static [u8] {
+    use std::io::IsTerminal;
+    static ON_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON_TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
+        b"\n"
+    } else {
+        b""
+    }
+}
+
+fn end_text() -> &'static str {
+    if json_end().is_empty() { "" } else { "\n" }
 }
 
 /// A two-column field | value table, like `anka show`.

@@ -1573,7 +1573,7 @@ fn a_run_state_from_an_earlier_boot_is_a_stopped_vm() {
     if let Ok(boot) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
         std::fs::write(home.path().join("run/web.plist"), run_file(boot.trim())).unwrap();
         let row = &home.run(&["-j", "list", "--running"]).ok().json()["body"][0];
-        assert_eq!(row["status"], "started", "{row}");
+        assert_eq!(row["status"], "running", "{row}");
         assert_eq!(row["ip"], "192.168.64.50", "{row}");
         assert_eq!(row.get("stale"), None, "{row}");
     }

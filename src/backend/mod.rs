@@ -19,6 +19,7 @@ use macaddr::MacAddr6;
 
 use crate::error::Error;
 use crate::model::rule_text::RuleText;
+use crate::model::port_forward::{PortForward, next_free_port};
 use crate::model::{Attach, Mac, VmProfile};
 use crate::settings::change::{effective_mac, effective_no_local};
 use crate::settings::{Key, Settings};
@@ -239,7 +240,13 @@ pub fn refuse_clashes(
             other.name, profile.name
         )));
     }
-    for pf in &profile.network.port_forwarding_rules {
+    // A host port vmctl chose moves instead (`assign_auto_ports`).
+    for pf in profile
+        .network
+        .port_forwarding_rules
+        .iter()
+        .filter(|pf| !pf.auto_host_port)
+    {
         let clash = others.iter().find_map(|r| {
             r.port_forwards
                 .iter()
@@ -291,6 +298,51 @@ pub fn started_vm(
     vm.boot = crate::sys::boot_id().map(str::to_owned);
     vm.started_by = Some(std::process::id());
     Ok(vm)
+}
+
+/// The host ports vmctl chose for `vm` (`auto_host_port`) that a running VM forwards already
+/// move, for this run, to the next free one from `portfwd_base`, as Anka assigns them when a
+/// VM starts; the profile keeps its port. Returns a note for each port moved.
+pub fn assign_auto_ports(
+    vm: &mut StartedVm,
+    others: &[StartedVm],
+    base: u16,
+) -> Result<Vec<String>, Error> {
+    let clashes = |pf: &PortForward, used: &[PortForward]| {
+        used.iter().any(|o| {
+            o.protocol == pf.protocol
+                && o.host_port == pf.host_port
+                && (o.host_ip == pf.host_ip || o.host_ip.is_unspecified() || pf.host_ip.is_unspecified())
+        })
+    };
+    let mut used: Vec<PortForward> = others
+        .iter()
+        .flat_map(|r| r.port_forwards.iter().cloned())
+        .chain(vm.port_forwards.iter().filter(|pf| !pf.auto_host_port).cloned())
+        .collect();
+    let mut notes = Vec::new();
+    for pf in &mut vm.port_forwards {
+        if pf.auto_host_port && clashes(pf, &used) {
+            let taken: Vec<_> = used.iter().map(|o| (o.protocol, o.host_port)).collect();
+            let port = next_free_port(&taken, pf.protocol, base).ok_or_else(|| {
+                Error::conflict(format!(
+                    "VM '{}': host port {} is taken by a running VM and no port at or above {base} is free",
+                    vm.name, pf.host_port
+                ))
+                .with_hint("stop a VM, or lower portfwd_base: vmctl config portfwd_base N")
+            })?;
+            notes.push(format!(
+                "VM '{}': host port {}/{} is forwarded by a running VM: rule '{}' uses {port} for this run",
+                vm.name,
+                pf.host_port,
+                pf.protocol.name(),
+                pf.name
+            ));
+            pf.host_port = port;
+        }
+        used.push(pf.clone());
+    }
+    Ok(notes)
 }
 
 /// Forget a runtime state from an earlier boot. Its links, rules, daemons and relay went with

@@ -69,6 +69,7 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
             source.name, clone.name
         ));
     }
+    let source_name = source.name.clone();
     others.push(source);
     crate::settings::change::refuse_link_name_clash(&clone.name, &others)?;
     let mut forwards = std::mem::take(&mut clone.network.port_forwarding_rules);
@@ -79,7 +80,13 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
         ));
         forwards.clear();
     }
+    // A host port vmctl chose is chosen afresh; one the user gave is kept, as Anka keeps it
+    // (the two VMs cannot run at once then, and the second start says so).
     for pf in forwards {
+        if !pf.auto_host_port {
+            clone.network.port_forwarding_rules.push(pf);
+            continue;
+        }
         let request = PortForwardRequest {
             name: pf.name.clone(),
             protocol: pf.protocol,
@@ -88,16 +95,18 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
             host_port: None,
         };
         let new = add_port_forward(&mut clone, &request, &settings, &others)?;
-        ctx.out.note(&format!(
-            "port forward '{}': host port {} (the source keeps {})",
-            pf.name, new.host_port, pf.host_port
-        ));
+        if new.host_port != pf.host_port {
+            ctx.out.note(&format!(
+                "port forward '{}': host port {} (the source keeps {})",
+                pf.name, new.host_port, pf.host_port
+            ));
+        }
     }
     reroll_auto_mac(&mut clone, &settings, &others);
     ctx.store.save(&lock, &clone)?;
     ctx.out.done(
         &vm_nic_json(&clone, &settings),
-        &format!("cloned '{}' to '{}'", args.src, clone.name),
+        &format!("cloned '{}' to '{}'", source_name, clone.name),
     );
     Ok(())
 }

@@ -194,12 +194,62 @@ fn set(ctx: &Ctx, first: &str, rest: &[String]) -> Result<(), Error> {
         for (key, value) in &pairs {
             values.insert(key.name().to_owned(), value.clone());
         }
+        let mut message = message;
+        for moved in move_range_with_start(&pairs, values) {
+            message = format!("{message}, {moved}");
+        }
         check_ranges_against_host(ctx, &pairs, values)?;
         Ok(message)
     })?;
     let keys: Vec<Key> = pairs.iter().map(|(key, _)| *key).collect();
     tell_the_host(ctx, &keys);
     Ok(())
+}
+
+/// A start address set without an end address moves the whole range, as Anka moves it with
+/// `Shared_Net_Address`: the end keeps its place in the subnet (`.254` stays `.254`), in the
+/// start's subnet. Returns `end_address = ...` for each end it moved.
+fn move_range_with_start(
+    pairs: &[(Key, String)],
+    values: &mut crate::settings::ConfigValues,
+) -> Vec<String> {
+    let mut moved = Vec::new();
+    for (start, end, mask) in [
+        (Key::StartAddress, Key::EndAddress, Key::SubnetMask),
+        (
+            Key::HostStartAddress,
+            Key::HostEndAddress,
+            Key::HostSubnetMask,
+        ),
+    ] {
+        let given = |key: Key| pairs.iter().any(|(k, _)| *k == key);
+        if !given(start) || given(end) {
+            continue;
+        }
+        let value = |key: Key| -> Option<u32> {
+            let text = values
+                .get(key.name())
+                .map_or(key.default_value(), String::as_str);
+            text.parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+        };
+        let (Some(first), Some(last), Some(netmask)) = (value(start), value(end), value(mask))
+        else {
+            continue;
+        };
+        let mut new_end = (first & netmask) | (last & !netmask);
+        // An end before the start, or the broadcast address: the last address before the
+        // broadcast.
+        let broadcast = first | !netmask;
+        if new_end <= first || new_end >= broadcast {
+            new_end = broadcast.saturating_sub(1);
+        }
+        if new_end != last {
+            let text = std::net::Ipv4Addr::from(new_end).to_string();
+            moved.push(format!("{end} = {text} (moved with {start})"));
+            values.insert(end.name().to_owned(), text);
+        }
+    }
+    moved
 }
 
 /// A new shared or host range must stay clear of the host's routes and of the named networks:

@@ -80,7 +80,23 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
                 bar.enable_steady_tick(Duration::from_millis(100));
                 bar
             });
+    // A started VM's recorded address first (the lease hook's, or its static IP), as `show VM
+    // network ip` answers: the two commands must agree.
+    let run = ctx.store.load_run(&profile.name).ok().flatten();
+    let recorded = (source == AddressSource::Any && args.file.is_none())
+        .then(|| run.as_ref().filter(|r| !r.from_earlier_boot()))
+        .flatten()
+        .and_then(|r| {
+            let ip = r.ip.or(r.static_ip)?;
+            Some(crate::discovery::Found {
+                ip,
+                via: if r.static_ip == Some(ip) { "static" } else { "lease" },
+            })
+        });
     let found = loop {
+        if let Some(found) = recorded {
+            break Some(found);
+        }
         let found = discover(
             ctx,
             &settings,

@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{RunView, creation_date, nic_json, started_vms};
+use super::shared::view::{
+    RunView, creation_date_cell, creation_date_json, nic_json, started_vms,
+};
 use crate::error::Error;
 use crate::output::grid;
 
@@ -29,13 +31,20 @@ const FIELDS: [&str; 8] = [
   vmctl list -f name -f ip            only these columns
   vmctl list -f status=stopped        only the rows where status is stopped
   vmctl list -f name,mode -f mode=shared
-  vmctl -j list --running")]
+  vmctl -j list -r                    only running VMs (-s: only stopped ones)
+  vmctl -j list 1948dd37-e8ea-43b3-972f-b91860329eab   a VM by its uuid")]
 pub struct ListArgs {
     /// VMs to list [default: every stored VM]
     vms: Vec<String>,
-    /// Only started VMs
-    #[arg(long)]
+    /// Only running (started) VMs
+    #[arg(short = 'r', long, conflicts_with = "stopped")]
     running: bool,
+    /// Only stopped VMs
+    #[arg(short = 's', long)]
+    stopped: bool,
+    /// Every VM: the default (Anka's `-a` adds its image cache, which vmctl does not have)
+    #[arg(short = 'a', long)]
+    all: bool,
     /// A column to show (FIELD), or a filter on rows (FIELD=VALUE); repeat or separate with commas
     #[arg(
         short = 'f',
@@ -119,7 +128,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         if stale.is_some() {
             earlier_boot.push(format!("'{}'", profile.name));
         }
-        if args.running && status != "started" {
+        if (args.running && status != "running") || (args.stopped && status == "running") {
             continue;
         }
         let nic = nic_json(profile, &settings);
@@ -135,7 +144,9 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         let full = |field: &str| match field {
             "name" => Value::from(profile.name.as_str()),
             "uuid" => Value::from(profile.uuid.as_str()),
-            "creation_date" => creation_date(profile.created).map_or(Value::Null, Value::from),
+            "creation_date" => {
+                creation_date_json(profile.created).map_or(Value::Null, Value::from)
+            }
             "mode" | "network" => nic[field].clone(),
             "mac" => mac.clone(),
             "ip" => ip.clone(),
@@ -175,15 +186,25 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         }
         grid(
             &selection.columns,
-            rows.iter()
-                .map(|row| selection.columns.iter().map(|f| cell(&row[*f])).collect()),
+            rows.iter().map(|row| {
+                selection
+                    .columns
+                    .iter()
+                    .map(|f| match (*f, &row[*f]) {
+                        ("creation_date", Value::String(date)) => creation_date_cell(date),
+                        (_, value) => cell(value),
+                    })
+                    .collect()
+            }),
         )
     });
     if rows.is_empty() && !ctx.out.json {
         ctx.out.note(if !selection.filters.is_empty() {
             "no VM matches the filters"
         } else if args.running {
-            "no VM is started"
+            "no VM is running"
+        } else if args.stopped {
+            "no VM is stopped"
         } else {
             "no VMs yet: `vmctl create NAME` makes one"
         });

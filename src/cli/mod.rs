@@ -7,6 +7,7 @@ mod clone;
 mod config;
 mod create;
 mod delete;
+mod describe;
 mod doctor;
 mod generate;
 mod hosts_sync;
@@ -124,6 +125,7 @@ commands! {
     Create(create::CreateArgs) => create::run, own;
     List(list::ListArgs) => list::run, own;
     Show(show::ShowArgs) => show::run, own;
+    Describe(describe::DescribeArgs) => describe::run, own;
     Modify(modify::ModifyArgs) => modify::run, own;
     Clone(clone::CloneArgs) => clone::run, own;
     Delete(delete::DeleteArgs) => delete::run, own;
@@ -185,9 +187,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The host settings: env over `config.plist` over defaults.
+    /// The host settings: env over `config.plist` over defaults. The `ANKA_` variables passed
+    /// over are said once per command.
     pub fn settings(&self) -> Result<Settings, Error> {
-        Settings::load(&self.store)
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let settings = Settings::load(&self.store)?;
+        if !settings.env_warnings.is_empty()
+            && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            for warning in &settings.env_warnings {
+                self.out.warn(warning);
+            }
+        }
+        Ok(settings)
     }
 }
 

@@ -9,9 +9,11 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{RunView, creation_date, format_time, nic_json};
+use super::shared::view::{RunView, creation_date, creation_date_json, format_time, nic_json};
 use crate::error::{Error, printable};
+use crate::model::port_forward::PortForward;
 use crate::model::{Mode, VmProfile};
+use crate::store::StartedVm;
 use crate::output::{field_table, grid};
 use crate::settings::Settings;
 
@@ -23,12 +25,13 @@ use crate::settings::Settings;
   vmctl show web network mac      the bare value, for scripts
   vmctl show web network ip       the address it has now; exit 10 when it has none yet
   vmctl show web port             its port forwards as a table
+  vmctl -j show web tag           [] (vmctl keeps no images, so no tags; for anklet)
   vmctl -j show web network       {\"status\":\"OK\",\"body\":{...}}")]
 pub struct ShowArgs {
     /// The VM
     vm: String,
     /// What to show
-    #[arg(value_parser = PossibleValuesParser::new(["network", "port"]))]
+    #[arg(value_parser = PossibleValuesParser::new(["network", "port", "tag"]))]
     section: Option<String>,
     /// Print only this field of `network`, bare
     #[arg(value_parser = PossibleValuesParser::new(NIC_FIELDS.iter().chain(&["ip_source", "filter_file"])))]
@@ -65,7 +68,7 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
             "a field can be shown only from `network`: vmctl show VM network FIELD".into(),
         ));
     }
-    if args.filter && args.section.as_deref() == Some("port") {
+    if args.filter && matches!(args.section.as_deref(), Some("port" | "tag")) {
         return Err(Error::Usage(
             "-f shows filter rules: vmctl show VM network -f".into(),
         ));
@@ -73,8 +76,11 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> Result<(), Error> {
     match args.section.as_deref() {
         None if args.filter => show_filter(ctx, &profile, &settings),
         None => show_vm(ctx, &settings, &profile),
-        Some("port") => {
-            show_ports(ctx, &profile);
+        Some("port") => show_ports(ctx, &profile),
+        Some("tag") => {
+            // vmctl keeps no disk images, so no tags: an empty list, as Anka gives for a VM
+            // without local tags (anklet then says "(using latest)").
+            ctx.out.data(&Value::Array(Vec::new()), String::new);
             Ok(())
         }
         Some(_) if args.filter => show_filter(ctx, &profile, &settings),
@@ -91,7 +97,7 @@ fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile) -> Result<(), Er
         "uuid": profile.uuid,
         "name": profile.name,
         "created": profile.created,
-        "creation_date": creation_date(profile.created),
+        "creation_date": creation_date_json(profile.created),
         "mode": nic["mode"],
         "network": nic["network"],
         "bridge": nic["bridge"],
@@ -106,7 +112,10 @@ fn show_vm(ctx: &Ctx, settings: &Settings, profile: &VmProfile) -> Result<(), Er
         field_table([
             ("uuid", profile.uuid.clone()),
             ("name", profile.name.clone()),
-            ("created", format_time(profile.created)),
+            (
+                "created",
+                creation_date(profile.created).unwrap_or_else(|| "-".into()),
+            ),
             (
                 "network",
                 network_summary(profile, address.map(|(ip, _)| ip)),
@@ -137,8 +146,11 @@ fn show_network(
         if let Some(socket) = &run.socket {
             body["socket"] = Value::from(socket.display().to_string());
         }
-        // The MAC in use is the one recorded at start (a later modify waits for a restart).
+        // The MAC and forwards in use are those recorded at start (a later modify waits for
+        // a restart; a host port vmctl chose can move for a run).
         body["mac"] = Value::from(crate::model::Mac(run.mac).to_string());
+        body["port_forwarding_rules"] =
+            serde_json::to_value(&run.port_forwards).unwrap_or_default();
     }
     let address = address_now(ctx, settings, profile, run.as_ref())?;
     body["ip"] = address.map_or(Value::Null, |(ip, _)| Value::from(ip.to_string()));
@@ -152,7 +164,20 @@ fn show_network(
         }
         None => {
             ctx.out.data(&body, || {
-                field_table(NIC_FIELDS.iter().map(|&f| (f, table_value(f, &body))))
+                // The port forwards under the table, as a table of their own (as Anka draws
+                // them).
+                let mut text = field_table(
+                    NIC_FIELDS
+                        .iter()
+                        .filter(|&&f| f != "port_forwarding_rules")
+                        .map(|&f| (f, table_value(f, &body))),
+                );
+                let forwards = forwards_of(run.as_ref(), profile);
+                if !forwards.is_empty() {
+                    text.push_str("\nport_forwarding_rules:\n");
+                    text.push_str(&ports_grid(forwards));
+                }
+                text
             });
             Ok(())
         }
@@ -180,8 +205,9 @@ fn no_address(profile: &VmProfile, started: bool) -> Error {
 }
 
 /// `show VM port`: the port forwards, one row each.
-fn show_ports(ctx: &Ctx, profile: &VmProfile) {
-    let rules = &profile.network.port_forwarding_rules;
+fn show_ports(ctx: &Ctx, profile: &VmProfile) -> Result<(), Error> {
+    let RunView { run, .. } = RunView::read(ctx, &profile.name)?;
+    let rules = forwards_of(run.as_ref(), profile);
     let body = serde_json::to_value(rules).unwrap_or_default();
     if rules.is_empty() && !ctx.out.json {
         ctx.out.note(&format!(
@@ -193,19 +219,31 @@ fn show_ports(ctx: &Ctx, profile: &VmProfile) {
         if rules.is_empty() {
             return String::new();
         }
-        grid(
-            &PORT_FIELDS,
-            rules.iter().map(|pf| {
-                vec![
-                    pf.name.clone(),
-                    pf.protocol.name().to_owned(),
-                    pf.guest_port.to_string(),
-                    pf.host_ip.to_string(),
-                    pf.host_port.to_string(),
-                ]
-            }),
-        )
+        ports_grid(rules)
     });
+    Ok(())
+}
+
+/// A VM's port forwards: those it runs with (a host port vmctl chose can move for a run), else
+/// its profile's.
+fn forwards_of<'a>(run: Option<&'a StartedVm>, profile: &'a VmProfile) -> &'a [PortForward] {
+    run.map_or(&profile.network.port_forwarding_rules, |run| &run.port_forwards)
+}
+
+/// Port forwards as a table, one row each.
+fn ports_grid(rules: &[PortForward]) -> String {
+    grid(
+        &PORT_FIELDS,
+        rules.iter().map(|pf| {
+            vec![
+                pf.name.clone(),
+                pf.protocol.name().to_owned(),
+                pf.guest_port.to_string(),
+                pf.host_ip.to_string(),
+                pf.host_port.to_string(),
+            ]
+        }),
+    )
 }
 
 /// `show VM network -f`: the rules text as the user wrote it.
@@ -274,9 +312,8 @@ fn table_value(field: &str, body: &Value) -> String {
             }
         ),
         ("ip", Value::Null) => "none".into(),
-        ("ip", Value::String(ip)) => format!("{ip} ({})", body["ip_source"].as_str().unwrap_or("")),
-        ("status", Value::String(s)) if s == "started" => format!(
-            "started since {} ({} {}{})",
+        ("status", Value::String(s)) if s == "running" => format!(
+            "running since {} ({} {}{})",
             format_time(body["started"].as_u64().unwrap_or(0)),
             body["attach"].as_str().unwrap_or(""),
             body["link"].as_str().unwrap_or(""),

@@ -27,13 +27,19 @@ pub struct StopArgs {
 pub fn run(ctx: &Ctx, args: &StopArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
     let lock = ctx.store.lock()?;
-    // A deleted profile's leftovers can still be stopped: the runtime state is what counts.
-    let state = ctx.store.load_run(&args.vm)?;
+    // A deleted profile's leftovers can still be stopped by name: the runtime state is what
+    // counts. A uuid names a stored VM.
+    let name = match ctx.store.resolve(&args.vm) {
+        Ok(name) => name,
+        Err(Error::VmNotFound { .. } | Error::CorruptFile { .. }) => args.vm.clone(),
+        Err(err) => return Err(err),
+    };
+    let state = ctx.store.load_run(&name)?;
     let Some(state) = state else {
-        ctx.store.load(&args.vm)?;
+        ctx.store.load(&name)?;
         ctx.out.done(
-            &json!({"name": args.vm, "was_started": false}),
-            &format!("VM '{}' is not started", args.vm),
+            &json!({"name": name, "was_started": false}),
+            &format!("VM '{name}' is not started"),
         );
         return Ok(());
     };

@@ -32,6 +32,11 @@ pub struct PortForward {
     pub guest_port: u16,
     pub host_port: u16,
     pub host_ip: Ipv4Addr,
+    /// vmctl chose the host port (none was given, or 0): a clone chooses its own, and a start
+    /// that finds it taken by a running VM takes the next free one for that run. A port the
+    /// user gave is kept as given, and two VMs forwarding it cannot run at once (as in Anka).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_host_port: bool,
 }
 
 /// What the user asked for before the host port is chosen.
@@ -56,7 +61,7 @@ pub struct PortForwardParts {
 const RULE_HINT: &str = "write GUEST[:HOST_IP][:HOST_PORT], e.g. 22, 22:2222 or 22:127.0.0.1:2222";
 
 impl PortForwardParts {
-    /// Parse RULE: `GUEST[:HOST_IP][:HOST_PORT]`.
+    /// Parse RULE: `GUEST[:HOST_IP][:HOST_PORT]` (a host port of 0: vmctl chooses, as Anka).
     pub fn from_rule(spec: &str) -> Result<Self, Error> {
         let hint = RULE_HINT;
         let mut parts = spec.split(':');
@@ -81,13 +86,13 @@ impl PortForwardParts {
                 })?;
                 host_ip = Some(ip);
             } else {
-                host_port = Some(parse_port(part).map_err(|e| e.with_hint(hint))?);
+                host_port = Some(parse_host_port(part).map_err(|e| e.with_hint(hint))?);
             }
         }
         Ok(PortForwardParts {
             guest_port: Some(guest_port),
             host_ip,
-            host_port,
+            host_port: host_port.flatten(),
             protocol: None,
         })
     }
@@ -160,6 +165,18 @@ pub fn parse_port_spec(
         ..PortForwardParts::from_rule(spec)?
     }
     .into_request(name)
+}
+
+/// A host port as Anka takes it: 1-65535, or 0 for "vmctl chooses" (`None`). The Packer
+/// plugin sends `--host-port 0` for every rule without one.
+pub fn parse_host_port(text: &str) -> Result<Option<u16>, Error> {
+    if text == "0" {
+        Ok(None)
+    } else {
+        parse_port(text)
+            .map(Some)
+            .map_err(|_| Error::invalid("host port", text, "expected 0 (choose one) or 1-65535"))
+    }
 }
 
 /// A TCP/UDP port, 1-65535.

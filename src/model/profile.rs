@@ -82,6 +82,10 @@ impl Mode {
             )
             .with_hint("use shared (-t shared): the same NAT, with --no-local available"));
         }
+        // Anka 2.x spelled it `bridged`.
+        if name == "bridged" {
+            return Ok(Mode::Bridge);
+        }
         name.parse()
     }
 
@@ -303,6 +307,16 @@ pub fn validate_interface_name(name: &str) -> Result<(), Error> {
         )
         .with_hint(hint))
     }
+}
+
+/// Whether `text` is a uuid in its usual form: 8-4-4-4-12 hex digits, any case.
+pub fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A random (version 4) uuid, as text.

@@ -272,6 +272,7 @@ pub(crate) mod tests {
                 guest_port: 22,
                 host_port: 10000,
                 host_ip: Ipv4Addr::UNSPECIFIED,
+                auto_host_port: true,
             },
             PortForward {
                 name: "dns".into(),
@@ -279,6 +280,7 @@ pub(crate) mod tests {
                 guest_port: 53,
                 host_port: 10053,
                 host_ip: ip(127, 0, 0, 1),
+                auto_host_port: false,
             },
         ];
         web.filter = Some(

@@ -309,34 +309,33 @@ pub fn add_port_forward(
             profile.name, request.name
         )));
     }
-    let taken: Vec<(&str, &PortForward)> = others
-        .iter()
-        .chain(std::iter::once(&*profile))
-        .flat_map(|vm| {
-            vm.network
-                .port_forwarding_rules
-                .iter()
-                .map(|pf| (vm.name.as_str(), pf))
-        })
-        .collect();
+    let own = profile.network.port_forwarding_rules.iter();
     let host_port = match request.host_port {
+        // A port the user gave is refused only when this VM forwards it already: another VM
+        // may forward it too, and then the two cannot run at once (the start refuses).
         Some(port) => {
-            if let Some((owner, pf)) =
-                host_port_owner(taken.iter().copied(), request.protocol, port)
-            {
+            if let Some((_, pf)) = host_port_owner(
+                own.map(|pf| (profile.name.as_str(), pf)),
+                request.protocol,
+                port,
+            ) {
                 return Err(Error::conflict(format!(
-                    "host port {port}/{} is already forwarded to VM '{owner}' (rule '{}')",
+                    "VM '{}' forwards host port {port}/{} already (rule '{}')",
+                    profile.name,
                     request.protocol.name(),
                     pf.name
                 ))
-                .with_hint("pick another host port, or leave it out to get a free one"));
+                .with_hint("pick another host port, or 0 (or none) to get a free one"));
             }
             port
         }
+        // A port vmctl chooses is free among every stored VM's forwards.
         None => {
-            let used: Vec<_> = taken
+            let used: Vec<_> = others
                 .iter()
-                .map(|(_, pf)| (pf.protocol, pf.host_port))
+                .chain(std::iter::once(&*profile))
+                .flat_map(|vm| &vm.network.port_forwarding_rules)
+                .map(|pf| (pf.protocol, pf.host_port))
                 .collect();
             next_free_port(&used, request.protocol, settings.portfwd_base).ok_or_else(|| {
                 Error::conflict(format!(
@@ -353,13 +352,15 @@ pub fn add_port_forward(
         guest_port: request.guest_port,
         host_port,
         host_ip: request.host_ip,
+        auto_host_port: request.host_port.is_none(),
     };
     profile.network.port_forwarding_rules.push(forward.clone());
     Ok(forward)
 }
 
 /// Change the port forward `name`: the parts given, and its name with `new_name`. The result is
-/// checked as a new forward would be (the mode, a unique name, a host port free on the host);
+/// checked as a new forward would be (the mode, a unique name, a host port this VM does not
+/// forward twice);
 /// a host port left out keeps the rule's own. The rule keeps its place in the list.
 pub fn update_port_forward(
     profile: &mut VmProfile,
@@ -382,12 +383,35 @@ pub fn update_port_forward(
         host_ip: parts.host_ip.unwrap_or(old.host_ip),
         host_port: Some(parts.host_port.unwrap_or(old.host_port)),
     };
-    let forward = add_port_forward(&mut changed, &request, settings, others)?;
+    let mut forward = add_port_forward(&mut changed, &request, settings, others)?;
+    // A host port left as it was stays vmctl's choice, or the user's.
+    forward.auto_host_port = parts.host_port.is_none() && old.auto_host_port;
     let rules = &mut changed.network.port_forwarding_rules;
-    let moved = rules.pop().expect("just added");
-    rules.insert(at, moved);
+    rules.pop();
+    rules.insert(at, forward.clone());
     *profile = changed;
     Ok(forward)
+}
+
+/// The other stored VMs that forward `forward`'s host port too (the two cannot run at once),
+/// as `'VM' (rule 'NAME')`.
+pub fn host_port_sharers(forward: &PortForward, others: &[VmProfile]) -> Vec<String> {
+    others
+        .iter()
+        .flat_map(|vm| {
+            vm.network
+                .port_forwarding_rules
+                .iter()
+                .filter(|pf| {
+                    pf.protocol == forward.protocol
+                        && pf.host_port == forward.host_port
+                        && (pf.host_ip == forward.host_ip
+                            || pf.host_ip.is_unspecified()
+                            || forward.host_ip.is_unspecified())
+                })
+                .map(|pf| format!("'{}' (rule '{}')", vm.name, pf.name))
+        })
+        .collect()
 }
 
 /// Where the rule `name` is, or an error listing the VM's rules.

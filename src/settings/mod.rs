@@ -205,6 +205,8 @@ pub struct Settings {
     /// The named networks whose file cannot be used: they are not in `named`, their VMs are
     /// refused at start, and the rest goes on without them.
     pub bad_networks: BTreeMap<String, BadFile>,
+    /// `ANKA_` variables passed over (empty ones are simply unset): why, one line each.
+    pub env_warnings: Vec<String>,
 }
 
 impl Settings {
@@ -278,15 +280,34 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, Error> {
         let mut raw = Vec::with_capacity(Key::ALL.len());
+        let mut env_warnings = Vec::new();
         for &key in Key::ALL {
-            let from_env = key
-                .env_names()
-                .into_iter()
-                .find_map(|var| env(&var).map(|value| (var, value)));
+            // An empty variable counts as unset. An `ANKA_` one whose value does not fit is
+            // passed over with a warning (`env_warnings`): tools such as the Packer plugin
+            // pass every `ANKA_*` of their own environment through, and Anka's own meaning may
+            // differ. A `VMCTL_` one that does not fit is an error: it was meant for vmctl.
+            let mut from_env = None;
+            for var in key.env_names() {
+                let Some(value) = env(&var).filter(|v| !v.trim().is_empty()) else {
+                    continue;
+                };
+                match key.normalize(&value) {
+                    Ok(value) => {
+                        from_env = Some((var, value));
+                        break;
+                    }
+                    Err(e) if var.starts_with("ANKA_") => env_warnings.push(format!(
+                        "{var} is passed over: {e} (vmctl uses {} instead)",
+                        if file.contains_key(key.name()) {
+                            "the config file's value"
+                        } else {
+                            "the default"
+                        }
+                    )),
+                    Err(e) => return Err(blame(e, &format!("environment variable {var}"))),
+                }
+            }
             let (value, source) = if let Some((var, value)) = from_env {
-                let value = key
-                    .normalize(&value)
-                    .map_err(|e| blame(e, &format!("environment variable {var}")))?;
                 (value, Source::Env(var))
             } else if let Some(value) = file.get(key.name()) {
                 (value.clone(), Source::File)
@@ -295,7 +316,36 @@ impl Settings {
             };
             raw.push((key, value, source));
         }
-        Settings::from_raw(raw)
+        let fallback = |key: Key| {
+            file.get(key.name()).map_or_else(
+                || (key.default_value().to_owned(), Source::Default),
+                |v| (v.clone(), Source::File),
+            )
+        };
+        let mut settings = match Settings::from_raw(raw.clone()) {
+            Ok(settings) => settings,
+            // Values from `ANKA_` variables that do not fit together with the rest (a start
+            // address outside the subnet of the end address, say): passed over as above.
+            Err(e)
+                if raw
+                    .iter()
+                    .any(|(_, _, s)| matches!(s, Source::Env(v) if v.starts_with("ANKA_"))) =>
+            {
+                let mut without = raw;
+                for (key, value, source) in &mut without {
+                    if let Source::Env(var) = source
+                        && var.starts_with("ANKA_")
+                    {
+                        env_warnings.push(format!("{var} is passed over: {e}"));
+                        (*value, *source) = fallback(*key);
+                    }
+                }
+                Settings::from_raw(without)?
+            }
+            Err(e) => return Err(e),
+        };
+        settings.env_warnings = env_warnings;
+        Ok(settings)
     }
 
     fn from_raw(raw: Vec<(Key, String, Source)>) -> Result<Settings, Error> {
@@ -340,6 +390,7 @@ impl Settings {
             dhcp_leases_file: PathBuf::from(get(Key::DhcpLeasesFile)),
             named: BTreeMap::new(),
             bad_networks: BTreeMap::new(),
+            env_warnings: Vec::new(),
             raw,
         })
     }

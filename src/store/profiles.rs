@@ -64,25 +64,62 @@ impl Store {
         self.profile_path(name).exists()
     }
 
-    /// Load one VM's profile; an unknown name suggests the closest stored one.
-    pub fn load(&self, name: &str) -> Result<VmProfile, Error> {
-        let path = self.profile_path(name);
-        if validate_vm_name(name).is_err() {
+    /// Load one VM's profile by its name or, as Anka allows everywhere, its uuid (a name
+    /// wins); an unknown one suggests the closest stored name.
+    pub fn load(&self, id: &str) -> Result<VmProfile, Error> {
+        let path = self.profile_path(id);
+        if validate_vm_name(id).is_err() {
             return Err(if path.is_file() {
                 stray(&path)
             } else {
-                self.not_found(name)
+                self.not_found(id)
             });
         }
+        match read_if_exists(&path)? {
+            Some(bytes) => parse_profile(&path, id, &bytes),
+            None => match self.find_by_uuid(id)? {
+                Some(profile) => Ok(profile),
+                None => Err(self.not_found(id)),
+            },
+        }
+    }
+
+    /// The VM whose uuid is `id` (any case), when `id` is a uuid. Profiles that cannot be read
+    /// are passed over: they are no answer, and `load` of their own name says what is wrong.
+    fn find_by_uuid(&self, id: &str) -> Result<Option<VmProfile>, Error> {
+        if !crate::model::profile::is_uuid(id) {
+            return Ok(None);
+        }
+        let names = self.names()?;
+        let found = in_parallel(&names, |name| {
+            Ok(self
+                .load_named_file(name)
+                .ok()
+                .filter(|p| p.uuid.eq_ignore_ascii_case(id)))
+        })?;
+        Ok(found.into_iter().flatten().next())
+    }
+
+    /// The profile in `vms/<name>.plist`, by its file name only.
+    fn load_named_file(&self, name: &str) -> Result<VmProfile, Error> {
+        let path = self.profile_path(name);
         match read_if_exists(&path)? {
             Some(bytes) => parse_profile(&path, name, &bytes),
             None => Err(self.not_found(name)),
         }
     }
 
+    /// The name of the VM `id` names (its name, or its uuid), as `load` finds it.
+    pub fn resolve(&self, id: &str) -> Result<String, Error> {
+        if self.exists(id) && validate_vm_name(id).is_ok() {
+            return Ok(id.to_owned());
+        }
+        self.load(id).map(|p| p.name)
+    }
+
     /// Load every stored profile, sorted by name (read in parallel: `list` on 10,000 VMs).
     pub fn load_all(&self) -> Result<Vec<VmProfile>, Error> {
-        in_parallel(&self.names()?, |n| self.load(n))
+        in_parallel(&self.names()?, |n| self.load_named_file(n))
     }
 
     /// The named VMs, or every stored VM when `names` is empty.
@@ -90,13 +127,16 @@ impl Store {
         if names.is_empty() {
             self.load_all()
         } else {
-            // `list web web` shows web once.
+            // `list web web` (or web and its uuid) shows web once.
             let mut seen = std::collections::HashSet::new();
-            names
-                .iter()
-                .filter(|name| seen.insert(name.as_str()))
-                .map(|name| self.load(name))
-                .collect()
+            let mut profiles = Vec::with_capacity(names.len());
+            for name in names {
+                let profile = self.load(name)?;
+                if seen.insert(profile.name.clone()) {
+                    profiles.push(profile);
+                }
+            }
+            Ok(profiles)
         }
     }
 

@@ -58,7 +58,7 @@ expect "the bridge learned web's address from the gateway's DHCP ACK" sh -c "nft
 same "show web network ip" "$ip_web" "$("$V" show web network ip)"
 expect "web reaches the WAN through NAT" http web http://203.0.113.2/
 expect_not "the shared range cannot move under a running VM" "$V" config start_address 192.168.70.1
-same "show web network status" started "$("$V" -j show web network | grep -o '"status":"[a-z]*"' | tail -1 | cut -d'"' -f4)"
+same "show web network status" running "$("$V" -j show web network | grep -o '"status":"[a-z]*"' | tail -1 | cut -d'"' -f4)"
 
 echo "# 2. a host-mode VM: lease in the host range, no route out"
 vm hostvm -t host

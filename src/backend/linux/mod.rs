@@ -368,6 +368,11 @@ impl Backend for Linux<'_> {
             _ => None,
         };
         let mut state = super::started_vm(profile, self.settings, attach, parent)?;
+        warnings.extend(super::assign_auto_ports(
+            &mut state,
+            &others,
+            self.settings.portfwd_base,
+        )?);
         state.holder = holder;
         let mut runs = others.clone();
         runs.push(state.clone());

@@ -230,6 +230,11 @@ impl Backend for Macos<'_> {
             })
             .flatten();
         let mut state = crate::backend::started_vm(profile, self.settings, Attach::Socket, parent)?;
+        warnings.extend(crate::backend::assign_auto_ports(
+            &mut state,
+            &others,
+            self.settings.portfwd_base,
+        )?);
         state.holder = holder;
         let port = Self::vmnet_args(&state)?;
         self.write_bootptab(None)?;

@@ -1,4 +1,5 @@
-//! `vmctl modify VM network|port|add port|delete port`, and Anka 2.x's `set|delete network-card`:
+//! `vmctl modify VM network|port|add port|delete port|add network|delete network`, and Anka
+//! 2.x's `set network-card`:
 //! change a VM's NIC and port forwards. Every change is checked whole, under the store lock, then written atomically.
 //!
 //! This file holds the subcommand tree and its dispatch: `nic` changes the NIC, `port` the port
@@ -25,7 +26,9 @@ use crate::error::Error;
   vmctl modify web add port ssh -g 22 -p 2222 -l 127.0.0.1
   vmctl modify web port ssh -p 2200          change an existing rule's host port
   vmctl modify web port ssh --set-name ssh2  rename it
-  vmctl modify web delete port ssh vnc       or: port ssh -d, delete port --all")]
+  vmctl modify web delete port ssh vnc       or: port ssh -d, delete port --all
+  vmctl modify web delete network            disconnect the NIC (add network connects it)
+  vmctl modify web set network-card -t bridge -b en0   Anka 2.x's form")]
 pub struct ModifyArgs {
     /// The VM
     vm: String,
@@ -39,12 +42,12 @@ enum ModifyCommand {
     Network(nic::NetworkArgs),
     /// Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)
     Port(port::PortArgs),
-    /// Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`
+    /// Add a port forward (`add port NAME [RULE] [-g N] [-p N] [-l IP]`), or connect a deleted network card
     Add {
         #[command(subcommand)]
         what: AddCommand,
     },
-    /// Delete port forwards: `delete port [--all] [NAME...]`
+    /// Delete port forwards (`delete port [--all] [NAME...]`), or the network card
     Delete {
         #[command(subcommand)]
         what: DeleteCommand,
@@ -62,6 +65,9 @@ enum AddCommand {
     /// Add a port forward (Anka 2.x: `add port-forwarding`)
     #[command(name = "port", visible_alias = "port-forwarding")]
     Port(port::AddPortArgs),
+    /// Connect the network card of a VM whose card is deleted (a vmctl VM has one NIC)
+    #[command(name = "network", visible_alias = "network-card")]
+    Network(nic::NetworkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,8 +81,8 @@ enum DeleteCommand {
     /// Delete port forwards (Anka 2.x: `delete port-forwarding`)
     #[command(name = "port", visible_alias = "port-forwarding")]
     Port(port::DeletePortArgs),
-    /// Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)
-    #[command(name = "network-card", hide = true)]
+    /// Delete the network card: the VM keeps it, disconnected (same as `network -t disconnected`)
+    #[command(name = "network", visible_alias = "network-card")]
     NetworkCard(nic::CardIndex),
 }
 
@@ -94,6 +100,9 @@ pub fn run(ctx: &Ctx, args: &ModifyArgs) -> Result<(), Error> {
         ModifyCommand::Add {
             what: AddCommand::Port(add),
         } => port::add(ctx, vm, add),
+        ModifyCommand::Add {
+            what: AddCommand::Network(network),
+        } => nic::add_card(ctx, vm, network),
         ModifyCommand::Delete {
             what: DeleteCommand::Port(delete),
         } => port::delete(ctx, vm, delete),

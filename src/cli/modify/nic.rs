@@ -4,11 +4,11 @@
 use clap::Args;
 
 use crate::cli::Ctx;
-use crate::cli::shared::network_flags::{NetworkFlags, mode_parser};
+use crate::cli::shared::network_flags::{NetworkFlags, controller_parser, mode_parser};
 use crate::cli::shared::view::nic_json;
 use crate::cli::shared::vm_change::{load_for_change, started_note};
 use crate::error::Error;
-use crate::model::Mode;
+use crate::model::{Controller, Mode};
 use crate::settings::change::{NicChange, apply_nic_change};
 
 #[derive(Debug, Args)]
@@ -24,16 +24,34 @@ pub(super) struct NetworkArgs {
     flags: NetworkFlags,
 }
 
+/// Anka 2.x's `set network-card` flags.
 #[derive(Debug, Args)]
 pub(super) struct SetCardArgs {
-    #[arg(short = 't', long = "type", value_parser = mode_parser())]
+    /// Network mode (`bridged` is `bridge`)
+    #[arg(short = 't', long = "type", visible_alias = "mode", value_parser = mode_parser())]
     mode: Option<String>,
+    /// Host interface for bridge mode, or `auto`
     #[arg(short = 'b', long)]
     bridge: Option<String>,
-    #[arg(short = 'm', long)]
+    /// Static MAC, or `auto`
+    #[arg(short = 'm', long, conflicts_with = "no_mac")]
     mac: Option<String>,
+    /// A MAC vmctl makes (Anka 2.x's dynamic MAC): same as `--mac auto`
+    #[arg(short = 'n', long)]
+    no_mac: bool,
+    /// Anka 2.3.4's "expose the bridged VM's MAC on the host": always so in vmctl (accepted)
+    #[arg(long)]
+    direct_mac: bool,
+    /// NIC model
+    #[arg(short = 'c', long, value_parser = controller_parser())]
+    controller: Option<Controller>,
+    /// VLAN ID (0 = none)
+    #[arg(short = 'v', long, value_parser = clap::value_parser!(u16).range(0..=4094))]
+    vlan: Option<u16>,
+    /// Allow traffic to other VMs and the host
     #[arg(long, group = "locality")]
     local: bool,
+    /// Block traffic to other VMs and the host
     #[arg(long, group = "locality")]
     no_local: bool,
     #[command(flatten)]
@@ -75,16 +93,54 @@ pub(super) fn set_card(ctx: &Ctx, vm: &str, card: &SetCardArgs) -> Result<(), Er
     let change = NetworkFlags {
         mode: card.mode.clone(),
         bridge: card.bridge.clone(),
-        mac: card.mac.clone(),
+        mac: if card.no_mac {
+            Some("auto".to_owned())
+        } else {
+            card.mac.clone()
+        },
+        controller: card.controller,
+        vlan: card.vlan,
         local: card.local,
         no_local: card.no_local,
         ..NetworkFlags::default()
     }
     .to_change()?;
-    apply(ctx, vm, &change, &[])
+    let ignored: Vec<String> = card
+        .direct_mac
+        .then(|| {
+            "--direct-mac changes nothing: a vmctl VM on a bridge always shows its own MAC on the LAN, so DHCP sees it".to_owned()
+        })
+        .into_iter()
+        .collect();
+    apply(ctx, vm, &change, &ignored)
 }
 
-/// Anka 2.x's `delete network-card [INDEX]`: the NIC disconnected.
+/// `add network [flags]` (Anka 3's `add network-card`): a vmctl VM has one NIC, so this
+/// connects the card that `delete network` disconnected (to the shared network unless the
+/// flags say otherwise). A VM whose card is connected is refused: a second card is not there
+/// to add, and changing the one it has is `modify VM network`.
+pub(super) fn add_card(ctx: &Ctx, vm: &str, args: &NetworkArgs) -> Result<(), Error> {
+    let mut change = args.flags.to_change()?;
+    let profile = ctx.store.load(vm)?;
+    if profile.network.mode != Mode::Disconnected {
+        return Err(Error::conflict(format!(
+            "VM '{}' has its network card already ({} mode): a vmctl VM has one NIC",
+            profile.name, profile.network.mode
+        ))
+        .with_hint(format!(
+            "change it with `vmctl modify {} network ...`, or `vmctl modify {} delete network` first",
+            profile.name, profile.name
+        )));
+    }
+    if change.mode.is_none() && change.network.is_none() {
+        change.mode = Some(Mode::Shared);
+        change.network = Some(None);
+    }
+    let ignored = args.flags.ignored();
+    apply(ctx, &profile.name, &change, &ignored)
+}
+
+/// `delete network [INDEX]` (Anka 2.x's `delete network-card`): the NIC disconnected.
 pub(super) fn delete_card(ctx: &Ctx, vm: &str, index: &CardIndex) -> Result<(), Error> {
     index.check()?;
     let change = NicChange {

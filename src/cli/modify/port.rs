@@ -10,10 +10,13 @@ use crate::cli::Ctx;
 use crate::cli::shared::vm_change::{load_for_change, started_note};
 use crate::error::{Error, printable};
 use crate::model::Protocol;
-use crate::model::port_forward::{PortForwardParts, PortForwardRequest, parse_port};
+use crate::model::VmProfile;
+use crate::model::port_forward::{
+    PortForward, PortForwardParts, PortForwardRequest, parse_host_port, parse_port,
+};
 use crate::settings::change::{
     add_port_forward, delete_named_port_forwards, delete_port_forwards, find_port_forward,
-    update_port_forward,
+    host_port_sharers, update_port_forward,
 };
 
 /// The parts of a forward as flags (Anka's names); RULE gives the same parts in short.
@@ -22,8 +25,8 @@ struct PortFlags {
     /// Guest port (instead of RULE)
     #[arg(short = 'g', long, value_name = "N", value_parser = port_value)]
     guest_port: Option<u16>,
-    /// Host port [default for a new rule: the lowest free one from portfwd_base]
-    #[arg(short = 'p', long, value_name = "N", value_parser = port_value)]
+    /// Host port; 0 or none: the lowest free one from portfwd_base (a rule that has one keeps it)
+    #[arg(short = 'p', long, value_name = "N", value_parser = host_port_value)]
     host_port: Option<u16>,
     /// Host address to listen on [default for a new rule: 0.0.0.0, every address]
     #[arg(short = 'l', long, value_name = "IP")]
@@ -31,19 +34,44 @@ struct PortFlags {
     /// Protocol [default for a new rule: tcp]
     #[arg(long, value_parser = ["tcp", "udp"])]
     protocol: Option<String>,
+    /// Anka 2.x's guest address: vmctl forwards to the address the VM has (accepted; a
+    /// different one than its static IP is a warning)
+    #[arg(long, value_name = "IP")]
+    guest_ip: Option<Ipv4Addr>,
+    /// Anka's reverse rule (guest to a host address or socket): refused with the reason, as
+    /// vmctl forwards host ports into guests only
+    #[arg(short = 'r', long)]
+    reverse: bool,
 }
 
 fn port_value(text: &str) -> Result<u16, String> {
     parse_port(text).map_err(|e| e.to_string())
 }
 
+/// `-p N`, where 0 (`parts` takes it for "not given") means vmctl chooses, as in Anka.
+fn host_port_value(text: &str) -> Result<u16, String> {
+    parse_host_port(text)
+        .map(|port| port.unwrap_or(0))
+        .map_err(|e| e.to_string())
+}
+
 impl PortFlags {
     /// RULE's parts with the flags' (a part given both ways is refused).
     fn parts(&self, rule: Option<&str>) -> Result<PortForwardParts, Error> {
+        if self.reverse {
+            return Err(Error::invalid(
+                "port forward",
+                "--reverse",
+                "vmctl forwards host ports into guests, not guests out to host addresses or sockets",
+            )
+            .with_hint(
+                "a guest reaches the host at its network's gateway (`vmctl network show NAME`): serve the socket there over TCP, e.g. `socat TCP-LISTEN:PORT,bind=GATEWAY UNIX-CONNECT:PATH`",
+            ));
+        }
         let flags = PortForwardParts {
             guest_port: self.guest_port,
             host_ip: self.host_ip,
-            host_port: self.host_port,
+            host_port: self.host_port.filter(|&port| port != 0),
             protocol: self.protocol.as_deref().map(|p| {
                 if p == "udp" {
                     Protocol::Udp
@@ -63,6 +91,8 @@ impl PortFlags {
             || self.host_port.is_some()
             || self.host_ip.is_some()
             || self.protocol.is_some()
+            || self.guest_ip.is_some()
+            || self.reverse
     }
 }
 
@@ -124,7 +154,24 @@ pub(super) fn add(ctx: &Ctx, vm: &str, add: &AddPortArgs) -> Result<(), Error> {
         .flags
         .parts(add.rule.as_deref())?
         .into_request(&add.name)?;
+    guest_ip_note(ctx, vm, add.flags.guest_ip)?;
     add_port(ctx, vm, &request)
+}
+
+/// `--guest-ip`: vmctl forwards to the address the VM has; one other than its static IP
+/// (the only address vmctl can promise) is said to be passed over.
+fn guest_ip_note(ctx: &Ctx, vm: &str, guest_ip: Option<Ipv4Addr>) -> Result<(), Error> {
+    let Some(guest_ip) = guest_ip else {
+        return Ok(());
+    };
+    let profile = ctx.store.load(vm)?;
+    if profile.network.ip != Some(guest_ip) {
+        ctx.out.warn(&format!(
+            "--guest-ip {guest_ip} is passed over: vmctl forwards to the address VM '{}' has (give it one with `vmctl modify {} network --ip {guest_ip}`)",
+            profile.name, profile.name
+        ));
+    }
+    Ok(())
 }
 
 /// `delete port [--all] [NAME...]`.
@@ -158,6 +205,7 @@ pub(super) fn modify_port(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Er
         ));
     };
     let parts = args.flags.parts(args.rule.as_deref())?;
+    guest_ip_note(ctx, vm, args.flags.guest_ip)?;
     let settings = ctx.settings()?;
     let (lock, mut profile, others) = load_for_change(ctx, vm)?;
     let exists = profile
@@ -191,6 +239,7 @@ pub(super) fn modify_port(ctx: &Ctx, vm: &str, args: &PortArgs) -> Result<(), Er
     if profile != before {
         ctx.store.save(&lock, &profile)?;
         started_note(ctx, &profile);
+        shared_port_note(ctx, &profile, &forward, &others);
     }
     ctx.out.done(
         &serde_json::to_value(&forward).unwrap_or_default(),
@@ -214,6 +263,7 @@ fn add_port(ctx: &Ctx, vm: &str, request: &PortForwardRequest) -> Result<(), Err
     let forward = add_port_forward(&mut profile, request, &settings, &others)?;
     ctx.store.save(&lock, &profile)?;
     started_note(ctx, &profile);
+    shared_port_note(ctx, &profile, &forward, &others);
     ctx.out.done(
         &serde_json::to_value(&forward).unwrap_or_default(),
         &format!(
@@ -227,6 +277,21 @@ fn add_port(ctx: &Ctx, vm: &str, request: &PortForwardRequest) -> Result<(), Err
         ),
     );
     Ok(())
+}
+
+/// A host port another stored VM forwards too is allowed, as in Anka: the two cannot run at
+/// once, and the second start says so.
+fn shared_port_note(ctx: &Ctx, profile: &VmProfile, forward: &PortForward, others: &[VmProfile]) {
+    let sharers = host_port_sharers(forward, others);
+    if !sharers.is_empty() {
+        ctx.out.note(&format!(
+            "host port {}/{} of VM '{}' is forwarded by {} too: they cannot run at once",
+            forward.host_port,
+            forward.protocol.name(),
+            profile.name,
+            sharers.join(", ")
+        ));
+    }
 }
 
 /// Delete the named forwards (all of them, or none when one is unknown), or every one.

@@ -159,12 +159,14 @@ pub fn address_now(
     if let Some(ip) = run.ip.or(run.static_ip) {
         return Ok(Some((ip, origin(ip))));
     }
-    // Started without an address yet: the leases, as `vmctl ip` reads them.
+    // Started, and the lease hook has not recorded an address yet: the leases and the
+    // neighbour table, exactly as `vmctl ip` looks, so that the two always agree (the guest's
+    // first ARP can come before the hook runs).
     let found = discover(
         ctx,
         settings,
         std::slice::from_ref(profile),
-        AddressSource::Lease,
+        AddressSource::Any,
         None,
     )?;
     Ok(found

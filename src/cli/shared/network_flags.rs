@@ -10,13 +10,16 @@ use crate::model::{Controller, MacPolicy, Mode};
 use crate::settings::change::{BridgeChoice, FilterChoice, IpChoice, NicChange};
 
 /// `-t MODE`: vmctl's modes, plus Anka's `nat` (hidden), which `to_change` refuses with the
-/// reason instead of a bare usage error.
+/// reason instead of a bare usage error, and Anka 2.x's `bridged` (hidden), which is `bridge`.
 pub fn mode_parser() -> impl TypedValueParser<Value = String> {
     PossibleValuesParser::new(
         Mode::ALL
             .iter()
             .map(|m| PossibleValue::new(m.name()))
-            .chain([PossibleValue::new("nat").hide(true)]),
+            .chain([
+                PossibleValue::new("nat").hide(true),
+                PossibleValue::new("bridged").hide(true),
+            ]),
     )
 }
 
@@ -27,8 +30,8 @@ pub fn controller_parser() -> impl TypedValueParser<Value = Controller> {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct NetworkFlags {
-    /// Network mode
-    #[arg(short = 't', long = "mode", value_name = "MODE", value_parser = mode_parser())]
+    /// Network mode (`--type` as in Anka's docs)
+    #[arg(short = 't', long = "mode", visible_alias = "type", value_name = "MODE", value_parser = mode_parser())]
     pub mode: Option<String>,
     /// Host interface for bridge mode, or `auto` (bridge_name / ANKA_BRIDGE_NAME / ANKA_BRIDGE, else the default route's)
     #[arg(short = 'b', long, value_name = "IF|auto")]

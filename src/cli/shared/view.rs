@@ -28,7 +28,7 @@ pub const EARLIER_BOOT: &str = "earlier boot";
 pub struct RunView {
     /// The state of a VM started in this boot.
     pub run: Option<StartedVm>,
-    /// `started` or `stopped` (Anka's values).
+    /// `running` or `stopped` (Anka's words; Packer's `IsRunning` compares them).
     pub status: &'static str,
     /// Why a state that is there counts as stopped: `EARLIER_BOOT`.
     pub stale: Option<&'static str>,
@@ -45,7 +45,7 @@ impl RunView {
             },
             Some(run) => RunView {
                 run: Some(run),
-                status: "started",
+                status: "running",
                 stale: None,
             },
             None => RunView {
@@ -61,7 +61,7 @@ impl RunView {
     pub fn read_lenient(ctx: &Ctx, name: &str) -> RunView {
         RunView::read(ctx, name).unwrap_or(RunView {
             run: None,
-            status: "started",
+            status: "running",
             stale: None,
         })
     }
@@ -109,8 +109,8 @@ pub fn vm_nic_json(profile: &VmProfile, settings: &Settings) -> Value {
     body
 }
 
-/// Anka's `creation_date`: `Oct 12 17:14:31 2022` (UTC here); `None` when the profile
-/// predates creation times (0).
+/// Anka's `creation_date` in a table: `Oct 12 17:14:31 2022`, `Jan 6 12:34:52 2022` (UTC
+/// here); `None` when the profile predates creation times (0).
 pub fn creation_date(created: u64) -> Option<String> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -120,7 +120,34 @@ pub fn creation_date(created: u64) -> Option<String> {
     }
     let (year, month, day, hms) = civil(created);
     let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
-    Some(format!("{month} {day:02} {hms} {year}"))
+    Some(format!("{month} {day} {hms} {year}"))
+}
+
+/// Anka's `creation_date` in JSON: RFC 3339 in UTC, `2022-01-06T12:34:52Z` (anklet parses
+/// Anka's dates with Go's `time.RFC3339`).
+pub fn creation_date_json(created: u64) -> Option<String> {
+    if created == 0 {
+        return None;
+    }
+    let (year, month, day, hms) = civil(created);
+    Some(format!("{year:04}-{month:02}-{day:02}T{hms}Z"))
+}
+
+/// A JSON `creation_date` (`2022-01-06T12:34:52Z`) as a table shows it (`Jan 6 12:34:52
+/// 2022`); anything else as it is.
+pub fn creation_date_cell(json_date: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parts = (|| {
+        let (date, time) = json_date.strip_suffix('Z')?.split_once('T')?;
+        let mut ymd = date.splitn(3, '-');
+        let year = ymd.next()?;
+        let month: usize = ymd.next()?.parse().ok()?;
+        let day: u32 = ymd.next()?.parse().ok()?;
+        Some(format!("{} {day} {time} {year}", MONTHS.get(month.checked_sub(1)?)?))
+    })();
+    parts.unwrap_or_else(|| json_date.to_owned())
 }
 
 /// `2026-11-24 14:16:05 UTC` from unix seconds, without a time-zone database.
@@ -160,8 +187,19 @@ mod tests {
         );
         assert_eq!(
             super::creation_date(1_704_067_200).as_deref(),
-            Some("Jan 01 00:00:00 2024")
+            Some("Jan 1 00:00:00 2024")
         );
         assert_eq!(super::creation_date(0), None);
+        // Anka's JSON form, as in `anka -j list`'s "2022-01-06T12:34:52Z".
+        assert_eq!(
+            super::creation_date_json(1_641_472_492).as_deref(),
+            Some("2022-01-06T12:34:52Z")
+        );
+        assert_eq!(super::creation_date_json(0), None);
+        assert_eq!(
+            super::creation_date_cell("2022-01-06T12:34:52Z"),
+            "Jan 6 12:34:52 2022"
+        );
+        assert_eq!(super::creation_date_cell("-"), "-");
     }
 }
