@@ -31,6 +31,9 @@ _vmctl() {
             vmctl,delete)
                 cmd="vmctl__subcmd__delete"
                 ;;
+            vmctl,describe)
+                cmd="vmctl__subcmd__describe"
+                ;;
             vmctl,doctor)
                 cmd="vmctl__subcmd__doctor"
                 ;;
@@ -93,6 +96,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,delete)
                 cmd="vmctl__subcmd__help__subcmd__delete"
+                ;;
+            vmctl__subcmd__help,describe)
+                cmd="vmctl__subcmd__help__subcmd__describe"
                 ;;
             vmctl__subcmd__help,doctor)
                 cmd="vmctl__subcmd__help__subcmd__doctor"
@@ -157,11 +163,14 @@ _vmctl() {
             vmctl__subcmd__help__subcmd__modify,set)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__set"
                 ;;
+            vmctl__subcmd__help__subcmd__modify__subcmd__add,network)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__network"
+                ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__add,port)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__port"
                 ;;
-            vmctl__subcmd__help__subcmd__modify__subcmd__delete,network-card)
-                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card"
+            vmctl__subcmd__help__subcmd__modify__subcmd__delete,network)
+                cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network"
                 ;;
             vmctl__subcmd__help__subcmd__modify__subcmd__delete,port)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__port"
@@ -205,6 +214,9 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__add,help)
                 cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help"
                 ;;
+            vmctl__subcmd__modify__subcmd__add,network)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__network"
+                ;;
             vmctl__subcmd__modify__subcmd__add,port)
                 cmd="vmctl__subcmd__modify__subcmd__add__subcmd__port"
                 ;;
@@ -214,14 +226,17 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__add__subcmd__help,help)
                 cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__help"
                 ;;
+            vmctl__subcmd__modify__subcmd__add__subcmd__help,network)
+                cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__network"
+                ;;
             vmctl__subcmd__modify__subcmd__add__subcmd__help,port)
                 cmd="vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__port"
                 ;;
             vmctl__subcmd__modify__subcmd__delete,help)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help"
                 ;;
-            vmctl__subcmd__modify__subcmd__delete,network-card)
-                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card"
+            vmctl__subcmd__modify__subcmd__delete,network)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__network"
                 ;;
             vmctl__subcmd__modify__subcmd__delete,port)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__port"
@@ -232,8 +247,8 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__delete__subcmd__help,help)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__help"
                 ;;
-            vmctl__subcmd__modify__subcmd__delete__subcmd__help,network-card)
-                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__network__subcmd__card"
+            vmctl__subcmd__modify__subcmd__delete__subcmd__help,network)
+                cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__network"
                 ;;
             vmctl__subcmd__modify__subcmd__delete__subcmd__help,port)
                 cmd="vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__port"
@@ -256,11 +271,14 @@ _vmctl() {
             vmctl__subcmd__modify__subcmd__help,set)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__set"
                 ;;
+            vmctl__subcmd__modify__subcmd__help__subcmd__add,network)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__network"
+                ;;
             vmctl__subcmd__modify__subcmd__help__subcmd__add,port)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__port"
                 ;;
-            vmctl__subcmd__modify__subcmd__help__subcmd__delete,network-card)
-                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network__subcmd__card"
+            vmctl__subcmd__modify__subcmd__help__subcmd__delete,network)
+                cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network"
                 ;;
             vmctl__subcmd__modify__subcmd__help__subcmd__delete,port)
                 cmd="vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__port"
@@ -323,7 +341,7 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,13 +425,17 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__create)
-            opts="-t -b -m -c -v -f -n -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --type --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --mode)
+                    COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
+                    return 0
+                    ;;
+                --type)
                     COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
                     return 0
                     ;;
@@ -506,6 +528,24 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__describe)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__doctor)
             opts="-j -y -q -h -V --fix --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -525,7 +565,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help)
-            opts="create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
+            opts="create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +635,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__describe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -735,8 +789,22 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__modify__subcmd__add)
-            opts="port"
+            opts="port network"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__modify__subcmd__add__subcmd__network)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -763,7 +831,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__help__subcmd__modify__subcmd__delete)
-            opts="port network-card"
+            opts="port network"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -776,7 +844,7 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
+        vmctl__subcmd__help__subcmd__modify__subcmd__delete__subcmd__network)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1129,7 +1197,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__list)
-            opts="-f -j -y -q -h -V --running --field --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-r -s -a -f -j -y -q -h -V --running --stopped --all --field --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1195,7 +1263,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__add)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding network help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1213,7 +1281,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__add__subcmd__help)
-            opts="port help"
+            opts="port network help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1227,6 +1295,20 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__help__subcmd__network)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1254,8 +1336,94 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmctl__subcmd__modify__subcmd__add__subcmd__network)
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --type --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mode)
+                    COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
+                    return 0
+                    ;;
+                --bridge)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --controller)
+                    COMPREPLY=($(compgen -W "virtio-net anet e1000" -- "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -W "virtio-net anet e1000" -- "${cur}"))
+                    return 0
+                    ;;
+                --vlan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bond)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmctl__subcmd__modify__subcmd__add__subcmd__port)
-            opts="-g -p -l -j -y -q -h -V --guest-port --host-port --host-ip --protocol --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-g -p -l -r -j -y -q -h -V --guest-port --host-port --host-ip --protocol --guest-ip --reverse --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1289,6 +1457,10 @@ _vmctl() {
                     COMPREPLY=($(compgen -W "tcp udp" -- "${cur}"))
                     return 0
                     ;;
+                --guest-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1301,7 +1473,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__delete)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding network-card help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version port port-forwarding network help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1319,7 +1491,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__delete__subcmd__help)
-            opts="port network-card help"
+            opts="port network help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1346,7 +1518,7 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__network__subcmd__card)
+        vmctl__subcmd__modify__subcmd__delete__subcmd__help__subcmd__network)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1374,7 +1546,7 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vmctl__subcmd__modify__subcmd__delete__subcmd__network__subcmd__card)
+        vmctl__subcmd__modify__subcmd__delete__subcmd__network)
             opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1425,8 +1597,22 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__help__subcmd__add)
-            opts="port"
+            opts="port network"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__modify__subcmd__help__subcmd__add__subcmd__network)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1453,7 +1639,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__help__subcmd__delete)
-            opts="port network-card"
+            opts="port network"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1466,7 +1652,7 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network__subcmd__card)
+        vmctl__subcmd__modify__subcmd__help__subcmd__delete__subcmd__network)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1565,13 +1751,17 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__network)
-            opts="-t -b -m -c -v -f -n -j -y -q -h -V --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -c -v -f -n -j -y -q -h -V --type --mode --bridge --mac --ip --controller --local --no-local --local-default --vlan --filter --network --bond --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --mode)
+                    COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
+                    return 0
+                    ;;
+                --type)
                     COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
                     return 0
                     ;;
@@ -1647,7 +1837,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__port)
-            opts="-g -p -l -d -a -j -y -q -h -V --guest-port --host-port --host-ip --protocol --set-name --delete --all --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-g -p -l -r -d -a -j -y -q -h -V --guest-port --host-port --host-ip --protocol --guest-ip --reverse --set-name --delete --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1679,6 +1869,10 @@ _vmctl() {
                     ;;
                 --protocol)
                     COMPREPLY=($(compgen -W "tcp udp" -- "${cur}"))
+                    return 0
+                    ;;
+                --guest-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --set-name)
@@ -1757,13 +1951,17 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__modify__subcmd__set__subcmd__network__subcmd__card)
-            opts="-t -b -m -j -y -q -h -V --type --bridge --mac --local --no-local --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-t -b -m -n -c -v -j -y -q -h -V --mode --type --bridge --mac --no-mac --direct-mac --controller --vlan --local --no-local --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --type)
+                    COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
+                    return 0
+                    ;;
+                --mode)
                     COMPREPLY=($(compgen -W "shared host bridge disconnected" -- "${cur}"))
                     return 0
                     ;;
@@ -1784,6 +1982,22 @@ _vmctl() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --controller)
+                    COMPREPLY=($(compgen -W "virtio-net anet e1000" -- "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -W "virtio-net anet e1000" -- "${cur}"))
+                    return 0
+                    ;;
+                --vlan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -v)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2139,7 +2353,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__show)
-            opts="-f -j -y -q -h -V --filter --home --machine-readable --json --yes --quiet --verbose --help --version network port mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status ip_source filter_file"
+            opts="-f -j -y -q -h -V --filter --home --machine-readable --json --yes --quiet --verbose --help --version network port tag mode controller mac mac_policy ip network bridge no_local vlan filter port_forwarding_rules status ip_source filter_file"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -34,6 +34,7 @@ complete -c vmctl -n "__fish_vmctl_needs_command" -s V -l version -d 'Print vers
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "list" -d 'List the VMs: name, uuid, creation_date, mode, network, mac, ip, status'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "show" -d 'Show a VM, its network settings, or its port forwards'
+complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "describe" -d 'Describe a VM as Anka\'s `describe` does: name, uuid, network_cards'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
@@ -52,7 +53,7 @@ complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "relay-helper" -d 'Relay
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "completions"
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "man"
 complete -c vmctl -n "__fish_vmctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s t -l mode -d 'Network mode' -r -f -a "shared\t''
+complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s t -l mode -l type -d 'Network mode (`--type` as in Anka\'s docs)' -r -f -a "shared\t''
 host\t''
 bridge\t''
 disconnected\t''"
@@ -78,7 +79,9 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s h -l help -d 'Pri
 complete -c vmctl -n "__fish_vmctl_using_subcommand create" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s f -l field -d 'A column to show (FIELD), or a filter on rows (FIELD=VALUE); repeat or separate with commas' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
-complete -c vmctl -n "__fish_vmctl_using_subcommand list" -l running -d 'Only started VMs'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s r -l running -d 'Only running (started) VMs'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s s -l stopped -d 'Only stopped VMs'
+complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s a -l all -d 'Every VM: the default (Anka\'s `-a` adds its image cache, which vmctl does not have)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s y -l yes -d 'Answer yes to confirmations'
 complete -c vmctl -n "__fish_vmctl_using_subcommand list" -s q -l quiet -d 'Print no notes or warnings on stderr'
@@ -93,6 +96,13 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s q -l quiet -d 'Prin
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand show" -s V -l version -d 'Print version'
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -s y -l yes -d 'Answer yes to confirmations'
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -s q -l quiet -d 'Print no notes or warnings on stderr'
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -s h -l help -d 'Print help'
+complete -c vmctl -n "__fish_vmctl_using_subcommand describe" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s y -l yes -d 'Answer yes to confirmations'
@@ -102,11 +112,11 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "network" -d 'Change the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "port" -d 'Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "add" -d 'Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "delete" -d 'Delete port forwards: `delete port [--all] [NAME...]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "add" -d 'Add a port forward (`add port NAME [RULE] [-g N] [-p N] [-l IP]`), or connect a deleted network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "delete" -d 'Delete port forwards (`delete port [--all] [NAME...]`), or the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and not __fish_seen_subcommand_from network port add delete set help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s t -l mode -d 'Network mode' -r -f -a "shared\t''
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s t -l mode -l type -d 'Network mode (`--type` as in Anka\'s docs)' -r -f -a "shared\t''
 host\t''
 bridge\t''
 disconnected\t''"
@@ -131,12 +141,14 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from network" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s g -l guest-port -d 'Guest port (instead of RULE)' -r
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s p -l host-port -d 'Host port [default for a new rule: the lowest free one from portfwd_base]' -r
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s p -l host-port -d 'Host port; 0 or none: the lowest free one from portfwd_base (a rule that has one keeps it)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s l -l host-ip -d 'Host address to listen on [default for a new rule: 0.0.0.0, every address]' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l protocol -d 'Protocol [default for a new rule: tcp]' -r -f -a "tcp\t''
 udp\t''"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l guest-ip -d 'Anka 2.x\'s guest address: vmctl forwards to the address the VM has (accepted; a different one than its static IP is a warning)' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l set-name -d 'New name of the rule NAME' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s r -l reverse -d 'Anka\'s reverse rule (guest to a host address or socket): refused with the reason, as vmctl forwards host ports into guests only'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s d -l delete -d 'Delete the named rule (or every rule with --all)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s a -l all -d 'With --delete: every rule'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from port" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
@@ -154,6 +166,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "port" -d 'Add a port forward (Anka 2.x: `add port-forwarding`)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "port-forwarding" -d 'Add a port forward (Anka 2.x: `add port-forwarding`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "network" -d 'Connect the network card of a VM whose card is deleted (a vmctl VM has one NIC)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from add" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
@@ -164,7 +177,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "port" -d 'Delete port forwards (Anka 2.x: `delete port-forwarding`)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "port-forwarding" -d 'Delete port forwards (Anka 2.x: `delete port-forwarding`)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "network-card" -d 'Anka 2.x: `modify VM delete network-card [INDEX]` (same as `network -t disconnected`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "network" -d 'Delete the network card: the VM keeps it, disconnected (same as `network -t disconnected`)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from delete" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s j -l json -l machine-readable -d 'Print one JSON document: {"status":"OK","body":...} (also VMCTL_JSON, ANKA_MACHINE_READABLE)'
@@ -173,12 +186,12 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subc
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "network-card"
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "network-card" -d 'Anka 2.x\'s `set network-card` flags'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from set" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "network" -d 'Change the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "port" -d 'Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`'
-complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete port forwards: `delete port [--all] [NAME...]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a port forward (`add port NAME [RULE] [-g N] [-p N] [-l IP]`), or connect a deleted network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete port forwards (`delete port [--all] [NAME...]`), or the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
 complete -c vmctl -n "__fish_vmctl_using_subcommand modify; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand clone" -l home -d 'Folder of profiles and settings [default: the per-user data folder]' -r -F
@@ -417,31 +430,32 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s q -l quiet -d 'Print
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -l verbose -d 'Say more about what happens (`-v` belongs to `--vlan`, as in Anka)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c vmctl -n "__fish_vmctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "list" -d 'List the VMs: name, uuid, creation_date, mode, network, mac, ip, status'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "show" -d 'Show a VM, its network settings, or its port forwards'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "ip" -d 'Print the best current IPv4 address of a VM'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "leases" -d 'List DHCP leases with their owner VM, expiry and the pool\'s used/free count'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "hosts-sync" -d 'Keep a marked block of /etc/hosts in step with the VMs\' addresses (dry run without --apply)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "start" -d 'Bring a VM\'s NIC up: a TAP for its hypervisor, or a veth into a network namespace'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "stop" -d 'Take a VM\'s NIC down; the last VM off takes its network\'s bridge, dnsmasq and rules along'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "run" -d 'Start a VM\'s network, run its hypervisor, stop the network when the hypervisor exits'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "doctor" -d 'Check the host: tools, privileges, dead dnsmasq, vanished or orphaned links and rules'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "network" -d 'Named networks: create, list, show, delete, import (Lima, vmnet-broker)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "lease-event" -d 'Record a lease change reported by dnsmasq (run by dnsmasq, not by people)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "relay-helper" -d 'Relay a VM\'s socket to its TAP (started by `vmctl start --attach socket`, not by people)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "completions"
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "man"
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "create" -d 'Register a VM\'s network profile (defaults from `vmctl config`)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "list" -d 'List the VMs: name, uuid, creation_date, mode, network, mac, ip, status'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "show" -d 'Show a VM, its network settings, or its port forwards'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "describe" -d 'Describe a VM as Anka\'s `describe` does: name, uuid, network_cards'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "modify" -d 'Change a VM\'s network card or port forwards'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "clone" -d 'Copy a VM\'s profile; a static MAC is dropped unless --keep-mac'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "delete" -d 'Delete a VM\'s profile (asks first unless --yes)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "config" -d 'Show or change host settings (precedence: VMCTL_<KEY> > ANKA_<KEY> > file > default)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "plan" -d 'Print what starting the VMs would apply to the host (pure: nothing is changed)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "ip" -d 'Print the best current IPv4 address of a VM'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "leases" -d 'List DHCP leases with their owner VM, expiry and the pool\'s used/free count'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "hosts-sync" -d 'Keep a marked block of /etc/hosts in step with the VMs\' addresses (dry run without --apply)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "start" -d 'Bring a VM\'s NIC up: a TAP for its hypervisor, or a veth into a network namespace'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "stop" -d 'Take a VM\'s NIC down; the last VM off takes its network\'s bridge, dnsmasq and rules along'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "run" -d 'Start a VM\'s network, run its hypervisor, stop the network when the hypervisor exits'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "doctor" -d 'Check the host: tools, privileges, dead dnsmasq, vanished or orphaned links and rules'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "network" -d 'Named networks: create, list, show, delete, import (Lima, vmnet-broker)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "lease-event" -d 'Record a lease change reported by dnsmasq (run by dnsmasq, not by people)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "relay-helper" -d 'Relay a VM\'s socket to its TAP (started by `vmctl start --attach socket`, not by people)'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "completions"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "man"
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and not __fish_seen_subcommand_from create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "network" -d 'Change the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "port" -d 'Add a port forward, change one (NAME exists), or delete one (-d NAME) or all (-d --all)'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "add" -d 'Add a port forward: `add port NAME [RULE] [-g N] [-p N] [-l IP]`'
-complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "delete" -d 'Delete port forwards: `delete port [--all] [NAME...]`'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "add" -d 'Add a port forward (`add port NAME [RULE] [-g N] [-p N] [-l IP]`), or connect a deleted network card'
+complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "delete" -d 'Delete port forwards (`delete port [--all] [NAME...]`), or the network card'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from modify" -f -a "set" -d 'Anka 2.x: `modify VM set network-card [-t] [-b] [-m] [--local|--no-local] [INDEX]`'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "create" -d 'Make a named network'
 complete -c vmctl -n "__fish_vmctl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "list" -d 'Every network: name, mode, subnet, gateway, DHCP range, VMs, up/down'

@@ -228,7 +228,7 @@ fn tour_of_the_issue() {
         home.run(&["show", "web", "network"])
             .ok()
             .stdout
-            .contains("192.168.64.20 (static)")
+            .contains("| 192.168.64.20 ")
     );
     home.run(&["modify", "web", "network", "--no-local"]).ok();
     assert_eq!(
@@ -331,7 +331,8 @@ fn static_mac_is_dropped_on_clone_unless_kept() {
         Value::Null,
         "a static IP belongs to one VM"
     );
-    assert_eq!(a["body"]["port_forwarding_rules"][0]["host_port"], 10000);
+    // A host port the user gave is kept, as Anka keeps it (the two cannot run at once).
+    assert_eq!(a["body"]["port_forwarding_rules"][0]["host_port"], 2222);
     let run = home.run(&["clone", "web", "b", "--keep-mac"]).ok();
     assert!(
         run.stderr.contains("warning:") && run.stderr.contains("cannot run at once"),
@@ -368,11 +369,12 @@ fn auto_macs_are_stable_and_distinct() {
 fn json_envelope_on_error() {
     let home = Home::new();
     let run = home.run(&["-j", "show", "nope", "network"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 3, "Anka's code for an unknown VM");
     let doc = run.json();
     assert_eq!(doc["status"], "ERROR");
     assert_eq!(doc["code"], 3);
-    assert!(doc["message"].as_str().unwrap().contains("nope"));
+    assert_eq!(doc["message"], "nope: not found", "anklet compares it exactly");
+    assert!(!run.stdout.ends_with('\n'), "no newline after JSON on a pipe");
     home.run(&["create", "web"]).ok();
     let doc = home
         .run_env(&["create", "web"], &[("ANKA_MACHINE_READABLE", "1")])
@@ -515,12 +517,12 @@ fn unknown_names_and_values() {
     );
     home.refuses(&["modify", "web", "network", "--vlan", "5000"], 2, "5000");
     home.refuses(&["modify", "web", "network"], 2, "no change given");
-    let run = home.refuses(&["show", "wbe", "network"], 1, "VM 'wbe' not found");
+    let run = home.refuses(&["show", "wbe", "network"], 3, "wbe: not found");
     assert!(run.stderr.contains("did you mean 'web'?"), "{}", run.stderr);
     home.refuses(
         &["modify", "nope", "network", "--local"],
-        1,
-        "VM 'nope' not found",
+        3,
+        "nope: not found",
     );
     home.refuses(&["create", "web"], 1, "a VM named 'web' already exists");
     home.refuses(&["create", "bad name"], 1, "invalid VM name");
@@ -561,11 +563,19 @@ fn bad_port_forwards() {
         1,
         "already has a port forward named 'ssh'",
     );
-    home.refuses(
-        &["modify", "db", "port", "ssh", "22:2222"],
-        1,
-        "already forwarded to VM 'web'",
+    // Another VM may forward the same host port, as in Anka: the two cannot run at once.
+    let run = home.run(&["modify", "db", "port", "ssh", "22:2222"]).ok();
+    assert!(
+        run.stderr.contains("forwarded by 'web' (rule 'ssh') too: they cannot run at once"),
+        "{}",
+        run.stderr
     );
+    home.refuses(
+        &["modify", "db", "port", "ssh-again", "23:2222"],
+        1,
+        "VM 'db' forwards host port 2222/tcp already (rule 'ssh')",
+    );
+    home.run(&["modify", "db", "delete", "port", "ssh"]).ok();
     home.run(&[
         "modify",
         "db",
@@ -644,8 +654,41 @@ fn config_precedence_and_sources() {
     assert_eq!(list["body"][0]["source"], "config file");
     home.run(&["config", "-r", "--yes"]).ok();
     assert_eq!(home.run(&["config", "no_local"]).ok().stdout, "0\n");
-    let run = home.run_env(&["show", "x"], &[("VMCTL_NO_LOCAL", "maybe")]);
+    // A bad VMCTL_ value is an error; a bad or empty ANKA_ one is passed over, said once.
+    let run = home.run_env(&["list"], &[("VMCTL_NO_LOCAL", "maybe")]);
     assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("VMCTL_NO_LOCAL"), "{}", run.stderr);
+    let run = home
+        .run_env(
+            &["list"],
+            &[
+                ("ANKA_NO_LOCAL", "maybe"),
+                ("ANKA_BRIDGE_NAME", ""),
+                ("ANKA_START_ADDRESS", "10.1.2.3"),
+            ],
+        )
+        .ok();
+    assert_eq!(
+        run.stderr.matches("ANKA_NO_LOCAL is passed over").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("ANKA_START_ADDRESS is passed over"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ANKA_BRIDGE_NAME"), "{}", run.stderr);
+    let run = home
+        .run_env(&["-j", "config", "no_local"], &[("ANKA_NO_LOCAL", "maybe")])
+        .ok();
+    assert_eq!(
+        run.json()["body"]["no_local"],
+        Value::Bool(false),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -896,7 +939,7 @@ fn plan_prints_each_part() {
         1,
         "no such part",
     );
-    home.refuses(&["plan", "nope"], 1, "VM 'nope' not found");
+    home.refuses(&["plan", "nope"], 3, "nope: not found");
     let before = home.files();
     home.run(&["plan"]).ok();
     assert_eq!(before, home.files(), "plan writes nothing");
@@ -1442,7 +1485,7 @@ fn a_started_vm_shows_its_leased_address() {
     let body = home.run(&["-j", "show", "web", "network", "ip"]).json();
     assert_eq!(body["code"], 10);
     let table = home.run(&["show", "web", "network"]).ok().stdout;
-    assert!(table.contains("| ip                    | none"), "{table}");
+    assert!(table.contains("| ip         | none"), "{table}");
     std::fs::create_dir_all(home.path().join("run")).unwrap();
     // Started without an address yet: `show` falls back to the leases, as `vmctl ip` does.
     std::fs::write(
@@ -1484,7 +1527,11 @@ fn a_started_vm_shows_its_leased_address() {
         "lease\n"
     );
     let table = home.run(&["show", "web", "network"]).ok().stdout;
-    assert!(table.contains("192.168.64.50 (lease)"), "{table}");
+    // The address bare, as Anka's table has it (`ip_source` says where it came from).
+    assert!(
+        table.contains("| 192.168.64.50 ") && !table.contains("(lease)"),
+        "{table}"
+    );
     let vm = home.run(&["-j", "show", "web"]).ok().json();
     assert_eq!(vm["body"]["ip"], "192.168.64.50");
     assert_eq!(vm["body"]["ip_source"], "lease");
@@ -1627,7 +1674,7 @@ fn start_refusals_name_what_is_missing_and_leave_nothing() {
         1,
         "only a TAP has an owner",
     );
-    home.refuses(&["start", "nope"], 1, "VM 'nope' not found");
+    home.refuses(&["start", "nope"], 3, "nope: not found");
     let stopped = home.run(&["stop", "web"]).ok();
     assert!(
         stopped.stderr.contains("is not started"),
@@ -1784,18 +1831,30 @@ fn hostile_files_and_broken_outputs_do_not_crash() {
 #[test]
 fn config_moves_subnets_in_one_step_and_resets_by_key() {
     let home = with_vm();
-    // One key at a time cannot move the subnet (each is checked against the others)...
+    // A start address alone moves the whole range, as Anka moves it: the end keeps its
+    // place in the subnet...
+    let run = home.run(&["config", "start_address", "10.8.0.1"]).ok();
+    assert!(
+        run.stderr.contains("end_address = 10.8.0.254 (moved with start_address)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        home.run(&["config", "end_address"]).ok().stdout,
+        "10.8.0.254\n"
+    );
+    // ...an end address that does not fit the subnet is refused, saying how...
     let run = home.refuses(
-        &["config", "start_address", "10.9.0.1"],
+        &["config", "end_address", "10.9.0.200"],
         1,
-        "outside 10.9.0.0/24",
+        "outside 10.8.0.0/24",
     );
     assert!(
-        run.stderr.contains("end_address"),
+        run.stderr.contains("start_address"),
         "the hint says how: {}",
         run.stderr
     );
-    // ...several at once can, checked together and written once.
+    // ...several at once are checked together and written once.
     home.run(&[
         "config",
         "start_address",
@@ -1969,7 +2028,7 @@ fn list_names_vms_picks_columns_and_filters_rows() {
     assert_eq!(one["body"][0]["name"], "db");
     let missing = home.run(&["-j", "list", "web", "nope"]);
     assert_eq!(missing.json()["code"], 3);
-    home.refuses(&["list", "nope"], 1, "VM 'nope' not found");
+    home.refuses(&["list", "nope"], 3, "nope: not found");
 
     let run = home.run(&["-j", "list", "-f", "name", "-f", "mode"]).ok();
     let row = &run.json()["body"][0];
@@ -1990,16 +2049,20 @@ fn list_names_vms_picks_columns_and_filters_rows() {
         "invalid list field 'colour'",
     );
 
-    // Anka's creation_date, also in `show`; an old profile without one lists as null.
+    // Anka's creation_date, also in `show`: RFC 3339 in JSON, `Jan 6 12:34:52 2022` in a
+    // table; an old profile without one lists as null.
     let date = one["body"][0]["creation_date"].as_str().unwrap().to_owned();
     let shape = date
         .chars()
         .map(|c| if c.is_ascii_digit() { '9' } else { c })
         .collect::<String>();
-    assert!(
-        shape.len() == 20 && shape[3..].starts_with(" 99 99:99:99 9999"),
-        "{date}"
-    );
+    assert_eq!(shape, "9999-99-99T99:99:99Z", "{date}");
+    let table = home.run(&["list", "db"]).ok().stdout;
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month: usize = date[5..7].parse().unwrap();
+    let day: u32 = date[8..10].parse().unwrap();
+    let cell = format!("{} {day} {} {}", months[month - 1], &date[11..19], &date[..4]);
+    assert!(table.contains(&cell), "{cell} in {table}");
     let shown = home.run(&["-j", "show", "db"]).ok().json();
     assert_eq!(shown["body"]["creation_date"], date.as_str());
     let path = home.path().join("vms/db.plist");
@@ -2137,11 +2200,9 @@ fn port_forwards_in_ankas_forms() {
         1,
         "has no such rule",
     );
-    home.refuses(
-        &["modify", "db", "add", "port", "x", "-g", "22", "-p", "2200"],
-        1,
-        "already forwarded to VM 'web'",
-    );
+    home.run(&["modify", "db", "add", "port", "x", "-g", "22", "-p", "2200"])
+        .ok();
+    home.run(&["modify", "db", "delete", "port", "x"]).ok();
     home.refuses(
         &["modify", "web", "port", "ssh2", "22", "-g", "23"],
         1,
@@ -2153,10 +2214,17 @@ fn port_forwards_in_ankas_forms() {
         "host port is given twice",
     );
     home.refuses(&["modify", "web", "port", "ssh2"], 2, "say what to change");
+    // -p 0: vmctl chooses (the Packer plugin sends it for every rule without a port).
+    let chosen = home
+        .run(&["-j", "modify", "web", "add", "port", "x", "-p", "0", "-g", "1"])
+        .ok()
+        .json();
+    assert!(chosen["body"]["host_port"].as_u64().unwrap() >= 10000, "{chosen}");
+    home.run(&["modify", "web", "delete", "port", "x"]).ok();
     home.refuses(
-        &["modify", "web", "add", "port", "x", "-p", "0", "-g", "1"],
+        &["modify", "web", "add", "port", "x", "-p", "70000", "-g", "1"],
         2,
-        "invalid port",
+        "invalid host port",
     );
     home.refuses(
         &["modify", "web", "delete", "port", "vnc", "nope"],
@@ -2756,12 +2824,13 @@ fn interface_names_the_kernel_refuses_are_refused_where_they_enter() {
             1,
             "interface name",
         );
-        let run = home.refuses_in(
-            &[],
-            &[("ANKA_BRIDGE_NAME", name)],
-            &["config", "bridge_name"],
-            1,
-            "ANKA_BRIDGE_NAME",
+        // From the environment an ANKA_ value is passed over, saying why.
+        let run = home.run_env(&["config", "bridge_name"], &[("ANKA_BRIDGE_NAME", name)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("ANKA_BRIDGE_NAME is passed over") && run.stderr.contains("interface name"),
+            "{}",
+            run.stderr
         );
         assert!(
             run.stderr.len() < 2000,

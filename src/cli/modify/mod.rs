@@ -27,8 +27,7 @@ use crate::error::Error;
   vmctl modify web port ssh -p 2200          change an existing rule's host port
   vmctl modify web port ssh --set-name ssh2  rename it
   vmctl modify web delete port ssh vnc       or: port ssh -d, delete port --all
-  vmctl modify web delete network            disconnect the NIC (add network connects it)
-  vmctl modify web set network-card -t bridge -b en0   Anka 2.x's form")]
+  vmctl modify web delete network            disconnect the NIC (add network connects it)")]
 pub struct ModifyArgs {
     /// The VM
     vm: String,
@@ -66,7 +65,7 @@ enum AddCommand {
     #[command(name = "port", visible_alias = "port-forwarding")]
     Port(port::AddPortArgs),
     /// Connect the network card of a VM whose card is deleted (a vmctl VM has one NIC)
-    #[command(name = "network", visible_alias = "network-card")]
+    #[command(name = "network", alias = "network-card")]
     Network(nic::NetworkArgs),
 }
 
@@ -82,7 +81,7 @@ enum DeleteCommand {
     #[command(name = "port", visible_alias = "port-forwarding")]
     Port(port::DeletePortArgs),
     /// Delete the network card: the VM keeps it, disconnected (same as `network -t disconnected`)
-    #[command(name = "network", visible_alias = "network-card")]
+    #[command(name = "network", alias = "network-card")]
     NetworkCard(nic::CardIndex),
 }
 
