@@ -153,6 +153,30 @@ same "the host itself -> 127.0.0.1:18080 (any address) reaches srv:80" srv80 "$(
 out=$("$V" start clash 2>&1); rc=$?
 if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "'srv'"; then ok "a host port a started VM holds is refused, naming srv"; else bad "clash: rc=$rc: $out"; fi
 expect "srv's forward still works" sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec wan busybox nc -w 2 203.0.113.1 18080 | grep -q srv80"
+# A host port vmctl chose (--host-port 0, as the Packer plugin sends) moves for a run when a
+# running VM holds it; the profile keeps it. Packets prove the moved forward is the one in use.
+"$V" create mover >/dev/null && ip netns add mover
+chosen=$("$V" -j modify mover add port-forwarding --host-port 0 --guest-port 80 http | grep -o '"host_port":[0-9]*' | cut -d: -f2)
+"$V" modify clash port --delete http >/dev/null && "$V" modify clash port web "80:$chosen" >/dev/null 2>&1
+ip netns add clash && "$V" start clash --attach netns:clash >/dev/null && ip -n clash link set eth0 up && ip -n clash link set lo up
+expect "clash (holding mover's chosen port $chosen) gets a lease" lease clash
+out=$("$V" start mover --attach netns:mover 2>&1); rc=$?
+ip -n mover link set eth0 up && ip -n mover link set lo up
+if [ $rc -eq 0 ] && printf '%s' "$out" | grep -q "uses [0-9]* for this run"; then ok "mover starts, its chosen port moved for this run"; else bad "mover: rc=$rc: $out"; fi
+moved=$("$V" -j show mover port | grep -o '"host_port":[0-9]*' | cut -d: -f2)
+expect "the run's port $moved is not $chosen" test "$moved" != "$chosen"
+expect "the profile keeps $chosen" grep -q "<integer>$chosen</integer>" "$home/vms/mover.plist"
+# `vmctl ip --wait` and `show VM network ip` agree, asked right as the lease arrives.
+(lease mover) & lpid=$!
+ip_mover=$("$V" ip mover --wait 10s)
+same "show mover network ip agrees with vmctl ip --wait" "$ip_mover" "$("$V" show mover network ip)"
+wait "$lpid"
+same "show mover network ip after the lease" "$(addr mover)" "$("$V" show mover network ip)"
+serve mover 0.0.0.0:80 mover80
+serve clash 0.0.0.0:80 clash80
+sleep 0.2
+same "WAN -> :$moved reaches mover" mover80 "$(http wan "http://203.0.113.1:$moved/" 2>&1)"
+same "WAN -> :$chosen still reaches clash" clash80 "$(http wan "http://203.0.113.1:$chosen/" 2>&1)"
 
 echo "# 8. auto MACs and their addresses survive stop/start; a started VM's MAC is refused to another"
 mac_web=$("$V" show web network mac)
