@@ -511,7 +511,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__delete)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-a -j -y -q -h -V --all --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2397,7 +2397,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__stop)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-a -f -j -y -q -h -V --all --force --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

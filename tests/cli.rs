@@ -373,8 +373,14 @@ fn json_envelope_on_error() {
     let doc = run.json();
     assert_eq!(doc["status"], "ERROR");
     assert_eq!(doc["code"], 3);
-    assert_eq!(doc["message"], "nope: not found", "anklet compares it exactly");
-    assert!(!run.stdout.ends_with('\n'), "no newline after JSON on a pipe");
+    assert_eq!(
+        doc["message"], "nope: not found",
+        "anklet compares it exactly"
+    );
+    assert!(
+        !run.stdout.ends_with('\n'),
+        "no newline after JSON on a pipe"
+    );
     home.run(&["create", "web"]).ok();
     let doc = home
         .run_env(&["create", "web"], &[("ANKA_MACHINE_READABLE", "1")])
@@ -566,7 +572,8 @@ fn bad_port_forwards() {
     // Another VM may forward the same host port, as in Anka: the two cannot run at once.
     let run = home.run(&["modify", "db", "port", "ssh", "22:2222"]).ok();
     assert!(
-        run.stderr.contains("forwarded by 'web' (rule 'ssh') too: they cannot run at once"),
+        run.stderr
+            .contains("forwarded by 'web' (rule 'ssh') too: they cannot run at once"),
         "{}",
         run.stderr
     );
@@ -1835,7 +1842,8 @@ fn config_moves_subnets_in_one_step_and_resets_by_key() {
     // place in the subnet...
     let run = home.run(&["config", "start_address", "10.8.0.1"]).ok();
     assert!(
-        run.stderr.contains("end_address = 10.8.0.254 (moved with start_address)"),
+        run.stderr
+            .contains("end_address = 10.8.0.254 (moved with start_address)"),
         "{}",
         run.stderr
     );
@@ -2058,10 +2066,17 @@ fn list_names_vms_picks_columns_and_filters_rows() {
         .collect::<String>();
     assert_eq!(shape, "9999-99-99T99:99:99Z", "{date}");
     let table = home.run(&["list", "db"]).ok().stdout;
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month: usize = date[5..7].parse().unwrap();
     let day: u32 = date[8..10].parse().unwrap();
-    let cell = format!("{} {day} {} {}", months[month - 1], &date[11..19], &date[..4]);
+    let cell = format!(
+        "{} {day} {} {}",
+        months[month - 1],
+        &date[11..19],
+        &date[..4]
+    );
     assert!(table.contains(&cell), "{cell} in {table}");
     let shown = home.run(&["-j", "show", "db"]).ok().json();
     assert_eq!(shown["body"]["creation_date"], date.as_str());
@@ -2216,13 +2231,20 @@ fn port_forwards_in_ankas_forms() {
     home.refuses(&["modify", "web", "port", "ssh2"], 2, "say what to change");
     // -p 0: vmctl chooses (the Packer plugin sends it for every rule without a port).
     let chosen = home
-        .run(&["-j", "modify", "web", "add", "port", "x", "-p", "0", "-g", "1"])
+        .run(&[
+            "-j", "modify", "web", "add", "port", "x", "-p", "0", "-g", "1",
+        ])
         .ok()
         .json();
-    assert!(chosen["body"]["host_port"].as_u64().unwrap() >= 10000, "{chosen}");
+    assert!(
+        chosen["body"]["host_port"].as_u64().unwrap() >= 10000,
+        "{chosen}"
+    );
     home.run(&["modify", "web", "delete", "port", "x"]).ok();
     home.refuses(
-        &["modify", "web", "add", "port", "x", "-p", "70000", "-g", "1"],
+        &[
+            "modify", "web", "add", "port", "x", "-p", "70000", "-g", "1",
+        ],
         2,
         "invalid host port",
     );
@@ -2828,7 +2850,8 @@ fn interface_names_the_kernel_refuses_are_refused_where_they_enter() {
         let run = home.run_env(&["config", "bridge_name"], &[("ANKA_BRIDGE_NAME", name)]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(
-            run.stderr.contains("ANKA_BRIDGE_NAME is passed over") && run.stderr.contains("interface name"),
+            run.stderr.contains("ANKA_BRIDGE_NAME is passed over")
+                && run.stderr.contains("interface name"),
             "{}",
             run.stderr
         );
@@ -2897,4 +2920,143 @@ fn a_bad_network_file_affects_that_network_only() {
     }
     std::fs::write(&path, &text).unwrap();
     home.run(&["plan", "labvm"]).ok();
+}
+
+/// The forms Anka's own docs give parse and do what they say; where vmctl differs on purpose,
+/// the difference is a clear error or a warning, never a usage error.
+#[test]
+fn ankas_documented_forms_work() {
+    let home = with_vm();
+    let nic = |home: &Home| home.run(&["-j", "show", "web", "network"]).ok().json()["body"].clone();
+    // `modify VM network --type bridge --mac M` (Anka's networking page).
+    home.run(&[
+        "modify",
+        "web",
+        "network",
+        "--type",
+        "bridge",
+        "--mac",
+        "52:54:00:aa:bb:cc",
+    ])
+    .ok();
+    assert_eq!(nic(&home)["mode"], "bridge");
+    assert_eq!(nic(&home)["mac"], "52:54:00:aa:bb:cc");
+    // Anka 2.x: `set network-card -t bridged ... -c virtio-net -v 7 -n --direct-mac`.
+    let run = home
+        .run(&[
+            "modify",
+            "web",
+            "set",
+            "network-card",
+            "0",
+            "-t",
+            "bridged",
+            "-c",
+            "virtio-net",
+            "-v",
+            "7",
+            "-n",
+            "--direct-mac",
+        ])
+        .ok();
+    assert!(
+        run.stderr.contains("--direct-mac changes nothing"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(nic(&home)["vlan"], 7);
+    assert_eq!(
+        nic(&home)["mac_policy"],
+        "auto",
+        "-n/--no-mac: a MAC vmctl makes"
+    );
+    // `delete network` disconnects the one NIC; `add network` connects it again (shared by
+    // default); a second card is refused, saying why.
+    home.run(&["modify", "web", "delete", "network"]).ok();
+    assert_eq!(nic(&home)["mode"], "disconnected");
+    home.run(&["modify", "web", "add", "network"]).ok();
+    assert_eq!(nic(&home)["mode"], "shared");
+    home.refuses(
+        &["modify", "web", "add", "network-card", "-t", "host"],
+        1,
+        "has one NIC",
+    );
+    // `port -r` is refused with the reason; `--guest-ip` is accepted with a warning.
+    home.refuses(
+        &[
+            "modify",
+            "web",
+            "port",
+            "-r",
+            "syslog",
+            "/var/run/syslog:/var/run/syslog",
+        ],
+        1,
+        "--reverse",
+    );
+    let run = home
+        .run(&[
+            "modify",
+            "web",
+            "add",
+            "port-forwarding",
+            "--guest-ip",
+            "192.168.64.9",
+            "-g",
+            "22",
+            "ssh",
+        ])
+        .ok();
+    assert!(
+        run.stderr
+            .contains("--guest-ip 192.168.64.9 is passed over"),
+        "{}",
+        run.stderr
+    );
+    // `describe`: network_cards with the forward, as the Packer plugin reads it.
+    let card = home.run(&["-j", "describe", "web"]).ok().json()["body"]["network_cards"][0].clone();
+    assert_eq!(card["index"], 0);
+    assert_eq!(card["type"], "virtio-net");
+    assert_eq!(card["port_forwarding_rules"][0]["rule_name"], "ssh");
+    assert_eq!(card["port_forwarding_rules"][0]["guest_port"], 22);
+    let text = home.run(&["describe", "web"]).ok().stdout;
+    assert!(
+        text.contains("  - index: 0") && text.contains("rule_name: ssh"),
+        "{text}"
+    );
+    // `list -s`, `-a`, `-r`; `stop` and `delete` of several, and of --all.
+    home.run(&["create", "db"]).ok();
+    let stopped = home.run(&["-j", "list", "-s", "-f", "name"]).ok().json();
+    assert_eq!(stopped["body"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        home.run(&["-j", "list", "-a"]).ok().json()["body"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        home.run(&["-j", "list", "-r"]).ok().json()["body"],
+        serde_json::json!([])
+    );
+    let both = home.run(&["-j", "stop", "web", "db", "-f"]).ok().json();
+    assert_eq!(both["body"].as_array().unwrap().len(), 2, "{both}");
+    home.run(&["stop", "--all"]).ok();
+    home.refuses(&["stop"], 2, "required");
+    let before = home.files();
+    home.refuses(&["delete", "--yes", "web", "nope"], 3, "nope: not found");
+    assert_eq!(before, home.files(), "one unknown VM: none is deleted");
+    let uuid = home.run(&["-j", "show", "db"]).ok().json()["body"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = home
+        .run(&["-j", "delete", "--yes", "web", &uuid])
+        .ok()
+        .json();
+    assert_eq!(gone["body"][1]["name"], "db", "{gone}");
+    assert_eq!(
+        home.run(&["-j", "list"]).ok().json()["body"],
+        serde_json::json!([])
+    );
 }

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use macaddr::MacAddr6;
 
 use crate::error::Error;
-use crate::model::rule_text::RuleText;
 use crate::model::port_forward::{PortForward, next_free_port};
+use crate::model::rule_text::RuleText;
 use crate::model::{Attach, Mac, VmProfile};
 use crate::settings::change::{effective_mac, effective_no_local};
 use crate::settings::{Key, Settings};
@@ -312,13 +312,20 @@ pub fn assign_auto_ports(
         used.iter().any(|o| {
             o.protocol == pf.protocol
                 && o.host_port == pf.host_port
-                && (o.host_ip == pf.host_ip || o.host_ip.is_unspecified() || pf.host_ip.is_unspecified())
+                && (o.host_ip == pf.host_ip
+                    || o.host_ip.is_unspecified()
+                    || pf.host_ip.is_unspecified())
         })
     };
     let mut used: Vec<PortForward> = others
         .iter()
         .flat_map(|r| r.port_forwards.iter().cloned())
-        .chain(vm.port_forwards.iter().filter(|pf| !pf.auto_host_port).cloned())
+        .chain(
+            vm.port_forwards
+                .iter()
+                .filter(|pf| !pf.auto_host_port)
+                .cloned(),
+        )
         .collect();
     let mut notes = Vec::new();
     for pf in &mut vm.port_forwards {

@@ -1,43 +1,85 @@
-//! `vmctl delete VM`: remove a stopped VM's profile, after confirmation.
+//! `vmctl delete VM...`: remove stopped VMs' profiles, after confirmation.
 
 use std::io::IsTerminal;
 
 use clap::Args;
 
+use serde_json::{Value, json};
+
 use super::Ctx;
 use crate::error::Error;
 
-/// Delete a VM's profile (asks first unless --yes)
+/// Delete VMs' profiles (asks first unless --yes)
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   vmctl delete web2
-  vmctl delete web2 --yes        no question (needed when stdin is not a terminal)")]
+  vmctl delete web2 --yes        no question (needed when stdin is not a terminal)
+  vmctl delete web2 web3 --yes   several: every one is checked before any is deleted
+  vmctl -j delete --yes 1948dd37-e8ea-43b3-972f-b91860329eab   by uuid")]
 pub struct DeleteArgs {
-    /// The VM
-    vm: String,
+    /// The VMs (names or uuids)
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    vms: Vec<String>,
+    /// Every stored VM (none may be started)
+    #[arg(short = 'a', long)]
+    all: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
     let lock = ctx.store.lock()?;
-    // An unreadable profile can still be deleted: that is how a user gets rid of it.
-    let (name, uuid) = match ctx.store.load(&args.vm) {
-        Ok(profile) => (profile.name, profile.uuid),
-        Err(err @ Error::CorruptFile { .. }) => {
-            ctx.out.warn(&format!("{err}"));
-            (args.vm.clone(), "unreadable profile".to_owned())
-        }
-        Err(err) => return Err(err),
+    let ids = if args.all {
+        ctx.store.names()?
+    } else {
+        args.vms.clone()
     };
-    if ctx.store.is_started(&name) {
-        return Err(Error::VmStarted(name));
+    // Every VM is found and stopped before any is deleted.
+    let mut doomed: Vec<(String, String)> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        // An unreadable profile can still be deleted: that is how a user gets rid of it.
+        let (name, uuid) = match ctx.store.load(id) {
+            Ok(profile) => (profile.name, profile.uuid),
+            Err(err @ Error::CorruptFile { .. }) => {
+                ctx.out.warn(&format!("{err}"));
+                (id.clone(), "unreadable profile".to_owned())
+            }
+            Err(err) => return Err(err),
+        };
+        if ctx.store.is_started(&name) {
+            return Err(Error::VmStarted(name));
+        }
+        if !doomed.iter().any(|(n, _)| *n == name) {
+            doomed.push((name, uuid));
+        }
+    }
+    if doomed.is_empty() {
+        if ctx.out.json {
+            ctx.out.done(&Value::Array(Vec::new()), "");
+        } else {
+            ctx.out.note("no VMs to delete");
+        }
+        return Ok(());
     }
     if !ctx.yes {
-        let what = format!("deleting VM '{name}'");
+        let what = match doomed.as_slice() {
+            [(name, _)] => format!("deleting VM '{name}'"),
+            many => format!("deleting {} VMs", many.len()),
+        };
         if !std::io::stdin().is_terminal() {
             return Err(Error::NeedsConfirmation(what));
         }
+        let prompt = match doomed.as_slice() {
+            [(name, uuid)] => format!("Delete VM '{name}' ({uuid})?"),
+            many => format!(
+                "Delete {} VMs ({})?",
+                many.len(),
+                many.iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         let yes = dialoguer::Confirm::new()
-            .with_prompt(format!("Delete VM '{name}' ({uuid})?"))
+            .with_prompt(prompt)
             .default(false)
             .interact()
             .map_err(|_| Error::Cancelled)?;
@@ -45,15 +87,26 @@ pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
             return Err(Error::Cancelled);
         }
     }
-    if let Ok(profile) = ctx.store.load(&name) {
-        // Its reservation and lease go too, so deleting VMs never exhausts the pool.
-        let settings = ctx.settings()?;
-        crate::backend::host(&ctx.store, &settings).forget(&lock, &profile)?;
+    let settings = ctx.settings()?;
+    let mut bodies = Vec::with_capacity(doomed.len());
+    for (name, uuid) in doomed {
+        if let Ok(profile) = ctx.store.load(&name) {
+            // Its reservation and lease go too, so deleting VMs never exhausts the pool.
+            crate::backend::host(&ctx.store, &settings).forget(&lock, &profile)?;
+        }
+        ctx.store.remove(&lock, &name)?;
+        if !ctx.out.json {
+            ctx.out.done(&Value::Null, &format!("deleted VM '{name}'"));
+        }
+        bodies.push(json!({"name": name, "uuid": uuid}));
     }
-    ctx.store.remove(&lock, &name)?;
-    ctx.out.done(
-        &serde_json::json!({"name": name, "uuid": uuid}),
-        &format!("deleted VM '{name}'"),
-    );
+    if ctx.out.json {
+        let body = match <[Value; 1]>::try_from(bodies) {
+            Ok([one]) if !args.all => one,
+            Ok([one]) => Value::Array(vec![one]),
+            Err(all) => Value::Array(all),
+        };
+        ctx.out.done(&body, "");
+    }
     Ok(())
 }

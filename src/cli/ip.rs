@@ -90,7 +90,11 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
             let ip = r.ip.or(r.static_ip)?;
             Some(crate::discovery::Found {
                 ip,
-                via: if r.static_ip == Some(ip) { "static" } else { "lease" },
+                via: if r.static_ip == Some(ip) {
+                    "static"
+                } else {
+                    "lease"
+                },
             })
         });
     let found = loop {

@@ -6,9 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::shared::address::address_now;
-use super::shared::view::{
-    RunView, creation_date_cell, creation_date_json, nic_json, started_vms,
-};
+use super::shared::view::{RunView, creation_date_cell, creation_date_json, nic_json, started_vms};
 use crate::error::Error;
 use crate::output::grid;
 
@@ -144,9 +142,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         let full = |field: &str| match field {
             "name" => Value::from(profile.name.as_str()),
             "uuid" => Value::from(profile.uuid.as_str()),
-            "creation_date" => {
-                creation_date_json(profile.created).map_or(Value::Null, Value::from)
-            }
+            "creation_date" => creation_date_json(profile.created).map_or(Value::Null, Value::from),
             "mode" | "network" => nic[field].clone(),
             "mac" => mac.clone(),
             "ip" => ip.clone(),

@@ -13,9 +13,9 @@ use super::shared::view::{RunView, creation_date, creation_date_json, format_tim
 use crate::error::{Error, printable};
 use crate::model::port_forward::PortForward;
 use crate::model::{Mode, VmProfile};
-use crate::store::StartedVm;
 use crate::output::{field_table, grid};
 use crate::settings::Settings;
+use crate::store::StartedVm;
 
 /// Show a VM, its network settings, or its port forwards
 #[derive(Debug, Args)]
@@ -227,7 +227,9 @@ fn show_ports(ctx: &Ctx, profile: &VmProfile) -> Result<(), Error> {
 /// A VM's port forwards: those it runs with (a host port vmctl chose can move for a run), else
 /// its profile's.
 fn forwards_of<'a>(run: Option<&'a StartedVm>, profile: &'a VmProfile) -> &'a [PortForward] {
-    run.map_or(&profile.network.port_forwarding_rules, |run| &run.port_forwards)
+    run.map_or(&profile.network.port_forwarding_rules, |run| {
+        &run.port_forwards
+    })
 }
 
 /// Port forwards as a table, one row each.

@@ -145,7 +145,10 @@ pub fn creation_date_cell(json_date: &str) -> String {
         let year = ymd.next()?;
         let month: usize = ymd.next()?.parse().ok()?;
         let day: u32 = ymd.next()?.parse().ok()?;
-        Some(format!("{} {day} {time} {year}", MONTHS.get(month.checked_sub(1)?)?))
+        Some(format!(
+            "{} {day} {time} {year}",
+            MONTHS.get(month.checked_sub(1)?)?
+        ))
     })();
     parts.unwrap_or_else(|| json_date.to_owned())
 }
