@@ -1055,6 +1055,7 @@ impl Home {
 
     /// `vm` as started in this boot, by its run state (as tests/cli.rs writes it): nothing on
     /// the host is touched. `None` where the boot id cannot be read.
+    #[cfg(target_os = "linux")]
     fn fake_started(&self, vm: &str, link: &str) -> Option<()> {
         let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
         let mac = self.ok(&["show", vm, "network", "mac"]);

@@ -69,19 +69,21 @@ pub fn run(ctx: &Ctx, args: &DescribeArgs) -> Result<(), Error> {
 
 /// The body as indented `key: value` lines (lists as `- `), the way `anka describe` prints.
 fn indented(value: &Value, depth: usize) -> String {
+    use std::fmt::Write as _;
     let pad = "  ".repeat(depth);
     let mut text = String::new();
     match value {
         Value::Object(map) => {
             for (key, value) in map {
-                match value {
-                    Value::Object(_) => {
-                        text += &format!("{pad}{key}:\n{}", indented(value, depth + 1));
-                    }
-                    Value::Array(items) if !items.is_empty() => {
-                        text += &format!("{pad}{key}:\n{}", indented(value, depth + 1));
-                    }
-                    _ => text += &format!("{pad}{key}: {}\n", scalar(value)),
+                let nested = match value {
+                    Value::Object(_) => true,
+                    Value::Array(items) => !items.is_empty(),
+                    _ => false,
+                };
+                if nested {
+                    let _ = write!(text, "{pad}{key}:\n{}", indented(value, depth + 1));
+                } else {
+                    let _ = writeln!(text, "{pad}{key}: {}", scalar(value));
                 }
             }
         }
@@ -89,11 +91,12 @@ fn indented(value: &Value, depth: usize) -> String {
             for item in items {
                 let inner = indented(item, depth + 1);
                 // The first line of each item carries the dash.
-                let inner = inner.trim_start_matches(' ');
-                text += &format!("{pad}- {inner}");
+                let _ = write!(text, "{pad}- {}", inner.trim_start_matches(' '));
             }
         }
-        other => text += &format!("{pad}{}\n", scalar(other)),
+        other => {
+            let _ = writeln!(text, "{pad}{}", scalar(other));
+        }
     }
     text
 }

@@ -58,6 +58,68 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
 }
 
+/// A started VM's recorded address (the lease hook's, or its static IP), which `show VM network
+/// ip` answers first too: the two commands must agree.
+fn recorded_address(ctx: &Ctx, name: &str) -> Option<crate::discovery::Found> {
+    let run = ctx.store.load_run(name).ok().flatten()?;
+    if run.from_earlier_boot() {
+        return None;
+    }
+    let ip = run.ip.or(run.static_ip)?;
+    Some(crate::discovery::Found {
+        ip,
+        via: if run.static_ip == Some(ip) {
+            "static"
+        } else {
+            "lease"
+        },
+    })
+}
+
+/// Look for the VM's address until it is there or `args.wait` has passed since `started`:
+/// its recorded address first (unless a source or a lease file is asked for), then the leases
+/// and the neighbour table.
+fn find_address(
+    ctx: &Ctx,
+    settings: &crate::settings::Settings,
+    profile: &crate::model::VmProfile,
+    source: AddressSource,
+    args: &IpArgs,
+    started: Instant,
+) -> Result<Option<crate::discovery::Found>, Error> {
+    let deadline = args.wait.map(|d| started + d);
+    loop {
+        if source == AddressSource::Any
+            && args.file.is_none()
+            && let Some(found) = recorded_address(ctx, &profile.name)
+        {
+            return Ok(Some(found));
+        }
+        let found = discover(
+            ctx,
+            settings,
+            std::slice::from_ref(profile),
+            source,
+            args.file.as_ref(),
+        )?;
+        if let Some((_, found)) = found.into_iter().next() {
+            return Ok(Some(found));
+        }
+        match deadline {
+            Some(deadline) if Instant::now() < deadline => {
+                // Quick at first (a DHCP client takes tens of milliseconds), then gentler.
+                let poll = if started.elapsed() < Duration::from_secs(5) {
+                    50
+                } else {
+                    500
+                };
+                std::thread::sleep(Duration::from_millis(poll).min(deadline - Instant::now()));
+            }
+            _ => return Ok(None),
+        }
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
     let settings = ctx.settings()?;
     let profile = ctx.store.load(&args.vm)?;
@@ -80,50 +142,7 @@ pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
                 bar.enable_steady_tick(Duration::from_millis(100));
                 bar
             });
-    // A started VM's recorded address first (the lease hook's, or its static IP), as `show VM
-    // network ip` answers: the two commands must agree.
-    let run = ctx.store.load_run(&profile.name).ok().flatten();
-    let recorded = (source == AddressSource::Any && args.file.is_none())
-        .then(|| run.as_ref().filter(|r| !r.from_earlier_boot()))
-        .flatten()
-        .and_then(|r| {
-            let ip = r.ip.or(r.static_ip)?;
-            Some(crate::discovery::Found {
-                ip,
-                via: if r.static_ip == Some(ip) {
-                    "static"
-                } else {
-                    "lease"
-                },
-            })
-        });
-    let found = loop {
-        if let Some(found) = recorded {
-            break Some(found);
-        }
-        let found = discover(
-            ctx,
-            &settings,
-            std::slice::from_ref(&profile),
-            source,
-            args.file.as_ref(),
-        )?;
-        if let Some((_, found)) = found.into_iter().next() {
-            break Some(found);
-        }
-        match deadline {
-            Some(deadline) if Instant::now() < deadline => {
-                // Quick at first (a DHCP client takes tens of milliseconds), then gentler.
-                let poll = if started.elapsed() < Duration::from_secs(5) {
-                    50
-                } else {
-                    500
-                };
-                std::thread::sleep(Duration::from_millis(poll).min(deadline - Instant::now()));
-            }
-            _ => break None,
-        }
-    };
+    let found = find_address(ctx, &settings, &profile, source, args, started)?;
     if let Some(bar) = spinner {
         bar.finish_and_clear();
     }

@@ -97,6 +97,25 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// The rows as a table (a date as Anka's tables show it); nothing for no rows.
+fn table(columns: &[&str], rows: &[Map<String, Value>]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    grid(
+        columns,
+        rows.iter().map(|row| {
+            columns
+                .iter()
+                .map(|f| match (*f, &row[*f]) {
+                    ("creation_date", Value::String(date)) => creation_date_cell(date),
+                    (_, value) => cell(value),
+                })
+                .collect()
+        }),
+    )
+}
+
 pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
     let selection = Selection::parse(&args.field)?;
     let settings = ctx.settings()?;
@@ -176,24 +195,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> Result<(), Error> {
         ));
     }
     let body = Value::Array(rows.iter().cloned().map(Value::Object).collect());
-    ctx.out.data(&body, || {
-        if rows.is_empty() {
-            return String::new();
-        }
-        grid(
-            &selection.columns,
-            rows.iter().map(|row| {
-                selection
-                    .columns
-                    .iter()
-                    .map(|f| match (*f, &row[*f]) {
-                        ("creation_date", Value::String(date)) => creation_date_cell(date),
-                        (_, value) => cell(value),
-                    })
-                    .collect()
-            }),
-        )
-    });
+    ctx.out.data(&body, || table(&selection.columns, &rows));
     if rows.is_empty() && !ctx.out.json {
         ctx.out.note(if !selection.filters.is_empty() {
             "no VM matches the filters"
