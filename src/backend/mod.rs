@@ -686,6 +686,66 @@ mod tests {
 
     use crate::discovery::lease::Lease;
     use crate::model::network::AddressPlan;
+    use crate::model::port_forward::{PortForward, Protocol};
+    use crate::model::{Attach, Mode, VmProfile};
+    use crate::store::StartedVm;
+
+    fn started(name: &str, forwards: &[(u16, bool)]) -> StartedVm {
+        let mut profile =
+            VmProfile::new(name, Mode::Shared, crate::model::Controller::VirtioNet).unwrap();
+        profile.network.port_forwarding_rules = forwards
+            .iter()
+            .enumerate()
+            .map(|(i, &(host_port, auto))| PortForward {
+                name: format!("r{i}"),
+                protocol: Protocol::Tcp,
+                guest_port: 22,
+                host_port,
+                host_ip: Ipv4Addr::UNSPECIFIED,
+                auto_host_port: auto,
+            })
+            .collect();
+        StartedVm::new(
+            &profile,
+            macaddr::MacAddr6::new(2, 0, 0, 0, 0, 1),
+            false,
+            None,
+            Attach::Tap,
+            None,
+        )
+    }
+
+    #[test]
+    fn chosen_ports_move_for_a_run_and_given_ones_stay() {
+        let running = [started("a", &[(10000, false), (10001, true)])];
+        // b's chosen 10000 and 10001 are held by a: they move to the next free ones; its
+        // own given 10003 stays, and the moved ports skip it.
+        let mut b = started("b", &[(10000, true), (10001, true), (10003, false)]);
+        let notes = super::assign_auto_ports(&mut b, &running, 10000).unwrap();
+        let ports: Vec<u16> = b.port_forwards.iter().map(|pf| pf.host_port).collect();
+        assert_eq!(ports, [10002, 10004, 10003]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("rule 'r0' uses 10002 for this run"),
+            "{notes:?}"
+        );
+        // Nothing held: nothing moves.
+        let mut c = started("c", &[(10010, true)]);
+        assert!(
+            super::assign_auto_ports(&mut c, &running, 10000)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(c.port_forwards[0].host_port, 10010);
+        // A given port a running VM holds is the start's refusal to make, not this one's.
+        let mut d = started("d", &[(10000, false)]);
+        assert!(
+            super::assign_auto_ports(&mut d, &running, 10000)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(d.port_forwards[0].host_port, 10000);
+    }
 
     #[test]
     fn pool_warning_below_a_tenth_free() {

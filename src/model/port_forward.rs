@@ -246,6 +246,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn host_port_zero_means_choose() {
+        assert_eq!(parse_host_port("0").unwrap(), None);
+        assert_eq!(parse_host_port("2222").unwrap(), Some(2222));
+        assert!(parse_host_port("70000").is_err());
+        assert!(parse_host_port("-1").is_err());
+        let parts = PortForwardParts::from_rule("22:127.0.0.1:0").unwrap();
+        assert_eq!(parts.host_port, None);
+        assert_eq!(parts.host_ip, Some(Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
     fn specs() {
         let r = parse_port_spec("ssh", "22", Protocol::Tcp).unwrap();
         assert_eq!(

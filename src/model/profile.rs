@@ -358,6 +358,17 @@ impl VmProfile {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn uuids_in_their_usual_form() {
+        assert!(super::is_uuid("1948dd37-e8ea-43b3-972f-b91860329eab"));
+        assert!(super::is_uuid("1948DD37-E8EA-43B3-972F-B91860329EAB"));
+        assert!(!super::is_uuid("1948dd37e8ea43b3972fb91860329eab"));
+        assert!(!super::is_uuid("1948dd37-e8ea-43b3-972f-b91860329eag"));
+        assert!(!super::is_uuid("web"));
+        assert!(super::is_uuid(&super::new_uuid()));
+    }
+
     use super::*;
 
     #[test]

@@ -468,6 +468,43 @@ pub fn read_net_filter(path: Option<&std::path::Path>) -> Result<Option<RuleText
 mod tests {
     use super::*;
 
+    #[test]
+    fn empty_variables_are_unset_and_bad_anka_ones_are_passed_over() {
+        let mut file = ConfigValues::new();
+        file.insert("portfwd_base".into(), "2000".into());
+        let s = Settings::resolve(
+            &file,
+            env_of(&[
+                ("ANKA_PORTFWD_BASE", "abc"),
+                ("ANKA_BRIDGE_NAME", ""),
+                ("VMCTL_NO_LOCAL", " "),
+                ("ANKA_NO_LOCAL", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.portfwd_base, 2000, "the file's value");
+        assert_eq!(s.bridge_name, None);
+        assert!(s.no_local, "an empty VMCTL_ one lets ANKA_ speak");
+        assert_eq!(s.env_warnings.len(), 1, "{:?}", s.env_warnings);
+        assert!(s.env_warnings[0].starts_with("ANKA_PORTFWD_BASE is passed over"));
+        // Values that fit alone but not together: the ANKA_ ones go.
+        let s = Settings::resolve(
+            &ConfigValues::new(),
+            env_of(&[("ANKA_START_ADDRESS", "10.0.0.1")]),
+        )
+        .unwrap();
+        assert_eq!(s.get(Key::StartAddress).0, "192.168.64.1");
+        assert_eq!(s.env_warnings.len(), 1, "{:?}", s.env_warnings);
+        // vmctl's own variables are meant for it: an error.
+        assert!(
+            Settings::resolve(
+                &ConfigValues::new(),
+                env_of(&[("VMCTL_PORTFWD_BASE", "abc")])
+            )
+            .is_err()
+        );
+    }
+
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |var| {
             pairs
