@@ -8,6 +8,7 @@ pub mod backend;
 pub mod cli;
 pub mod discovery;
 pub mod error;
+pub mod fleet;
 pub mod import;
 pub mod model;
 pub mod output;

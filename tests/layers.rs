@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// The layers from the top down; the modules on one line are one floor.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["import", "relay", "backend"],
+    &["import", "relay", "backend", "fleet"],
     &["plan"],
     &["discovery"],
     &["settings"],

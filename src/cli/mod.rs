@@ -3,12 +3,14 @@
 //! into a validated request, calls the layers below and prints through `Output`. This file
 //! holds the top of the tree: the global flags, the one table of subcommands, and parsing.
 
+mod agent;
 mod clone;
 mod config;
 mod create;
 mod delete;
 mod describe;
 mod doctor;
+mod fleet;
 mod generate;
 mod hosts_sync;
 mod ip;
@@ -139,6 +141,8 @@ commands! {
     Run(run::RunArgs) => run::run, own;
     Doctor(doctor::DoctorArgs) => doctor::run, own;
     Network(network::NetworkArgs) => network::run, own;
+    Agent(agent::AgentArgs) => agent::run, own;
+    Fleet(fleet::FleetArgs) => fleet::run, own;
     #[command(hide = true)]
     LeaseEvent(lease_event::LeaseEventArgs) => lease_event::run, own;
     #[command(hide = true)]

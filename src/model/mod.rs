@@ -8,6 +8,7 @@ pub mod names;
 pub mod network;
 pub mod port_forward;
 pub mod profile;
+pub mod registry;
 pub mod rule_text;
 
 pub use attach::Attach;

@@ -57,6 +57,13 @@ keys! {
     DhcpLeaseTime => "dhcp_lease_time", "86400", "DHCP lease time in seconds";
     MacPrefix => "mac_prefix", "", "locally administered OUI for vmctl-made MACs, e.g. 0a:12:34 (empty = none)";
     DhcpLeasesFile => "dhcp_leases_file", "/var/db/dhcpd_leases", "lease file of macOS bootpd";
+    Registry => "registry", "", "fleet registry: etcd://HOST:PORT[,HOST:PORT...] (empty = this host alone)";
+    RegistryCa => "registry_ca", "", "CA certificate (PEM) of the registry; set = TLS";
+    RegistryCert => "registry_cert", "", "this host's client certificate (PEM) for the registry";
+    RegistryKey => "registry_key", "", "the key (PKCS#8 PEM) of registry_cert";
+    RegistryUser => "registry_user", "", "this host's etcd user (empty = no etcd auth)";
+    RegistryPasswordFile => "registry_password_file", "", "file holding registry_user's password";
+    HostName => "host_name", "", "this host's name in the fleet (empty = the kernel's host name)";
 }
 
 impl fmt::Display for Key {
@@ -130,7 +137,28 @@ impl Key {
             }
             Key::NetworkMode => Ok(Mode::from_anka(value)?.name().into()),
             Key::NetworkController => Ok(value.parse::<Controller>()?.name().into()),
-            Key::NetFilter | Key::DhcpLeasesFile => {
+            Key::Registry => {
+                crate::model::registry::RegistryUrl::parse(value)?;
+                Ok(value.into())
+            }
+            Key::HostName => {
+                if !value.is_empty() {
+                    crate::model::registry::validate_host_name(value)?;
+                }
+                Ok(value.into())
+            }
+            Key::RegistryUser => {
+                if value.contains(['\n', '\0', '/']) {
+                    return Err(bad("takes an etcd user name"));
+                }
+                Ok(value.into())
+            }
+            Key::NetFilter
+            | Key::DhcpLeasesFile
+            | Key::RegistryCa
+            | Key::RegistryCert
+            | Key::RegistryKey
+            | Key::RegistryPasswordFile => {
                 if value.contains('\n') || value.contains('\0') {
                     return Err(bad("takes a file path"));
                 }

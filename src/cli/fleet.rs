@@ -1,0 +1,402 @@
+//! `vmctl fleet hosts|list|show|watch`: the VMs of every host that publishes to the fleet
+//! registry (`vmctl agent`), read from etcd.
+
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::shared::view::format_time;
+use crate::error::Error;
+use crate::fleet::{self, Fleet};
+use crate::model::registry::{self, HostKey, VmRecord, parse_host_key};
+use crate::output::grid;
+
+/// The VMs of every host in the fleet registry
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  vmctl fleet hosts                 host, address, VMs, alive / last seen
+  vmctl fleet list                  every VM on every host
+  vmctl fleet list -f status=running -f host=build-01
+  vmctl fleet show build-7731       where it is and how to reach it
+  vmctl fleet watch                 one JSON line per change, for schedulers
+  vmctl ip build-7731 --fleet --wait 60s")]
+pub struct FleetArgs {
+    #[command(subcommand)]
+    what: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Every host: address, VMs, alive or when it was last seen
+    Hosts,
+    /// Every VM on every host
+    List(ListArgs),
+    /// Where a VM is and how to reach it
+    Show(ShowArgs),
+    /// One JSON line per change (a VM or a host came, changed or went), until interrupted
+    Watch(WatchArgs),
+    /// Write HOSTS x VMS made-up records through the agent's code (benchmarks)
+    #[command(hide = true)]
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only rows where FIELD is VALUE (host, name, mode, network, mac, ip, status); repeat
+    #[arg(short = 'f', long, value_name = "FIELD=VALUE")]
+    field: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The VM's name
+    vm: String,
+    /// The host, when the name is on several
+    #[arg(long, value_name = "HOST")]
+    host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct WatchArgs {
+    /// Start after this revision (as a line printed before gave it) instead of now
+    #[arg(long, value_name = "N")]
+    revision: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    #[arg(long, default_value_t = 1000)]
+    hosts: usize,
+    #[arg(long, default_value_t = 50)]
+    vms: usize,
+    /// The lease of the made-up hosts, in seconds
+    #[arg(long, default_value_t = 600)]
+    ttl: u64,
+}
+
+pub fn run(ctx: &Ctx, args: &FleetArgs) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let fleet = Fleet::require(&settings)?;
+    match &args.what {
+        FleetCommand::Hosts => hosts(ctx, &fleet),
+        FleetCommand::List(list_args) => list(ctx, &fleet, list_args),
+        FleetCommand::Show(show_args) => show(ctx, &fleet, show_args),
+        FleetCommand::Watch(watch_args) => watch(ctx, &fleet, watch_args),
+        FleetCommand::Simulate(sim) => simulate(ctx, &fleet, sim),
+    }
+}
+
+fn hosts(ctx: &Ctx, fleet: &Fleet) -> Result<(), Error> {
+    let view = fleet::read_fleet(fleet)?;
+    let body = serde_json::to_value(&view.hosts).unwrap_or_default();
+    ctx.out.data(&body, || {
+        if view.hosts.is_empty() {
+            return String::new();
+        }
+        grid(
+            &["host", "address", "vms", "status"],
+            view.hosts.iter().map(|h| {
+                vec![
+                    h.host.clone(),
+                    h.address.map_or_else(|| "-".into(), |a| a.to_string()),
+                    if h.alive {
+                        h.vms.to_string()
+                    } else {
+                        "-".into()
+                    },
+                    match (h.alive, h.seen) {
+                        (true, _) => "alive".into(),
+                        (false, Some(seen)) => format!("gone, last seen {}", format_time(seen)),
+                        (false, None) => "gone".into(),
+                    },
+                ]
+            }),
+        )
+    });
+    if view.hosts.is_empty() && !ctx.out.json {
+        ctx.out
+            .note("no host has published yet: run `vmctl agent` on each host");
+    }
+    Ok(())
+}
+
+fn field<'a>(vm: &'a VmRecord, name: &str) -> Option<String> {
+    let text = |s: &'a str| Some(s.to_owned());
+    match name {
+        "host" => text(&vm.host),
+        "name" => text(&vm.name),
+        "uuid" => text(&vm.uuid),
+        "mode" => text(&vm.mode),
+        "network" => Some(vm.network.clone().unwrap_or_else(|| "-".into())),
+        "mac" => text(&vm.mac),
+        "ip" => Some(vm.ip.map_or_else(|| "-".into(), |ip| ip.to_string())),
+        "status" => text(&vm.status),
+        _ => None,
+    }
+}
+
+fn forwards_cell(vm: &VmRecord) -> String {
+    if vm.forwards.is_empty() {
+        return "-".into();
+    }
+    vm.forwards
+        .iter()
+        .map(|pf| format!("{}->{}", pf.host_port, pf.guest_port))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn list(ctx: &Ctx, fleet: &Fleet, args: &ListArgs) -> Result<(), Error> {
+    let mut filters = Vec::new();
+    for f in &args.field {
+        let (name, value) = f.split_once('=').ok_or_else(|| {
+            Error::invalid("fleet list filter", f.as_str(), "it needs FIELD=VALUE")
+                .with_hint("e.g. -f status=running -f host=build-01")
+        })?;
+        if field(&dummy(), name).is_none() {
+            return Err(Error::invalid("fleet list field", name, "no such field")
+                .with_hint("the fields are: host, name, uuid, mode, network, mac, ip, status"));
+        }
+        filters.push((name.to_owned(), value.to_owned()));
+    }
+    let view = fleet::read_fleet(fleet)?;
+    let vms: Vec<&VmRecord> = view
+        .vms
+        .iter()
+        .filter(|vm| {
+            filters
+                .iter()
+                .all(|(name, value)| field(vm, name).as_deref() == Some(value.as_str()))
+        })
+        .collect();
+    let body = Value::Array(
+        vms.iter()
+            .map(|vm| serde_json::to_value(vm).unwrap_or_default())
+            .collect(),
+    );
+    ctx.out.data(&body, || {
+        if vms.is_empty() {
+            return String::new();
+        }
+        grid(
+            &[
+                "host", "name", "mode", "network", "mac", "ip", "forwards", "status",
+            ],
+            vms.iter().map(|vm| {
+                let mut row: Vec<String> = ["host", "name", "mode", "network", "mac", "ip"]
+                    .iter()
+                    .map(|f| field(vm, f).unwrap_or_default())
+                    .collect();
+                row.push(forwards_cell(vm));
+                row.push(vm.status.clone());
+                row
+            }),
+        )
+    });
+    if vms.is_empty() && !ctx.out.json {
+        ctx.out.note(if filters.is_empty() {
+            "no VM in the fleet"
+        } else {
+            "no VM in the fleet matches the filters"
+        });
+    }
+    Ok(())
+}
+
+fn dummy() -> VmRecord {
+    VmRecord {
+        host: String::new(),
+        name: String::new(),
+        uuid: String::new(),
+        mode: String::new(),
+        network: None,
+        mac: String::new(),
+        ip: None,
+        forwards: Vec::new(),
+        status: String::new(),
+    }
+}
+
+/// The VM named `name`, on `host` when given; an error when it is nowhere, or on several
+/// hosts and none was given.
+pub fn locate(
+    fleet: &Fleet,
+    name: &str,
+    host: Option<&str>,
+) -> Result<(VmRecord, Option<registry::HostRecord>), Error> {
+    let mut found = fleet::find_vm(fleet, name)?;
+    if let Some(host) = host {
+        found.retain(|(vm, _)| vm.host == host);
+    }
+    match found.len() {
+        0 => Err(Error::VmNotFound {
+            name: name.to_owned(),
+            suggestion: None,
+        }),
+        1 => Ok(found.remove(0)),
+        _ => Err(Error::conflict(format!(
+            "VM '{name}' is on several hosts: {}",
+            found
+                .iter()
+                .map(|(vm, _)| vm.host.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .with_hint("say which: --host HOST")),
+    }
+}
+
+fn show(ctx: &Ctx, fleet: &Fleet, args: &ShowArgs) -> Result<(), Error> {
+    let (vm, host) = locate(fleet, &args.vm, args.host.as_deref())?;
+    let reach = fleet::reach(&vm, host.as_ref());
+    let mut body = serde_json::to_value(&vm).unwrap_or_default();
+    body["host_address"] = json!(host.as_ref().and_then(|h| h.address));
+    body["reach"] = json!(reach);
+    ctx.out.data(&body, || {
+        crate::output::field_table([
+            ("name", vm.name.clone()),
+            ("host", vm.host.clone()),
+            (
+                "host address",
+                host.as_ref()
+                    .and_then(|h| h.address)
+                    .map_or_else(|| "-".into(), |a| a.to_string()),
+            ),
+            ("mode", vm.mode.clone()),
+            ("mac", vm.mac.clone()),
+            ("ip", vm.ip.map_or_else(|| "-".into(), |ip| ip.to_string())),
+            ("status", vm.status.clone()),
+            (
+                "reach",
+                if reach.is_empty() {
+                    "-".into()
+                } else {
+                    reach.join("\n")
+                },
+            ),
+        ])
+    });
+    Ok(())
+}
+
+/// One JSON line per event, flushed as it comes.
+fn watch(ctx: &Ctx, fleet: &Fleet, args: &WatchArgs) -> Result<(), Error> {
+    use std::io::Write;
+    let mut next = args.revision.map_or(0, |r| r + 1);
+    loop {
+        let result = fleet
+            .etcd
+            .watch(&registry::hosts_prefix(), next, |events, revision| {
+                let mut out = std::io::stdout().lock();
+                for event in events {
+                    let Some(line) = event_line(event) else {
+                        continue;
+                    };
+                    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                        // The reader went away (`| head`): done.
+                        return false;
+                    }
+                }
+                next = revision + 1;
+                true
+            });
+        match result {
+            Ok(()) => return Ok(()),
+            // A dropped connection: watch again from where it stopped, after a breath.
+            Err(crate::fleet::etcd::EtcdError::Unreachable(why)) => {
+                ctx.out
+                    .warn(&format!("the watch was cut ({why}); watching again"));
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            Err(e) => return Err(e.into_error(fleet.etcd.url())),
+        }
+    }
+}
+
+/// An event as `fleet watch` prints it; `None` for keys it does not report (`seen`).
+fn event_line(event: &crate::fleet::etcd::Event) -> Option<String> {
+    let (kind, host, name) = match parse_host_key(&event.kv.key)? {
+        HostKey::Info { host } => ("host", host, None),
+        HostKey::Vm { host, vm } => ("vm", host, Some(vm)),
+        HostKey::Seen { .. } => return None,
+    };
+    let parse = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).ok();
+    Some(
+        json!({
+            "kind": kind,
+            "event": if event.deleted { "delete" } else { "put" },
+            "host": host,
+            "name": name,
+            "record": if event.deleted { None } else { parse(&event.kv.value) },
+            "previous": event.prev.as_ref().and_then(|p| parse(&p.value)),
+            "revision": event.kv.mod_revision,
+            "time": crate::sys::now(),
+        })
+        .to_string(),
+    )
+}
+
+/// Write `hosts` x `vms` made-up records as agents do (`desired` and `sync_ops` against an
+/// empty registry, in transactions), each host on a lease of its own.
+fn simulate(ctx: &Ctx, fleet: &Fleet, args: &SimulateArgs) -> Result<(), Error> {
+    let began = Instant::now();
+    for h in 0..args.hosts {
+        let host = format!("sim-{h:05}");
+        let lease = fleet
+            .etcd
+            .lease_grant(args.ttl)
+            .map_err(|e| e.into_error(fleet.etcd.url()))?;
+        let record = registry::HostRecord {
+            host: host.clone(),
+            address: Some(std::net::Ipv4Addr::new(
+                10,
+                u8::try_from(h >> 8).unwrap_or(0),
+                u8::try_from(h & 0xff).unwrap_or(0),
+                1,
+            )),
+            vms: args.vms,
+            agent_started: crate::sys::now(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            os: "linux".to_owned(),
+        };
+        let snapshot = fleet::Snapshot {
+            vms: (0..args.vms)
+                .map(|v| VmRecord {
+                    host: host.clone(),
+                    name: format!("build-{h:05}-{v:03}"),
+                    uuid: format!("00000000-0000-4000-8000-{h:06}{v:06}"),
+                    mode: "shared".into(),
+                    network: Some("shared".into()),
+                    mac: format!(
+                        "0a:00:{:02x}:{:02x}:{:02x}:{:02x}",
+                        h >> 8,
+                        h & 0xff,
+                        v >> 8,
+                        v & 0xff
+                    ),
+                    ip: Some(std::net::Ipv4Addr::new(
+                        192,
+                        168,
+                        64,
+                        u8::try_from(2 + v % 250).unwrap_or(2),
+                    )),
+                    forwards: Vec::new(),
+                    status: "running".into(),
+                })
+                .collect(),
+        };
+        let want = fleet::desired(&record, &snapshot);
+        fleet::apply(fleet, fleet::sync_ops(&want, &Default::default(), lease))?;
+    }
+    let seconds = began.elapsed().as_secs_f64();
+    ctx.out.done(
+        &json!({"hosts": args.hosts, "vms": args.hosts * args.vms, "seconds": seconds}),
+        &format!(
+            "wrote {} hosts x {} VMs in {seconds:.1} s",
+            args.hosts, args.vms
+        ),
+    );
+    Ok(())
+}
