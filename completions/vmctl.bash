@@ -16,6 +16,9 @@ _vmctl() {
             ",$1")
                 cmd="vmctl"
                 ;;
+            vmctl,agent)
+                cmd="vmctl__subcmd__agent"
+                ;;
             vmctl,clone)
                 cmd="vmctl__subcmd__clone"
                 ;;
@@ -36,6 +39,9 @@ _vmctl() {
                 ;;
             vmctl,doctor)
                 cmd="vmctl__subcmd__doctor"
+                ;;
+            vmctl,fleet)
+                cmd="vmctl__subcmd__fleet"
                 ;;
             vmctl,help)
                 cmd="vmctl__subcmd__help"
@@ -82,6 +88,45 @@ _vmctl() {
             vmctl,stop)
                 cmd="vmctl__subcmd__stop"
                 ;;
+            vmctl__subcmd__fleet,help)
+                cmd="vmctl__subcmd__fleet__subcmd__help"
+                ;;
+            vmctl__subcmd__fleet,hosts)
+                cmd="vmctl__subcmd__fleet__subcmd__hosts"
+                ;;
+            vmctl__subcmd__fleet,list)
+                cmd="vmctl__subcmd__fleet__subcmd__list"
+                ;;
+            vmctl__subcmd__fleet,show)
+                cmd="vmctl__subcmd__fleet__subcmd__show"
+                ;;
+            vmctl__subcmd__fleet,simulate)
+                cmd="vmctl__subcmd__fleet__subcmd__simulate"
+                ;;
+            vmctl__subcmd__fleet,watch)
+                cmd="vmctl__subcmd__fleet__subcmd__watch"
+                ;;
+            vmctl__subcmd__fleet__subcmd__help,help)
+                cmd="vmctl__subcmd__fleet__subcmd__help__subcmd__help"
+                ;;
+            vmctl__subcmd__fleet__subcmd__help,hosts)
+                cmd="vmctl__subcmd__fleet__subcmd__help__subcmd__hosts"
+                ;;
+            vmctl__subcmd__fleet__subcmd__help,list)
+                cmd="vmctl__subcmd__fleet__subcmd__help__subcmd__list"
+                ;;
+            vmctl__subcmd__fleet__subcmd__help,show)
+                cmd="vmctl__subcmd__fleet__subcmd__help__subcmd__show"
+                ;;
+            vmctl__subcmd__fleet__subcmd__help,simulate)
+                cmd="vmctl__subcmd__fleet__subcmd__help__subcmd__simulate"
+                ;;
+            vmctl__subcmd__fleet__subcmd__help,watch)
+                cmd="vmctl__subcmd__fleet__subcmd__help__subcmd__watch"
+                ;;
+            vmctl__subcmd__help,agent)
+                cmd="vmctl__subcmd__help__subcmd__agent"
+                ;;
             vmctl__subcmd__help,clone)
                 cmd="vmctl__subcmd__help__subcmd__clone"
                 ;;
@@ -102,6 +147,9 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,doctor)
                 cmd="vmctl__subcmd__help__subcmd__doctor"
+                ;;
+            vmctl__subcmd__help,fleet)
+                cmd="vmctl__subcmd__help__subcmd__fleet"
                 ;;
             vmctl__subcmd__help,help)
                 cmd="vmctl__subcmd__help__subcmd__help"
@@ -147,6 +195,21 @@ _vmctl() {
                 ;;
             vmctl__subcmd__help,stop)
                 cmd="vmctl__subcmd__help__subcmd__stop"
+                ;;
+            vmctl__subcmd__help__subcmd__fleet,hosts)
+                cmd="vmctl__subcmd__help__subcmd__fleet__subcmd__hosts"
+                ;;
+            vmctl__subcmd__help__subcmd__fleet,list)
+                cmd="vmctl__subcmd__help__subcmd__fleet__subcmd__list"
+                ;;
+            vmctl__subcmd__help__subcmd__fleet,show)
+                cmd="vmctl__subcmd__help__subcmd__fleet__subcmd__show"
+                ;;
+            vmctl__subcmd__help__subcmd__fleet,simulate)
+                cmd="vmctl__subcmd__help__subcmd__fleet__subcmd__simulate"
+                ;;
+            vmctl__subcmd__help__subcmd__fleet,watch)
+                cmd="vmctl__subcmd__help__subcmd__fleet__subcmd__watch"
                 ;;
             vmctl__subcmd__help__subcmd__modify,add)
                 cmd="vmctl__subcmd__help__subcmd__modify__subcmd__add"
@@ -341,8 +404,26 @@ _vmctl() {
 
     case "${cmd}" in
         vmctl)
-            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network agent fleet lease-event relay-helper completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__agent)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -395,22 +476,22 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__config)
-            opts="-l -r -j -y -q -h -V --list --reset --unset --home --machine-readable --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file network_failure_action shared_nat rx_cksum"
+            opts="-l -r -j -y -q -h -V --list --reset --unset --home --machine-readable --json --yes --quiet --verbose --help --version no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file registry registry_ca registry_cert registry_key registry_user registry_password_file host_name network_failure_action shared_nat rx_cksum"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --reset)
-                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file registry registry_ca registry_cert registry_key registry_user registry_password_file host_name" -- "${cur}"))
                     return 0
                     ;;
                 -r)
-                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file registry registry_ca registry_cert registry_key registry_user registry_password_file host_name" -- "${cur}"))
                     return 0
                     ;;
                 --unset)
-                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "no_local bridge_name network_mode network_controller net_filter portfwd_base start_address end_address subnet_mask host_start_address host_end_address host_subnet_mask dhcp_lease_time mac_prefix dhcp_leases_file registry registry_ca registry_cert registry_key registry_user registry_password_file host_name" -- "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -564,9 +645,257 @@ _vmctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vmctl__subcmd__help)
-            opts="create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network lease-event relay-helper completions man help"
+        vmctl__subcmd__fleet)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version hosts list show watch simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help)
+            opts="hosts list show watch simulate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help__subcmd__hosts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help__subcmd__simulate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__hosts)
+            opts="-j -y -q -h -V --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__list)
+            opts="-f -j -y -q -h -V --field --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__show)
+            opts="-j -y -q -h -V --host --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__simulate)
+            opts="-j -y -q -h -V --hosts --vms --ttl --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --hosts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__fleet__subcmd__watch)
+            opts="-j -y -q -h -V --revision --home --machine-readable --json --yes --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help)
+            opts="create list show describe modify clone delete config plan ip leases hosts-sync start stop run doctor network agent fleet lease-event relay-helper completions man help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -665,6 +994,90 @@ _vmctl() {
         vmctl__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__fleet)
+            opts="hosts list show watch simulate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__fleet__subcmd__hosts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__fleet__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__fleet__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__fleet__subcmd__simulate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmctl__subcmd__help__subcmd__fleet__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1123,7 +1536,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__ip)
-            opts="-j -y -q -h -V --wait --source --file --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --wait --source --file --fleet --host --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1138,6 +1551,10 @@ _vmctl() {
                     return 0
                     ;;
                 --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

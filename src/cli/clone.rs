@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::Ctx;
 use super::shared::view::vm_nic_json;
-use super::shared::vm_change::load_for_change;
+use super::shared::vm_change::{load_for_change, reserve_in_fleet, unreserve_in_fleet};
 use crate::error::Error;
 use crate::model::port_forward::PortForwardRequest;
 use crate::model::profile::{new_uuid, validate_vm_name};
@@ -103,7 +103,11 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
         }
     }
     reroll_auto_mac(&mut clone, &settings, &others);
-    ctx.store.save(&lock, &clone)?;
+    let fleet = reserve_in_fleet(ctx, &settings, &mut clone, None)?;
+    if let Err(e) = ctx.store.save(&lock, &clone) {
+        unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &clone);
+        return Err(e);
+    }
     ctx.out.done(
         &vm_nic_json(&clone, &settings),
         &format!("cloned '{}' to '{}'", source_name, clone.name),

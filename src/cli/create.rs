@@ -5,6 +5,7 @@ use clap::Args;
 use super::Ctx;
 use super::shared::network_flags::NetworkFlags;
 use super::shared::view::vm_nic_json;
+use super::shared::vm_change::{reserve_in_fleet, unreserve_in_fleet};
 use crate::error::Error;
 use crate::model::VmProfile;
 use crate::settings::change::apply_nic_change;
@@ -39,7 +40,11 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     let others = ctx.store.load_all()?;
     crate::settings::change::refuse_link_name_clash(&profile.name, &others)?;
     let warnings = apply_nic_change(&mut profile, &change, &settings, &others)?;
-    ctx.store.save(&lock, &profile)?;
+    let fleet = reserve_in_fleet(ctx, &settings, &mut profile, None)?;
+    if let Err(e) = ctx.store.save(&lock, &profile) {
+        unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &profile);
+        return Err(e);
+    }
     for w in &warnings {
         ctx.out.warn(w);
     }

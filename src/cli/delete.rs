@@ -88,13 +88,30 @@ pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         }
     }
     let settings = ctx.settings()?;
+    let fleet = crate::fleet::Fleet::from_settings(&settings).unwrap_or_else(|e| {
+        ctx.out
+            .warn(&format!("the fleet's MAC reservations stay: {e}"));
+        None
+    });
     let mut bodies = Vec::with_capacity(doomed.len());
     for (name, uuid) in doomed {
-        if let Ok(profile) = ctx.store.load(&name) {
+        let profile = ctx.store.load(&name).ok();
+        if let Some(profile) = &profile {
             // Its reservation and lease go too, so deleting VMs never exhausts the pool.
-            crate::backend::host(&ctx.store, &settings).forget(&lock, &profile)?;
+            crate::backend::host(&ctx.store, &settings).forget(&lock, profile)?;
         }
         ctx.store.remove(&lock, &name)?;
+        // The fleet's hold on its MAC goes after the file: a failure here leaves a
+        // reservation naming a VM that is gone, never a VM without one.
+        if let (Some(fleet), Some(profile)) = (&fleet, &profile) {
+            let mac = crate::settings::change::effective_mac(profile, &settings);
+            if let Err(e) = crate::fleet::release_mac(fleet, profile, mac) {
+                ctx.out.warn(&format!(
+                    "the fleet still holds MAC {} for deleted VM '{name}': {e}",
+                    crate::model::Mac(mac)
+                ));
+            }
+        }
         if !ctx.out.json {
             ctx.out.done(&Value::Null, &format!("deleted VM '{name}'"));
         }

@@ -219,37 +219,8 @@ fn dummy() -> VmRecord {
     }
 }
 
-/// The VM named `name`, on `host` when given; an error when it is nowhere, or on several
-/// hosts and none was given.
-pub fn locate(
-    fleet: &Fleet,
-    name: &str,
-    host: Option<&str>,
-) -> Result<(VmRecord, Option<registry::HostRecord>), Error> {
-    let mut found = fleet::find_vm(fleet, name)?;
-    if let Some(host) = host {
-        found.retain(|(vm, _)| vm.host == host);
-    }
-    match found.len() {
-        0 => Err(Error::VmNotFound {
-            name: name.to_owned(),
-            suggestion: None,
-        }),
-        1 => Ok(found.remove(0)),
-        _ => Err(Error::conflict(format!(
-            "VM '{name}' is on several hosts: {}",
-            found
-                .iter()
-                .map(|(vm, _)| vm.host.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .with_hint("say which: --host HOST")),
-    }
-}
-
 fn show(ctx: &Ctx, fleet: &Fleet, args: &ShowArgs) -> Result<(), Error> {
-    let (vm, host) = locate(fleet, &args.vm, args.host.as_deref())?;
+    let (vm, host) = fleet::locate(fleet, &args.vm, args.host.as_deref())?;
     let reach = fleet::reach(&vm, host.as_ref());
     let mut body = serde_json::to_value(&vm).unwrap_or_default();
     body["host_address"] = json!(host.as_ref().and_then(|h| h.address));
@@ -388,7 +359,10 @@ fn simulate(ctx: &Ctx, fleet: &Fleet, args: &SimulateArgs) -> Result<(), Error> 
                 .collect(),
         };
         let want = fleet::desired(&record, &snapshot);
-        fleet::apply(fleet, fleet::sync_ops(&want, &Default::default(), lease))?;
+        fleet::apply(
+            fleet,
+            fleet::sync_ops(&want, &std::collections::BTreeMap::default(), lease),
+        )?;
     }
     let seconds = began.elapsed().as_secs_f64();
     ctx.out.done(

@@ -21,7 +21,8 @@ use crate::settings::change::effective_mac;
   vmctl ip web                       from the DHCP leases, else the neighbour table
   vmctl ip web --wait 2m             wait (with a spinner) until the VM has an address
   ssh admin@$(vmctl ip web --wait 60s)
-  vmctl ip web --source any          prefer an address that answers on port 22")]
+  vmctl ip web --source any          prefer an address that answers on port 22
+  vmctl ip build-7731 --fleet --wait 60s   on whichever host of the fleet it is")]
 pub struct IpArgs {
     /// The VM
     vm: String,
@@ -34,6 +35,12 @@ pub struct IpArgs {
     /// Lease file to read instead of the default ones
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
+    /// Ask the fleet registry: the VM may be on any host (its address as its host publishes it)
+    #[arg(long, conflicts_with_all = ["file", "source"])]
+    fleet: bool,
+    /// With --fleet: the host, when the name is on several
+    #[arg(long, value_name = "HOST", requires = "fleet")]
+    host: Option<String>,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -120,7 +127,48 @@ fn find_address(
     }
 }
 
+/// `ip VM --fleet`: the address the VM's host publishes, waited for as `--wait` says.
+fn from_fleet(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
+    let settings = ctx.settings()?;
+    let fleet = crate::fleet::Fleet::require(&settings)?;
+    let started = Instant::now();
+    let deadline = args.wait.map(|d| started + d);
+    loop {
+        let (vm, _) = match crate::fleet::locate(&fleet, &args.vm, args.host.as_deref()) {
+            Ok(found) => found,
+            Err(Error::VmNotFound { .. }) if deadline.is_some_and(|d| Instant::now() < d) => {
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(ip) = vm.ip {
+            ctx.out.data(
+                &json!({"name": vm.name, "host": vm.host, "mac": vm.mac, "ip": ip.to_string(), "source": "fleet"}),
+                || ip.to_string(),
+            );
+            return Ok(());
+        }
+        if deadline.is_none_or(|d| Instant::now() >= d) {
+            return Err(Error::NotAvailable {
+                message: format!(
+                    "VM '{}' on host '{}' has no address in the fleet ({})",
+                    vm.name, vm.host, vm.status
+                ),
+                hint: Some(format!(
+                    "`vmctl ip {} --fleet --wait 60s` waits for one",
+                    vm.name
+                )),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &IpArgs) -> Result<(), Error> {
+    if args.fleet {
+        return from_fleet(ctx, args);
+    }
     let settings = ctx.settings()?;
     let profile = ctx.store.load(&args.vm)?;
     let source = match args.source.as_str() {

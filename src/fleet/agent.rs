@@ -50,6 +50,134 @@ fn stamp(store: &Store) -> Vec<Option<SystemTime>> {
     .collect()
 }
 
+/// What the agent knows between rounds.
+struct Agent<'a> {
+    store: &'a Store,
+    fleet: &'a Fleet,
+    log: &'a dyn Fn(&str),
+    started: u64,
+    stats: Stats,
+    /// The lease its records are bound to (0: none yet).
+    lease: i64,
+    /// Whether `published` is what etcd has (false after any failure: start over).
+    in_sync: bool,
+    published: BTreeMap<String, (Vec<u8>, i64)>,
+    /// Every VM name it has published (their name index entries are found by name).
+    names: BTreeSet<String>,
+    address: Option<std::net::Ipv4Addr>,
+    last_stamp: Vec<Option<SystemTime>>,
+    last_publish: Instant,
+    last_keepalive: Instant,
+    last_seen: Instant,
+}
+
+impl Agent<'_> {
+    /// Start over: a lease that still lives, or a new one; then what etcd has, brought to
+    /// what this host has.
+    fn start_over(&mut self, settings: &Settings) -> Result<(), Error> {
+        let fleet = self.fleet;
+        if self.lease != 0 {
+            let left = fleet
+                .etcd
+                .lease_keepalive(self.lease)
+                .map_err(|e| fleet.fail(e))?;
+            if left <= 0 {
+                (self.log)(&format!(
+                    "lease {:x} expired: publishing everything on a new one",
+                    self.lease
+                ));
+                self.lease = 0;
+            }
+        }
+        if self.lease == 0 {
+            self.lease = fleet.etcd.lease_grant(TTL).map_err(|e| fleet.fail(e))?;
+        }
+        self.last_keepalive = Instant::now();
+        self.address = fleet.etcd.local_address().and_then(|ip| match ip {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(_) => None,
+        });
+        let snap = snapshot(self.store, settings, &fleet.host)?;
+        self.names.extend(snap.vms.iter().map(|vm| vm.name.clone()));
+        let there = published(fleet, self.names.iter().cloned())?;
+        let want = wanted(fleet, self.address, self.started, &snap);
+        apply(fleet, sync_ops(&want, &there, self.lease))?;
+        self.published = want
+            .into_iter()
+            .map(|(k, v)| (k, (v, self.lease)))
+            .collect();
+        put_seen(fleet)?;
+        self.last_seen = Instant::now();
+        self.last_stamp = stamp(self.store);
+        self.last_publish = Instant::now();
+        self.in_sync = true;
+        self.stats.publishes += 1;
+        (self.log)(&format!(
+            "published {} VM(s) of host '{}' (lease {:x}, TTL {TTL} s)",
+            snap.vms.len(),
+            fleet.host,
+            self.lease
+        ));
+        Ok(())
+    }
+
+    /// One round in sync: renew the lease when due, publish what changed, say `seen`.
+    fn round(&mut self, settings: impl Fn() -> Result<Settings, Error>) -> Result<(), Error> {
+        let fleet = self.fleet;
+        let keepalive_every = Duration::from_secs(TTL / 3).max(Duration::from_secs(1));
+        if self.last_keepalive.elapsed() >= keepalive_every {
+            let left = fleet
+                .etcd
+                .lease_keepalive(self.lease)
+                .map_err(|e| fleet.fail(e))?;
+            self.stats.keepalives += 1;
+            self.last_keepalive = Instant::now();
+            if left <= 0 {
+                self.in_sync = false;
+                return Ok(());
+            }
+        }
+        let now_stamp = stamp(self.store);
+        if now_stamp != self.last_stamp || self.last_publish.elapsed() >= REFRESH {
+            let snap = snapshot(self.store, &settings()?, &fleet.host)?;
+            self.names.extend(snap.vms.iter().map(|vm| vm.name.clone()));
+            let want = wanted(fleet, self.address, self.started, &snap);
+            let ops = sync_ops(&want, &self.published, self.lease);
+            if !ops.is_empty() {
+                apply(fleet, ops)?;
+                self.stats.publishes += 1;
+            }
+            self.published = want
+                .into_iter()
+                .map(|(k, v)| (k, (v, self.lease)))
+                .collect();
+            self.last_stamp = now_stamp;
+            self.last_publish = Instant::now();
+        }
+        if self.last_seen.elapsed() >= SEEN_EVERY {
+            put_seen(fleet)?;
+            self.last_seen = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Leave: the records go now rather than at the end of the TTL.
+    fn leave(&self) {
+        if self.lease == 0 {
+            return;
+        }
+        match self.fleet.etcd.lease_revoke(self.lease) {
+            Ok(()) => (self.log)(&format!("left the fleet: lease {:x} revoked", self.lease)),
+            Err(e) => (self.log)(&format!(
+                "could not revoke lease {:x} ({}): the records leave within {TTL} s",
+                self.lease,
+                self.fleet.fail(e)
+            )),
+        }
+        let _ = put_seen(self.fleet);
+    }
+}
+
 /// Run until `stop` is set (SIGTERM): then revoke the lease, so that the records leave at once,
 /// and write `seen`. `settings` is read again before each publish (a `vmctl config` edit is
 /// seen); `log` gets one line per event worth a line.
@@ -60,103 +188,39 @@ pub fn run(
     stop: &Arc<AtomicBool>,
     log: &dyn Fn(&str),
 ) -> Result<Stats, Error> {
-    let started = crate::sys::now();
-    let mut stats = Stats::default();
-    let mut lease: i64 = 0;
-    let mut in_sync = false;
-    let mut published_now: BTreeMap<String, (Vec<u8>, i64)> = BTreeMap::new();
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut last_stamp = Vec::new();
-    let mut last_publish = Instant::now();
-    let mut last_keepalive = Instant::now();
-    let mut last_seen = Instant::now();
-    let mut address = None;
+    let mut agent = Agent {
+        store,
+        fleet,
+        log,
+        started: crate::sys::now(),
+        stats: Stats::default(),
+        lease: 0,
+        in_sync: false,
+        published: BTreeMap::new(),
+        names: BTreeSet::new(),
+        address: None,
+        last_stamp: Vec::new(),
+        last_publish: Instant::now(),
+        last_keepalive: Instant::now(),
+        last_seen: Instant::now(),
+    };
     let mut outage: Option<String> = None;
-    let keepalive_every = Duration::from_secs(TTL / 3).max(Duration::from_secs(1));
     while !stop.load(Ordering::Relaxed) {
-        let result = (|| -> Result<bool, Error> {
-            if !in_sync {
-                // Start over: a lease that still lives, or a new one; then what etcd has.
-                if lease != 0 {
-                    let left = fleet
-                        .etcd
-                        .lease_keepalive(lease)
-                        .map_err(|e| fleet.fail(e))?;
-                    if left <= 0 {
-                        log(&format!(
-                            "lease {lease:x} expired: publishing everything on a new one"
-                        ));
-                        lease = 0;
-                    }
-                }
-                if lease == 0 {
-                    lease = fleet.etcd.lease_grant(TTL).map_err(|e| fleet.fail(e))?;
-                }
-                last_keepalive = Instant::now();
-                address = fleet.etcd.local_address().and_then(|ip| match ip {
-                    std::net::IpAddr::V4(v4) => Some(v4),
-                    std::net::IpAddr::V6(_) => None,
-                });
-                let snap = snapshot(store, &settings()?, &fleet.host)?;
-                names.extend(snap.vms.iter().map(|vm| vm.name.clone()));
-                let there = published(fleet, names.iter().cloned())?;
-                let want = wanted(fleet, address, started, &snap);
-                apply(fleet, sync_ops(&want, &there, lease))?;
-                published_now = want.into_iter().map(|(k, v)| (k, (v, lease))).collect();
-                put_seen(fleet)?;
-                last_seen = Instant::now();
-                last_stamp = stamp(store);
-                last_publish = Instant::now();
-                in_sync = true;
-                stats.publishes += 1;
-                log(&format!(
-                    "published {} VM(s) of host '{}' (lease {lease:x}, TTL {TTL} s)",
-                    snap.vms.len(),
-                    fleet.host
-                ));
-                return Ok(true);
-            }
-            if last_keepalive.elapsed() >= keepalive_every {
-                let left = fleet
-                    .etcd
-                    .lease_keepalive(lease)
-                    .map_err(|e| fleet.fail(e))?;
-                stats.keepalives += 1;
-                last_keepalive = Instant::now();
-                if left <= 0 {
-                    in_sync = false;
-                    return Ok(false);
-                }
-            }
-            let now_stamp = stamp(store);
-            if now_stamp != last_stamp || last_publish.elapsed() >= REFRESH {
-                let snap = snapshot(store, &settings()?, &fleet.host)?;
-                names.extend(snap.vms.iter().map(|vm| vm.name.clone()));
-                let want = wanted(fleet, address, started, &snap);
-                let ops = sync_ops(&want, &published_now, lease);
-                if !ops.is_empty() {
-                    apply(fleet, ops)?;
-                    stats.publishes += 1;
-                }
-                published_now = want.into_iter().map(|(k, v)| (k, (v, lease))).collect();
-                last_stamp = now_stamp;
-                last_publish = Instant::now();
-            }
-            if last_seen.elapsed() >= SEEN_EVERY {
-                put_seen(fleet)?;
-                last_seen = Instant::now();
-            }
-            Ok(true)
-        })();
+        let result = if agent.in_sync {
+            agent.round(&settings)
+        } else {
+            settings().and_then(|s| agent.start_over(&s))
+        };
         match result {
-            Ok(_) => {
+            Ok(()) => {
                 if let Some(why) = outage.take() {
                     log(&format!("the registry answers again (after: {why})"));
                 }
+                sleep_unless(stop, POLL);
             }
             Err(e) => {
-                stats.failures += 1;
-                in_sync = false;
+                agent.stats.failures += 1;
+                agent.in_sync = false;
                 let why = e.to_string();
                 if outage.is_none() {
                     log(&format!(
@@ -165,23 +229,11 @@ pub fn run(
                 }
                 outage = Some(why);
                 sleep_unless(stop, Duration::from_millis(500));
-                continue;
             }
         }
-        sleep_unless(stop, POLL);
     }
-    // Leave: the records go now rather than at the end of the TTL.
-    if lease != 0 {
-        match fleet.etcd.lease_revoke(lease) {
-            Ok(()) => log(&format!("left the fleet: lease {lease:x} revoked")),
-            Err(e) => log(&format!(
-                "could not revoke lease {lease:x} ({}): the records leave within {TTL} s",
-                fleet.fail(e)
-            )),
-        }
-        let _ = put_seen(fleet);
-    }
-    Ok(stats)
+    agent.leave();
+    Ok(agent.stats)
 }
 
 fn wanted(

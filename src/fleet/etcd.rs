@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::model::registry::RegistryUrl;
 
 /// How long one member may take to accept a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one request may take: etcd answers in milliseconds when it has a leader, and waits
 /// for one (up to its own request timeout, 7 s) when it has none.
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -416,9 +416,9 @@ impl Etcd {
     /// Returns whether it succeeded and the responses of the branch that ran.
     pub fn txn(
         &self,
-        compare: Vec<Value>,
-        success: Vec<Value>,
-        failure: Vec<Value>,
+        compare: &[Value],
+        success: &[Value],
+        failure: &[Value],
     ) -> Result<(bool, Vec<Value>), EtcdError> {
         let answer = self.post(
             "/v3/kv/txn",

@@ -236,10 +236,7 @@ pub fn apply(fleet: &Fleet, ops: Vec<Value>) -> Result<(), Error> {
     let mut ops = ops;
     while !ops.is_empty() {
         let rest = ops.split_off(ops.len().min(TXN_OPS));
-        fleet
-            .etcd
-            .txn(Vec::new(), ops, Vec::new())
-            .map_err(|e| fleet.fail(e))?;
+        fleet.etcd.txn(&[], &ops, &[]).map_err(|e| fleet.fail(e))?;
         ops = rest;
     }
     Ok(())
@@ -269,9 +266,9 @@ pub fn published(
         let (_, responses) = fleet
             .etcd
             .txn(
-                Vec::new(),
-                chunk.iter().map(|k| etcd::get_op(k)).collect(),
-                Vec::new(),
+                &[],
+                &chunk.iter().map(|k| etcd::get_op(k)).collect::<Vec<_>>(),
+                &[],
             )
             .map_err(|e| fleet.fail(e))?;
         for response in &responses {
@@ -284,8 +281,8 @@ pub fn published(
 }
 
 /// Reserve `mac` for `vm` fleet-wide, in one transaction: it succeeds when no VM holds the MAC
-/// (or this very VM does), and fails naming the holder otherwise. `release` (this VM's MAC
-/// before) goes in the same transaction when it is this VM's.
+/// (or this very VM does), and fails naming the holder otherwise. Then `release` (the MAC the
+/// VM had) is let go, if the fleet has it for this VM.
 pub fn reserve_mac(
     fleet: &Fleet,
     vm: &VmProfile,
@@ -299,46 +296,50 @@ pub fn reserve_mac(
     };
     let value = serde_json::to_vec(&ours).unwrap_or_default();
     let key = registry::mac_key(&Mac(mac).to_string());
-    let mut success = vec![etcd::put_op(&key, &value, 0)];
-    let mut compare = vec![etcd::absent(&key)];
-    if let Some(old) = release.filter(|old| *old != mac) {
-        let old_key = registry::mac_key(&Mac(old).to_string());
-        compare.push(etcd::holds(&old_key, &value));
-        success.push(etcd::delete_op(&old_key));
-    }
     let (ok, responses) = fleet
         .etcd
-        .txn(compare, success, vec![etcd::get_op(&key)])
+        .txn(
+            &[etcd::absent(&key)],
+            &[etcd::put_op(&key, &value, 0)],
+            &[etcd::get_op(&key)],
+        )
         .map_err(|e| fleet.fail(e))?;
-    if ok {
-        return Ok(());
-    }
-    let holder = responses
-        .first()
-        .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
-        .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok());
+    let holder = (!ok)
+        .then(|| {
+            responses
+                .first()
+                .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
+                .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok())
+        })
+        .flatten();
     match holder {
-        // Held by this VM already: nothing to do (the old MAC is released on its own).
-        Some(holder) if holder == ours => {
-            if let Some(old) = release.filter(|old| *old != mac) {
-                release_mac(fleet, vm, old)?;
-            }
-            Ok(())
+        // Held by another VM (or the same name with another uuid: a VM deleted and made
+        // again elsewhere has to wait for the old one's release).
+        Some(holder) if holder != ours => {
+            return Err(Error::conflict(format!(
+                "MAC {} is reserved in the fleet for VM '{}' on host '{}'",
+                Mac(mac),
+                holder.vm,
+                holder.host
+            ))
+            .with_hint(
+                "pick another MAC (or --mac auto); `vmctl fleet list` shows who has which",
+            ));
         }
-        Some(holder) => Err(Error::conflict(format!(
-            "MAC {} is reserved in the fleet for VM '{}' on host '{}'",
-            Mac(mac),
-            holder.vm,
-            holder.host
-        ))
-        .with_hint("pick another MAC (or --mac auto); `vmctl fleet list` shows who has which")),
-        // Gone between the two reads: the caller may simply try again.
-        None => Err(Error::conflict(format!(
-            "MAC {} changed hands in the fleet while it was being reserved",
-            Mac(mac)
-        ))
-        .with_hint("run the command again")),
+        None if !ok => {
+            return Err(Error::conflict(format!(
+                "MAC {} changed hands in the fleet while it was being reserved",
+                Mac(mac)
+            ))
+            .with_hint("run the command again"));
+        }
+        // Ours now, or ours already.
+        _ => {}
     }
+    if let Some(old) = release.filter(|old| *old != mac) {
+        release_mac(fleet, vm, old)?;
+    }
+    Ok(())
 }
 
 /// Release this VM's reservation of `mac` (only if it is this VM's).
@@ -352,12 +353,12 @@ pub fn release_mac(fleet: &Fleet, vm: &VmProfile, mac: macaddr::MacAddr6) -> Res
     fleet
         .etcd
         .txn(
-            vec![etcd::holds(
+            &[etcd::holds(
                 &key,
                 &serde_json::to_vec(&ours).unwrap_or_default(),
             )],
-            vec![etcd::delete_op(&key)],
-            Vec::new(),
+            &[etcd::delete_op(&key)],
+            &[],
         )
         .map(|_| ())
         .map_err(|e| fleet.fail(e))
@@ -453,7 +454,7 @@ pub fn find_vm(fleet: &Fleet, name: &str) -> Result<Vec<(VmRecord, Option<HostRe
         .collect();
     let mut found = Vec::new();
     for chunk in hosts.chunks(TXN_OPS / 2) {
-        let ops = chunk
+        let ops: Vec<Value> = chunk
             .iter()
             .flat_map(|h| {
                 [
@@ -462,10 +463,7 @@ pub fn find_vm(fleet: &Fleet, name: &str) -> Result<Vec<(VmRecord, Option<HostRe
                 ]
             })
             .collect();
-        let (_, responses) = fleet
-            .etcd
-            .txn(Vec::new(), ops, Vec::new())
-            .map_err(|e| fleet.fail(e))?;
+        let (_, responses) = fleet.etcd.txn(&[], &ops, &[]).map_err(|e| fleet.fail(e))?;
         for pair in responses.chunks(2) {
             let vm = etcd::kvs_of_response(&pair[0])
                 .into_iter()
@@ -484,6 +482,35 @@ pub fn find_vm(fleet: &Fleet, name: &str) -> Result<Vec<(VmRecord, Option<HostRe
         }
     }
     Ok(found)
+}
+
+/// The VM named `name`, on `host` when given; an error when it is nowhere, or on several
+/// hosts and none was given.
+pub fn locate(
+    fleet: &Fleet,
+    name: &str,
+    host: Option<&str>,
+) -> Result<(VmRecord, Option<HostRecord>), Error> {
+    let mut found = find_vm(fleet, name)?;
+    if let Some(host) = host {
+        found.retain(|(vm, _)| vm.host == host);
+    }
+    match found.len() {
+        0 => Err(Error::VmNotFound {
+            name: name.to_owned(),
+            suggestion: None,
+        }),
+        1 => Ok(found.remove(0)),
+        _ => Err(Error::conflict(format!(
+            "VM '{name}' is on several hosts: {}",
+            found
+                .iter()
+                .map(|(vm, _)| vm.host.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .with_hint("say which: --host HOST")),
+    }
 }
 
 /// How to reach a VM from elsewhere: its own address when bridged, else its host's address and

@@ -6,10 +6,10 @@ use clap::Args;
 use crate::cli::Ctx;
 use crate::cli::shared::network_flags::{NetworkFlags, controller_parser, mode_parser};
 use crate::cli::shared::view::nic_json;
-use crate::cli::shared::vm_change::{load_for_change, started_note};
+use crate::cli::shared::vm_change::{load_for_change, reserve_in_fleet, started_note};
 use crate::error::Error;
 use crate::model::{Controller, Mode};
-use crate::settings::change::{NicChange, apply_nic_change};
+use crate::settings::change::{NicChange, apply_nic_change, effective_mac};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -164,7 +164,22 @@ fn apply(ctx: &Ctx, vm: &str, change: &NicChange, ignored: &[String]) -> Result<
     let before = profile.clone();
     let warnings = apply_nic_change(&mut profile, change, &settings, &others)?;
     if profile != before {
-        ctx.store.save(&lock, &profile)?;
+        let old_mac = effective_mac(&before, &settings);
+        let fleet = reserve_in_fleet(ctx, &settings, &mut profile, Some(old_mac))?;
+        if let Err(e) = ctx.store.save(&lock, &profile) {
+            if effective_mac(&profile, &settings) != old_mac
+                && let Some(fleet) = &fleet
+            {
+                // Back to the MAC it keeps: the new one released, the old one held again.
+                let _ = crate::fleet::reserve_mac(
+                    fleet,
+                    &before,
+                    old_mac,
+                    Some(effective_mac(&profile, &settings)),
+                );
+            }
+            return Err(e);
+        }
     }
     for w in &warnings {
         ctx.out.warn(w);
