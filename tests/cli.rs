@@ -3060,3 +3060,29 @@ fn ankas_documented_forms_work() {
         serde_json::json!([])
     );
 }
+
+/// The agent's service files name the command that exists, and the plist parses.
+#[test]
+fn contrib_service_files_run_the_agent() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib");
+    let unit = std::fs::read_to_string(root.join("systemd/vmctl-agent.service")).unwrap();
+    assert!(
+        unit.contains("\nExecStart=/usr/local/bin/vmctl agent\n"),
+        "{unit}"
+    );
+    let plist: plist::Value = plist::from_file(root.join("launchd/org.vmctl.agent.plist")).unwrap();
+    let args: Vec<&str> = plist.as_dictionary().unwrap()["ProgramArguments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect();
+    assert_eq!(args, ["/usr/local/bin/vmctl", "agent"]);
+    let home = Home::new();
+    home.run(&["agent", "--help"]).ok();
+    // Without a registry the agent says how to name one.
+    home.refuses(&["agent"], 10, "no fleet registry is set");
+    home.refuses(&["fleet", "list"], 10, "no fleet registry is set");
+    home.refuses(&["config", "registry", "http://x:1"], 1, "etcd://");
+    home.refuses(&["config", "host_name", "a/b"], 1, "host name");
+}
