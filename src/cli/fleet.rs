@@ -171,12 +171,8 @@ fn list(ctx: &Ctx, fleet: &Fleet, args: &ListArgs) -> Result<(), Error> {
                 .all(|(name, value)| field(vm, name).as_deref() == Some(value.as_str()))
         })
         .collect();
-    let body = Value::Array(
-        vms.iter()
-            .map(|vm| serde_json::to_value(vm).unwrap_or_default())
-            .collect(),
-    );
-    ctx.out.data(&body, || {
+    // 50,000 records are written straight to stdout, never built as one JSON value.
+    ctx.out.data_streamed(&vms, || {
         if vms.is_empty() {
             return String::new();
         }
@@ -261,10 +257,7 @@ fn watch(ctx: &Ctx, fleet: &Fleet, args: &WatchArgs) -> Result<(), Error> {
             .etcd
             .watch(&registry::hosts_prefix(), next, |events, revision| {
                 let mut out = std::io::stdout().lock();
-                for event in events {
-                    let Some(line) = event_line(event) else {
-                        continue;
-                    };
+                for line in events.iter().flat_map(event_lines) {
                     if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
                         // The reader went away (`| head`): done.
                         return false;
@@ -286,27 +279,70 @@ fn watch(ctx: &Ctx, fleet: &Fleet, args: &WatchArgs) -> Result<(), Error> {
     }
 }
 
-/// An event as `fleet watch` prints it; `None` for keys it does not report (`seen`).
-fn event_line(event: &crate::fleet::etcd::Event) -> Option<String> {
-    let (kind, host, name) = match parse_host_key(&event.kv.key)? {
-        HostKey::Info { host } => ("host", host, None),
-        HostKey::Vm { host, vm } => ("vm", host, Some(vm)),
-        HostKey::Seen { .. } => return None,
-    };
-    let parse = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).ok();
-    Some(
+/// An event as `fleet watch` prints it: a line for the host, or one for each VM that came,
+/// changed or went (a host's VMs are one value: the lines are the difference between its old
+/// and new value); nothing for keys it does not report (`seen`).
+fn event_lines(event: &crate::fleet::etcd::Event) -> Vec<String> {
+    let line = |kind: &str,
+                host: &str,
+                name: Option<&str>,
+                record: Option<Value>,
+                previous: Option<Value>| {
         json!({
             "kind": kind,
-            "event": if event.deleted { "delete" } else { "put" },
+            "event": if record.is_some() { "put" } else { "delete" },
             "host": host,
             "name": name,
-            "record": if event.deleted { None } else { parse(&event.kv.value) },
-            "previous": event.prev.as_ref().and_then(|p| parse(&p.value)),
+            "record": record,
+            "previous": previous,
             "revision": event.kv.mod_revision,
             "time": crate::sys::now(),
         })
-        .to_string(),
-    )
+        .to_string()
+    };
+    let current = (!event.deleted).then_some(&event.kv.value);
+    let previous = event.prev.as_ref().map(|p| &p.value);
+    match parse_host_key(&event.kv.key) {
+        Some(HostKey::Info { host }) => {
+            let parse = |bytes: &Vec<u8>| serde_json::from_slice::<Value>(bytes).ok();
+            vec![line(
+                "host",
+                host,
+                None,
+                current.and_then(parse),
+                previous.and_then(parse),
+            )]
+        }
+        Some(HostKey::Vms { host }) => {
+            let parse = |bytes: &Vec<u8>| -> Vec<VmRecord> {
+                serde_json::from_slice(bytes).unwrap_or_default()
+            };
+            let now = current.map(parse).unwrap_or_default();
+            let before = previous.map(parse).unwrap_or_default();
+            let value = |vm: &VmRecord| serde_json::to_value(vm).ok();
+            let mut lines = Vec::new();
+            for vm in &now {
+                let old = before.iter().find(|b| b.name == vm.name);
+                if old != Some(vm) {
+                    lines.push(line(
+                        "vm",
+                        host,
+                        Some(&vm.name),
+                        value(vm),
+                        old.and_then(value),
+                    ));
+                }
+            }
+            for old in before
+                .iter()
+                .filter(|b| !now.iter().any(|n| n.name == b.name))
+            {
+                lines.push(line("vm", host, Some(&old.name), None, value(old)));
+            }
+            lines
+        }
+        Some(HostKey::Seen { .. }) | None => Vec::new(),
+    }
 }
 
 /// Write `hosts` x `vms` made-up records as agents do (`desired` and `sync_ops` against an

@@ -198,11 +198,11 @@ pub fn desired(host: &HostRecord, snapshot: &Snapshot) -> BTreeMap<String, Vec<u
         registry::host_info_key(&host.host),
         serde_json::to_vec(host).unwrap_or_default(),
     );
+    keys.insert(
+        registry::vms_key(&host.host),
+        serde_json::to_vec(&snapshot.vms).unwrap_or_default(),
+    );
     for vm in &snapshot.vms {
-        keys.insert(
-            registry::vm_key(&host.host, &vm.name),
-            serde_json::to_vec(vm).unwrap_or_default(),
-        );
         keys.insert(registry::name_key(&vm.name, &host.host), Vec::new());
     }
     keys
@@ -426,9 +426,9 @@ pub fn view_of(kvs: &[Kv], revision: i64) -> FleetView {
                 view.seen = String::from_utf8_lossy(&kv.value).trim().parse().ok();
                 hosts.insert(host.to_owned(), view);
             }
-            Some(HostKey::Vm { .. }) => {
-                if let Ok(record) = serde_json::from_slice::<VmRecord>(&kv.value) {
-                    vms.push(record);
+            Some(HostKey::Vms { .. }) => {
+                if let Ok(records) = serde_json::from_slice::<Vec<VmRecord>>(&kv.value) {
+                    vms.extend(records);
                 }
             }
             None => {}
@@ -458,7 +458,7 @@ pub fn find_vm(fleet: &Fleet, name: &str) -> Result<Vec<(VmRecord, Option<HostRe
             .iter()
             .flat_map(|h| {
                 [
-                    etcd::get_op(&registry::vm_key(h, name)),
+                    etcd::get_op(&registry::vms_key(h)),
                     etcd::get_op(&registry::host_info_key(h)),
                 ]
             })
@@ -468,7 +468,8 @@ pub fn find_vm(fleet: &Fleet, name: &str) -> Result<Vec<(VmRecord, Option<HostRe
             let vm = etcd::kvs_of_response(&pair[0])
                 .into_iter()
                 .next()
-                .and_then(|kv| serde_json::from_slice::<VmRecord>(&kv.value).ok());
+                .and_then(|kv| serde_json::from_slice::<Vec<VmRecord>>(&kv.value).ok())
+                .and_then(|vms| vms.into_iter().find(|vm| vm.name == name));
             let host = pair.get(1).and_then(|r| {
                 etcd::kvs_of_response(r)
                     .into_iter()
@@ -476,7 +477,7 @@ pub fn find_vm(fleet: &Fleet, name: &str) -> Result<Vec<(VmRecord, Option<HostRe
                     .and_then(|kv| serde_json::from_slice::<HostRecord>(&kv.value).ok())
             });
             // An index entry the host's own record does not confirm is passed over.
-            if let Some(vm) = vm.filter(|vm| vm.name == name) {
+            if let Some(vm) = vm {
                 found.push((vm, host));
             }
         }
@@ -574,9 +575,9 @@ mod tests {
             vms: vec![record("a"), record("b")],
         };
         let want = desired(&host(), &snapshot);
-        assert_eq!(want.len(), 5, "info, two VMs, two name entries: {want:?}");
+        assert_eq!(want.len(), 4, "info, the VMs, two name entries: {want:?}");
         // Nothing published: everything is put.
-        assert_eq!(sync_ops(&want, &BTreeMap::new(), 7).len(), 5);
+        assert_eq!(sync_ops(&want, &BTreeMap::new(), 7).len(), 4);
         // All there on this lease: nothing to do.
         let same: BTreeMap<_, _> = want
             .iter()
@@ -584,11 +585,11 @@ mod tests {
             .collect();
         assert!(sync_ops(&want, &same, 7).is_empty());
         // On an old lease: put again (bound to the new one).
-        assert_eq!(sync_ops(&want, &same, 8).len(), 5);
-        // One VM changed, one gone, one extra published.
+        assert_eq!(sync_ops(&want, &same, 8).len(), 4);
+        // The VMs changed, and a name entry published that is no longer wanted.
         let mut changed = same.clone();
-        changed.insert(registry::vm_key("h1", "a"), (b"old".to_vec(), 7));
-        changed.insert(registry::vm_key("h1", "gone"), (b"x".to_vec(), 7));
+        changed.insert(registry::vms_key("h1"), (b"old".to_vec(), 7));
+        changed.insert(registry::name_key("gone", "h1"), (Vec::new(), 7));
         let ops = sync_ops(&want, &changed, 7);
         assert_eq!(ops.len(), 2, "{ops:?}");
         assert!(ops[0].get("request_put").is_some());
@@ -612,10 +613,10 @@ mod tests {
             kv(registry::host_seen_key("h1"), b"100".to_vec()),
             kv(registry::host_seen_key("h2"), b"50".to_vec()),
             kv(
-                registry::vm_key("h1", "a"),
-                serde_json::to_vec(&record("a")).unwrap(),
+                registry::vms_key("h1"),
+                serde_json::to_vec(&[record("a")]).unwrap(),
             ),
-            kv(registry::vm_key("h1", "bad"), b"not json".to_vec()),
+            kv(registry::vms_key("h2"), b"not json".to_vec()),
         ];
         let view = view_of(&kvs, 9);
         assert_eq!(view.revision, 9);
