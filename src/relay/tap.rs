@@ -2,7 +2,7 @@
 
 use std::io;
 
-use super::PacketPort;
+use super::{Loss, PacketPort, Sent};
 
 /// An existing (persistent) TAP, opened by name.
 pub struct TapPort {
@@ -22,7 +22,14 @@ impl PacketPort for TapPort {
     fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.device.recv(buf)
     }
-    fn send(&self, frame: &[u8]) -> io::Result<()> {
-        self.device.send(frame).map(|_| ())
+    fn send(&self, frame: &[u8]) -> io::Result<Sent> {
+        match self.device.send(frame) {
+            Ok(_) => Ok(Sent::Delivered),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Sent::Lost(Loss::Full)),
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => {
+                Ok(Sent::Lost(Loss::Full))
+            }
+            Err(e) => Err(e),
+        }
     }
 }

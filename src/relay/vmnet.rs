@@ -1,6 +1,8 @@
 //! A vmnet interface as a packet port (macOS): the relay's network side in the helper that
-//! `start` will run on macOS. vmnet reads do not block, so `recv` waits for vmnet's "packets
-//! available" event between reads. Type-checked and linted on Linux; run on a Mac.
+//! `start` runs on macOS. vmnet reads do not block, so `recv` waits for vmnet's "packets
+//! available" event between reads. A write vmnet refuses (its buffers full, a frame too big)
+//! loses that frame, counted; `close` stops the interface (`vmnet_stop_interface`), which the
+//! helper does on SIGTERM. Type-checked and linted on Linux; run on a Mac.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -12,7 +14,7 @@ use vmnet::mode::host::Configuration;
 use vmnet::mode::{Bridged, Host, Mode, Shared};
 use vmnet::{Events, Interface, Options};
 
-use super::{PacketPort, VmnetFailure};
+use super::{Loss, PacketPort, Sent, VmnetFailure};
 
 /// Which vmnet network, as the VM's profile says; shared and host with their range
 /// (gateway = vmnet's start address, last DHCP address, mask).
@@ -101,12 +103,20 @@ impl PacketPort for VmnetPort {
         }
     }
 
-    fn send(&self, frame: &[u8]) -> io::Result<()> {
-        self.interface
-            .lock()
-            .expect("vmnet interface")
-            .write(frame)
-            .map(|_| ())
-            .map_err(io::Error::other)
+    fn send(&self, frame: &[u8]) -> io::Result<Sent> {
+        match self.interface.lock().expect("vmnet interface").write(frame) {
+            Ok(_) => Ok(Sent::Delivered),
+            // Stopped (`close`): the port is gone.
+            Err(e @ vmnet::Error::InterfaceFinalized) => Err(io::Error::other(e)),
+            Err(e) => Ok(Sent::Lost(Loss::Vmnet(failure(e).status.unwrap_or(0)))),
+        }
+    }
+
+    fn close(&self) {
+        // Stops the interface: the next read fails, and the relay ends.
+        let _ = self.interface.lock().expect("vmnet interface").finalize();
+        let (flag, wake) = &*self.available;
+        *flag.lock().expect("vmnet flag") = true;
+        wake.notify_all();
     }
 }
