@@ -68,6 +68,17 @@ pub fn ipv6(mac: [u8; 6], next: u8, l4: &[u8]) -> Vec<u8> {
 /// A DHCP message of `kind` (1 discover, 2 offer, 3 request, 5 ack, 7 release) for
 /// `chaddr`, offering `yiaddr`.
 pub fn dhcp(op: u8, chaddr: [u8; 6], yiaddr: Ipv4Addr, kind: u8) -> Vec<u8> {
+    dhcp_from(op, chaddr, yiaddr, kind, None)
+}
+
+/// `dhcp`, naming its server (option 54) when `server` is given.
+pub fn dhcp_from(
+    op: u8,
+    chaddr: [u8; 6],
+    yiaddr: Ipv4Addr,
+    kind: u8,
+    server: Option<Ipv4Addr>,
+) -> Vec<u8> {
     let mut b = vec![0u8; 240];
     b[0] = op;
     b[1] = 1;
@@ -75,6 +86,11 @@ pub fn dhcp(op: u8, chaddr: [u8; 6], yiaddr: Ipv4Addr, kind: u8) -> Vec<u8> {
     b[16..20].copy_from_slice(&yiaddr.octets());
     b[28..34].copy_from_slice(&chaddr);
     b[236..240].copy_from_slice(&[99, 130, 83, 99]);
-    b.extend_from_slice(&[53, 1, kind, 255]);
+    b.extend_from_slice(&[53, 1, kind]);
+    if let Some(server) = server {
+        b.extend_from_slice(&[54, 4]);
+        b.extend_from_slice(&server.octets());
+    }
+    b.push(255);
     b
 }

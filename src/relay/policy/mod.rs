@@ -11,8 +11,8 @@
 //!   DHCP client messages only for its own MAC (chaddr); no DHCP server traffic; nothing else;
 //! - to the VM: no IPv6; DHCP replies only from the gateway (its address, and its MAC when
 //!   known);
-//! - its address is the reservation, else what the gateway's DHCP ACK for its MAC says: a
-//!   forged ACK moves no rules.
+//! - its address is the reservation, else what the gateway's DHCP ACK for its MAC says (naming
+//!   the gateway as its server if it names one, giving an address of the network): a forged ACK moves no rules.
 //!
 //! A no-local VM is also kept apart:
 //!
@@ -315,10 +315,15 @@ impl FramePolicy {
         match ethertype(frame) {
             ETH_IPV4 => match ipv4(frame) {
                 Some(ip) if ip.is_dhcp_reply() => {
-                    if !self.sent_by_gateway(frame, &ip) {
+                    let reply = DhcpReply::parse(ip.bootp());
+                    if !self.sent_by_gateway(frame, &ip)
+                        || reply.as_ref().is_some_and(|r| !self.serves(r))
+                    {
                         return Err(Drop::DhcpServer);
                     }
-                    self.learn(ip.bootp());
+                    if let Some(reply) = reply {
+                        self.learn(&reply);
+                    }
                     Ok(())
                 }
                 Some(ip) if self.no_local && self.other_vm(ip.src) => Err(Drop::VmToVm),
@@ -333,35 +338,68 @@ impl FramePolicy {
         }
     }
 
-    /// DHCP: a BOOTP reply (op 2) to the VM's hardware address with message type ACK (5).
-    fn learn(&mut self, bootp: &[u8]) {
-        if bootp.len() < 240
-            || bootp[0] != 2
-            || chaddr(bootp) != Some(&self.mac[..])
-            || bootp[236..240] != DHCP_MAGIC
-        {
-            return;
+    /// A reply that names its server (option 54) names the gateway (bootpd names the address
+    /// of the interface it answers on); a bridged VM's server is the LAN's.
+    fn serves(&self, reply: &DhcpReply) -> bool {
+        self.gateway.is_unspecified() || reply.server.is_none_or(|id| id == self.gateway)
+    }
+
+    /// The gateway's ACK (its sender checked by the caller) teaches the VM's address when it
+    /// is for this VM (its MAC in `chaddr`) and gives an address a VM of the network can have.
+    fn learn(&mut self, reply: &DhcpReply) {
+        let usable = self.gateway.is_unspecified()
+            || (self.subnet.contains(reply.yiaddr)
+                && reply.yiaddr != self.gateway
+                && reply.yiaddr != self.subnet.network()
+                && reply.yiaddr != self.subnet.broadcast());
+        if reply.kind == Some(DHCP_ACK) && reply.chaddr == self.mac && usable {
+            self.address = Some(reply.yiaddr);
         }
+    }
+}
+
+/// DHCP's ACK message type (option 53).
+const DHCP_ACK: u8 = 5;
+
+/// What the policy reads of a BOOTP reply (op 2) with DHCP's magic cookie.
+struct DhcpReply {
+    chaddr: [u8; 6],
+    yiaddr: Ipv4Addr,
+    /// Option 53.
+    kind: Option<u8>,
+    /// Option 54, the server identifier.
+    server: Option<Ipv4Addr>,
+}
+
+impl DhcpReply {
+    fn parse(bootp: &[u8]) -> Option<DhcpReply> {
+        if bootp.len() < 240 || bootp[0] != 2 || bootp[236..240] != DHCP_MAGIC {
+            return None;
+        }
+        let mut reply = DhcpReply {
+            chaddr: chaddr(bootp)?.try_into().ok()?,
+            yiaddr: ip_at(bootp, 16),
+            kind: None,
+            server: None,
+        };
         let mut options = &bootp[240..];
         while let [code, rest @ ..] = options {
             match code {
                 0 => options = rest,
-                255 => return,
+                255 => break,
                 _ => {
-                    let Some((&len, rest)) = rest.split_first() else {
-                        return;
-                    };
-                    let Some(value) = rest.get(..usize::from(len)) else {
-                        return;
-                    };
-                    if *code == 53 && value == [5] {
-                        self.address = Some(ip_at(bootp, 16));
-                        return;
+                    let (&len, rest) = rest.split_first()?;
+                    let value = rest.get(..usize::from(len))?;
+                    match (code, value) {
+                        (53, [kind]) => reply.kind = Some(*kind),
+                        (54, &[a, b, c, d]) => reply.server = Some(Ipv4Addr::new(a, b, c, d)),
+                        _ => {}
                     }
                     options = &rest[usize::from(len)..];
                 }
             }
         }
+        Some(reply)
     }
 }
 

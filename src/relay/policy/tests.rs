@@ -1,7 +1,7 @@
 //! The frame policy's tests: one table of example frames for a no-local VM and a plain one,
 //! and what the policy learns.
 
-use super::frames::{arp, dhcp, eth, ipv4, ipv6, l4, tagged};
+use super::frames::{arp, dhcp, dhcp_from, eth, ipv4, ipv6, l4, tagged};
 use super::*;
 
 const VM: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0x10];
@@ -429,51 +429,127 @@ fn a_plain_vm_reaches_other_vms_and_the_host_but_keeps_the_floor() {
     assert_eq!(isolation, 6, "the isolation rows of the table");
 }
 
-#[test]
-fn the_address_is_learned_only_from_the_gateways_dhcp_ack_for_its_mac() {
-    let ack = |src_mac, src, chaddr, kind| {
-        let reply = l4(67, 68, &dhcp(2, chaddr, ip(77), kind));
-        ipv4(src_mac, src, ip(77), UDP, &reply)
+/// The DHCP replies a VM can be sent, whether each passes, and what address it teaches: only
+/// the gateway's ACK for the VM's own MAC teaches one, so a forged ACK moves no rules.
+#[allow(clippy::type_complexity)]
+fn dhcp_replies() -> Vec<(&'static str, Vec<u8>, Verdict, Option<Ipv4Addr>)> {
+    let gateway = ip(1);
+    let reply = |src_mac: [u8; 6],
+                 src: Ipv4Addr,
+                 to_mac: [u8; 6],
+                 chaddr: [u8; 6],
+                 yiaddr: Ipv4Addr,
+                 kind: u8,
+                 server: Option<Ipv4Addr>| {
+        let reply = l4(67, 68, &dhcp_from(2, chaddr, yiaddr, kind, server));
+        let mut frame = ipv4(src_mac, src, yiaddr, UDP, &reply);
+        frame[0..6].copy_from_slice(&to_mac);
+        frame
     };
-    let teaches_nothing = [
-        ("an offer", ack(GW_MAC, ip(1), VM, 2), Ok(())),
-        ("another VM's ack", ack(GW_MAC, ip(1), OTHER, 5), Ok(())),
+    let ack = |src_mac: [u8; 6], src: Ipv4Addr, chaddr: [u8; 6]| {
+        reply(src_mac, src, VM, chaddr, ip(77), 5, Some(gateway))
+    };
+    let bcast = [0xff; 6];
+    vec![
+        (
+            "the gateway's ack",
+            ack(GW_MAC, gateway, VM),
+            Ok(()),
+            Some(ip(77)),
+        ),
+        (
+            "the gateway's ack, broadcast, naming no server",
+            reply(GW_MAC, gateway, bcast, VM, ip(77), 5, None),
+            Ok(()),
+            Some(ip(77)),
+        ),
+        (
+            "the gateway's offer",
+            reply(GW_MAC, gateway, VM, VM, ip(77), 2, Some(gateway)),
+            Ok(()),
+            None,
+        ),
+        (
+            "the gateway's ack for another MAC",
+            ack(GW_MAC, gateway, OTHER),
+            Ok(()),
+            None,
+        ),
+        (
+            "the gateway's ack giving the gateway's address",
+            reply(GW_MAC, gateway, VM, VM, gateway, 5, Some(gateway)),
+            Ok(()),
+            None,
+        ),
+        (
+            "the gateway's ack giving an address off the network",
+            reply(GW_MAC, gateway, VM, VM, Ipv4Addr::new(10, 0, 0, 7), 5, None),
+            Ok(()),
+            None,
+        ),
+        (
+            "the gateway's ack giving the broadcast address",
+            reply(GW_MAC, gateway, VM, VM, ip(255), 5, None),
+            Ok(()),
+            None,
+        ),
         (
             "an ack from another VM",
-            ack(OTHER, ip(60), VM, 5),
+            ack(OTHER, ip(60), VM),
             Err(Drop::DhcpServer),
+            None,
         ),
         (
             "an ack from the gateway's address, another MAC",
-            ack(OTHER, ip(1), VM, 5),
+            ack(OTHER, gateway, VM),
             Err(Drop::DhcpServer),
+            None,
         ),
         (
             "an ack from the gateway's MAC, another address",
-            ack(GW_MAC, ip(60), VM, 5),
+            ack(GW_MAC, ip(60), VM),
             Err(Drop::DhcpServer),
+            None,
         ),
-    ];
+        (
+            "an ack from the gateway naming another server",
+            reply(GW_MAC, gateway, VM, VM, ip(77), 5, Some(ip(60))),
+            Err(Drop::DhcpServer),
+            None,
+        ),
+        (
+            "an ack from the WAN",
+            ack(GW_MAC, Ipv4Addr::new(203, 0, 113, 2), VM),
+            Err(Drop::DhcpServer),
+            None,
+        ),
+    ]
+}
+
+#[test]
+fn the_address_is_learned_only_from_the_gateways_dhcp_ack_for_its_mac() {
+    let wan = Ipv4Addr::new(203, 0, 113, 2);
     for no_local in [true, false] {
-        let mut policy = policy(no_local, None);
-        for (what, frame, verdict) in &teaches_nothing {
-            assert_eq!(policy.to_vm(frame), *verdict, "{what}");
-            assert_eq!(policy.address(), None, "{what} teaches nothing");
-        }
-        assert_eq!(policy.to_vm(&ack(GW_MAC, ip(1), VM, 5)), Ok(()));
-        assert_eq!(policy.address(), Some(ip(77)), "the gateway's ack");
-        let wan = Ipv4Addr::new(203, 0, 113, 2);
-        assert_eq!(
-            policy.from_vm(&ipv4(VM, ip(77), wan, ICMP, b"ping")),
-            Ok(())
-        );
-        assert_eq!(
-            policy.from_vm(&ipv4(VM, ip(78), wan, ICMP, b"ping")),
-            Err(Drop::ForgedIp)
-        );
-        for (what, frame, _) in &teaches_nothing {
-            let _ = policy.to_vm(frame);
-            assert_eq!(policy.address(), Some(ip(77)), "{what} moves nothing");
+        for (what, frame, verdict, learns) in dhcp_replies() {
+            let mut fresh = policy(no_local, None);
+            assert_eq!(fresh.to_vm(&frame), verdict, "{what}");
+            assert_eq!(fresh.address(), learns, "{what}");
+            // A VM that has its address keeps it, whatever else comes.
+            let mut leased = policy(no_local, None);
+            let (_, gateways_ack, ..) = &dhcp_replies()[0];
+            assert_eq!(leased.to_vm(gateways_ack), Ok(()));
+            let _ = leased.to_vm(&frame);
+            assert_eq!(leased.address(), Some(ip(77)), "{what} moves nothing");
+            assert_eq!(
+                leased.from_vm(&ipv4(VM, ip(77), wan, ICMP, b"ping")),
+                Ok(()),
+                "{what}"
+            );
+            assert_eq!(
+                leased.from_vm(&ipv4(VM, ip(78), wan, ICMP, b"ping")),
+                Err(Drop::ForgedIp),
+                "{what}"
+            );
         }
     }
 }
