@@ -8,12 +8,12 @@
 #[cfg(all(test, target_os = "linux"))]
 pub mod recording;
 
+pub mod helper;
 #[cfg(target_os = "linux")]
 pub mod linux;
 pub mod macos;
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 
 use macaddr::MacAddr6;
 
@@ -25,6 +25,8 @@ use crate::settings::change::{effective_mac, effective_no_local};
 use crate::settings::{Key, Settings};
 use crate::store::{Runs, StartedVm, Store, StoreLock};
 use crate::sys::Os;
+
+pub use helper::{check_socket_path, socket_path, spawn_helper, stop_helper, verified_relay};
 
 /// What `start` did.
 #[derive(Debug)]
@@ -59,151 +61,6 @@ pub enum LeaseEvent {
     Bound { mac: MacAddr6, ip: Ipv4Addr },
     /// A lease ended (expired or released).
     Released { mac: MacAddr6, ip: Ipv4Addr },
-}
-
-/// Start the relay helper of a socket-attached VM; returns once its socket is there.
-pub fn spawn_helper(
-    store: &Store,
-    settings: &Settings,
-    state: &StartedVm,
-    socket: &Path,
-    port: &[String],
-) -> Result<u32, Error> {
-    let failed = |why: String, hint: Option<&str>| {
-        Error::host(
-            format!("the relay of VM '{}' did not start: {why}", state.name),
-            hint.map_or_else(
-                || {
-                    if cfg!(target_os = "macos") {
-                        "`vmctl doctor` checks what vmnet needs".to_owned()
-                    } else {
-                        "is /dev/net/tun there, and can vmctl write its run/ folder?".to_owned()
-                    }
-                },
-                str::to_owned,
-            ),
-        )
-    };
-    let exe = std::env::current_exe().map_err(|e| failed(e.to_string(), None))?;
-    let run_dir = store.run_dir();
-    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
-    // Its complaints, kept beside its state: a log, not state, so no atomic write.
-    let log_path = run_dir.join(format!("{}.relay.log", state.name));
-    #[allow(clippy::disallowed_methods)]
-    let log = std::fs::File::create(&log_path).map_err(|e| Error::io("creating", &log_path, e))?;
-    let mut command = std::process::Command::new(exe);
-    command
-        .arg("--home")
-        .arg(store.home())
-        .args([
-            "--quiet",
-            "relay-helper",
-            "--mac",
-            &Mac(state.mac).to_string(),
-        ])
-        .args(port)
-        .arg("--socket")
-        .arg(socket);
-    if state.no_local {
-        command.arg("--no-local");
-    }
-    if let Some(network) = &state.network {
-        // The addresses it learns from DHCP reach the firewall as lease events of it.
-        command.args(["--report", network]);
-    }
-    if let Some(plan) = state
-        .network
-        .as_deref()
-        .and_then(|n| settings.address_plan(n))
-    {
-        command
-            .args(["--gateway", &plan.gateway().to_string()])
-            .args(["--subnet", &plan.subnet().to_string()]);
-    }
-    if let Some(ip) = state.static_ip {
-        command.args(["--address", &ip.to_string()]);
-    }
-    // Its own process group: a Ctrl-C meant for a hypervisor in the foreground is not
-    // meant for the relay (`stop` ends it).
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| failed(e.to_string(), None))?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    while !socket.exists() {
-        if let Ok(Some(status)) = child.try_wait() {
-            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let line = |prefix: &str| {
-                said.lines()
-                    .find_map(|l| l.strip_prefix(prefix))
-                    .map(str::trim)
-            };
-            let why = line("error:").map_or_else(|| format!("it exited ({status})"), str::to_owned);
-            return Err(failed(why, line("hint:")));
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            return Err(failed("no socket after 3 s".into(), None));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    Ok(child.id())
-}
-
-/// Is `pid` a relay helper (and not a process that inherited its number)?
-fn is_relay_helper(pid: u32) -> bool {
-    crate::sys::process::command_line(pid)
-        .is_some_and(|c| String::from_utf8_lossy(&c).contains("relay-helper"))
-}
-
-/// End a relay helper (if that pid is still one) and remove its socket.
-pub fn stop_helper(pid: Option<u32>, socket: Option<&Path>) {
-    if let Some(pid) = pid.filter(|pid| is_relay_helper(*pid)) {
-        crate::sys::process::terminate(pid, std::time::Duration::from_secs(2));
-    }
-    if let Some(socket) = socket {
-        let _ = std::fs::remove_file(socket);
-        let _ = std::fs::remove_file(socket.with_extension("relay.log"));
-    }
-}
-
-/// A started VM's relay helper and socket, as far as the host confirms they are what vmctl
-/// made: the pid runs vmctl's relay helper and started when the run file says it did; the
-/// socket is `run/<vm>.sock`. A run file can say anything: what is not confirmed is left
-/// alone, with a warning naming the file.
-pub fn verified_relay(
-    store: &Store,
-    state: &StartedVm,
-    warnings: &mut Vec<String>,
-) -> (Option<u32>, Option<PathBuf>) {
-    let file = format!("run/{}.plist", state.name);
-    let pid = state.helper.filter(|&pid| {
-        let started = crate::sys::process::start_time(pid);
-        let ours = is_relay_helper(pid)
-            && state
-                .helper_start
-                .as_deref()
-                .is_none_or(|recorded| started.as_deref() == Some(recorded));
-        if !ours && crate::sys::process::alive(pid) {
-            warnings.push(format!(
-                "{file}: pid {pid} is not the VM's relay helper (another process has that pid now): left alone"
-            ));
-        }
-        ours
-    });
-    let ours = store.run_dir().join(format!("{}.sock", state.name));
-    if let Some(socket) = state.socket.as_ref().filter(|s| **s != ours) {
-        warnings.push(format!(
-            "{file}: socket {} is not vmctl's ({}): left alone",
-            socket.display(),
-            ours.display()
-        ));
-    }
-    let socket = (state.attach == Attach::Socket || state.socket.is_some()).then_some(ours);
-    (pid, socket)
 }
 
 /// Two started VMs never share a MAC or a host port: refuse, naming the VM that has it.

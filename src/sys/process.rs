@@ -1,22 +1,42 @@
 //! Processes by pid: is one alive, and what is its command line (so a pid read from a file is
 //! only acted on when it is the process vmctl started).
 
-/// Is the process `pid` there (and, on Linux, not a zombie)?
+/// Is the process `pid` there, and not a zombie (dead, waiting for its parent to reap it)?
 pub fn alive(pid: u32) -> bool {
+    signalable(pid) && !zombie(pid)
+}
+
+/// Does `pid` answer signals (a zombie does)?
+fn signalable(pid: u32) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return false;
     };
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
-        // Another user's process is there too.
-        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
-        Err(_) => return false,
+    // Another user's process is there too.
+    matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None),
+        Ok(()) | Err(nix::errno::Errno::EPERM)
+    )
+}
+
+/// Is `pid` a zombie: `/proc/PID/stat` says so where there is a `/proc` (Linux); elsewhere
+/// (macOS) `ps` does.
+fn zombie(pid: u32) -> bool {
+    if std::path::Path::new("/proc/self/stat").exists() {
+        return std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        });
     }
-    // A zombie still answers signals; /proc tells it apart where there is one.
-    !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z'))
-    })
+    std::process::Command::new("ps")
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+        .is_ok_and(|out| is_zombie_state(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `ps -o stat=`'s state letters (`Z`, `Z+`, `S`, `Ss`...).
+fn is_zombie_state(stat: &str) -> bool {
+    stat.trim_start().starts_with('Z')
 }
 
 /// The command line of `pid` (arguments joined by NUL on Linux, by spaces from `ps`
@@ -55,7 +75,8 @@ pub fn start_time(pid: u32) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// Send `pid` SIGTERM and wait up to `wait` for it to be gone.
+/// Send `pid` SIGTERM and wait up to `wait` for it to be gone (or a zombie: dead, its parent
+/// yet to reap it).
 pub fn terminate(pid: u32, wait: std::time::Duration) {
     let Ok(raw) = i32::try_from(pid) else {
         return;
@@ -65,7 +86,35 @@ pub fn terminate(pid: u32, wait: std::time::Duration) {
         nix::sys::signal::Signal::SIGTERM,
     );
     let deadline = std::time::Instant::now() + wait;
-    while alive(pid) && std::time::Instant::now() < deadline {
+    let mut polls = 0u32;
+    while signalable(pid) && std::time::Instant::now() < deadline {
+        polls += 1;
+        // A zombie answers signals until its parent reaps it: every 50th poll asks whether
+        // it is one (on macOS, that is a `ps`).
+        if polls % 50 == 0 && zombie(pid) {
+            return;
+        }
         std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_zombie_is_not_alive() {
+        assert!(super::is_zombie_state("Z+\n"));
+        assert!(super::is_zombie_state(" Z"));
+        assert!(!super::is_zombie_state("Ss"));
+        assert!(!super::is_zombie_state(""));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Dead, not reaped: it answers signals, yet it is no living process.
+        while !super::zombie(pid) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(super::signalable(pid));
+        assert!(!super::alive(pid));
+        child.wait().unwrap();
+        assert!(!super::alive(pid));
     }
 }

@@ -87,7 +87,8 @@ impl<'b, 'a> Checkup<'b, 'a> {
         let store = self.backend.store;
         for mut run in store.load_runs()?.started {
             let mut problems = Vec::new();
-            let (pid, socket) = crate::backend::verified_relay(store, &run, &mut problems);
+            let (pid, socket) =
+                crate::backend::verified_relay(store, &run, crate::sys::Os::Linux, &mut problems);
             let ours = vm_link_name(&run.name);
             if run.link != ours {
                 problems.push(format!(

@@ -366,7 +366,7 @@ impl Host for System {
         socket: &Path,
         port: &[String],
     ) -> Result<u32, Error> {
-        crate::backend::spawn_helper(store, settings, vm, socket, port)
+        crate::backend::spawn_helper(store, settings, vm, socket, port, None)
     }
 
     fn stop_relay(&self, pid: Option<u32>, socket: Option<&Path>) {

@@ -400,7 +400,8 @@ impl Backend for Linux<'_> {
                 state.netns_id = netns_identity(netns);
             }
             if state.attach == Attach::Socket {
-                let socket = self.store.run_dir().join(format!("{}.sock", state.name));
+                let socket = super::socket_path(self.store, &state.name, crate::sys::Os::Linux);
+                super::check_socket_path(&socket, &state.name, crate::sys::Os::Linux)?;
                 let mut port = vec!["--tap".to_owned(), vm_link_name(&state.name)];
                 if let Some(net) = &state.network {
                     // The gateway is the network's bridge: DHCP replies come from its MAC.
@@ -451,7 +452,8 @@ impl Backend for Linux<'_> {
         // Teardown goes on past a failed step, so as much as possible is gone; the first
         // failure is reported.
         let mut errors = Vec::new();
-        let (pid, socket) = super::verified_relay(self.store, state, &mut warnings);
+        let (pid, socket) =
+            super::verified_relay(self.store, state, crate::sys::Os::Linux, &mut warnings);
         if pid.is_some() || socket.is_some() {
             nl.stop_relay(pid, socket.as_deref());
         }

@@ -1,5 +1,6 @@
 //! The macOS plan: vmnet parameters per network, one pf anchor per VM (filter rules as `quick`
-//! rules so the first match wins, `rdr` for port forwards), and bootptab lines for static IPs.
+//! rules so the first match wins, `rdr` for port forwards to the host's own addresses), and
+//! bootptab lines for static IPs.
 //!
 //! Anchors are named `com.apple/vmctl.<vm>`: the stock `/etc/pf.conf` evaluates
 //! `anchor "com.apple/*"` and `rdr-anchor "com.apple/*"`, so they take effect without editing it.
@@ -7,8 +8,10 @@
 //!
 //! The pf text is rendered in `pf`, the bootptab lines in `bootptab`.
 
-mod bootptab;
+pub mod bootptab;
 pub mod pf;
+#[cfg(test)]
+mod pf_grammar;
 
 use std::fmt::Write;
 
