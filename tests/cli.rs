@@ -935,7 +935,9 @@ fn plan_prints_each_part() {
         .stdout;
     assert!(pf.contains("pfctl -a com.apple/vmctl.web"), "{pf}");
     assert!(
-        pf.contains("rdr pass inet proto tcp from any to any port 10000 -> 192.168.64.20 port 22"),
+        pf.contains(
+            "rdr pass inet proto tcp from any to (self) port 10000 -> 192.168.64.20 port 22"
+        ),
         "{pf}"
     );
     let json = home.run(&["-j", "plan", "--platform", "linux"]).ok().json();

@@ -354,7 +354,7 @@ pub fn serve(
         NetSide::Tap(tap) => open_tap(tap).map_err(|e| failed("TAP", e)),
         NetSide::Vmnet(mode) => open_vmnet(
             mode,
-            || vmnet_ranges(&settings()?, args.report.as_deref()),
+            || settings().map(|s| vmnet_ranges(&s, args.report.as_deref())),
             args.no_local,
         ),
     };
@@ -385,7 +385,7 @@ pub fn serve(
         .clone()
         .map(|network| reporter(store.clone(), network, args.mac));
     let counts = Arc::new(Counts::default());
-    let lost = AtomicU64::new(0);
+    let lost_frames = AtomicU64::new(0);
     crate::output::write_stdout("ready\n");
     let result = crate::relay::relay(&vm, &net, policy, &counts, move |e| match e {
         Event::Learned(ip) => {
@@ -395,7 +395,7 @@ pub fn serve(
         }
         Event::Lost(way, loss) => {
             // Logged at 1, 2, 4, 8... lost frames: the log shows it without filling up.
-            let n = lost.fetch_add(1, Ordering::Relaxed) + 1;
+            let n = lost_frames.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 let toward = match way {
                     Way::FromVm => "to the network",
@@ -485,17 +485,17 @@ fn reporter(store: Store, network: String, mac: MacAddr6) -> mpsc::Sender<Ipv4Ad
 
 /// The vmnet ranges of the VM's network (built-in or named): a shared and a host interface
 /// get the range of `network`, or of the built-in network of their mode.
-fn vmnet_ranges(settings: &Settings, network: Option<&str>) -> Result<VmnetRanges, Error> {
+fn vmnet_ranges(settings: &Settings, network: Option<&str>) -> VmnetRanges {
     let range = |builtin: &str| {
         let plan = settings
             .address_plan(network.unwrap_or(builtin))
             .unwrap_or(&settings.shared);
         (plan.gateway(), plan.pool_last(), plan.mask)
     };
-    Ok(VmnetRanges {
+    VmnetRanges {
         shared: range("shared"),
         host: range("host"),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -534,8 +534,10 @@ mod tests {
     }
 
     /// A helper that exits while the command runs ends the command and says how it ended; one
-    /// that `stop` ends after the command leaves nothing to say. Both are reaped.
+    /// that `stop` ends after the command leaves nothing to say. Both are reaped (by the watch:
+    /// the helpers here are never waited for otherwise).
     #[test]
+    #[allow(clippy::zombie_processes)]
     fn a_watched_helper_that_dies_ends_the_command() {
         let mut command = std::process::Command::new("sleep")
             .arg("30")

@@ -224,6 +224,8 @@ pub fn forget_earlier_boot(
     ] {
         let _ = std::fs::remove_file(run.join(leftover));
     }
+    // macOS: the socket's folder (`socket_path`), and whatever its owner left in it.
+    let _ = std::fs::remove_dir_all(run.join(format!("{}.net", state.name)));
     store.remove_run(lock, &state.name)
 }
 

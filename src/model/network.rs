@@ -85,6 +85,24 @@ impl AddressPlan {
         self.end
     }
 
+    /// Why vmnet would refuse this range, if it would: its shared and host networks take
+    /// private ranges only (RFC 1918: 10/8, 172.16/12, 192.168/16; `vmnet_start_address_key`'s
+    /// documentation), and refuse the interface at start otherwise.
+    pub fn vmnet_refusal(&self) -> Option<String> {
+        let subnet = self.subnet();
+        let private = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+            .iter()
+            .map(|r| r.parse::<Ipv4Network>().expect("a valid range"))
+            .any(|range| range.contains(subnet.network()) && range.contains(subnet.broadcast()));
+        (!private).then(|| {
+            format!(
+                "{}/{} is not a private (RFC 1918) range, and vmnet takes no other",
+                subnet.network(),
+                subnet.prefix()
+            )
+        })
+    }
+
     /// May `ip` be reserved for a VM on the network called `name`?
     pub fn check_static_ip(&self, ip: Ipv4Addr, name: &str) -> Result<(), Error> {
         let subnet = self.subnet();
@@ -139,6 +157,38 @@ mod tests {
             );
         }
         assert_eq!(p.subnet().to_string(), "192.168.64.0/24");
+    }
+
+    #[test]
+    fn vmnet_takes_private_ranges_only() {
+        let plan = |start: [u8; 4], end: [u8; 4], mask: [u8; 4]| {
+            AddressPlan::new(start.into(), end.into(), mask.into()).unwrap()
+        };
+        let c = [255, 255, 255, 0];
+        assert_eq!(
+            plan([192, 168, 64, 1], [192, 168, 64, 254], c).vmnet_refusal(),
+            None
+        );
+        assert_eq!(plan([10, 9, 0, 1], [10, 9, 0, 99], c).vmnet_refusal(), None);
+        assert_eq!(
+            plan([172, 31, 5, 1], [172, 31, 5, 9], c).vmnet_refusal(),
+            None
+        );
+        let cgnat = plan([100, 64, 0, 1], [100, 64, 0, 99], c)
+            .vmnet_refusal()
+            .unwrap();
+        assert!(
+            cgnat.contains("100.64.0.0/24 is not a private (RFC 1918) range"),
+            "{cgnat}"
+        );
+        assert!(
+            plan([172, 32, 0, 1], [172, 32, 0, 9], c)
+                .vmnet_refusal()
+                .is_some()
+        );
+        // Half inside is outside.
+        let wide = plan([172, 16, 0, 1], [172, 16, 0, 9], [255, 224, 0, 0]);
+        assert!(wide.vmnet_refusal().is_some(), "172.0.0.0/11");
     }
 
     #[test]

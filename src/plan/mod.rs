@@ -261,6 +261,7 @@ pub(crate) mod tests {
             socket: None,
             helper_start: None,
             netns_id: None,
+            pf_token: None,
         };
         let mut web = vm("web", Mode::Shared, 1);
         web.ip = Some(ip(192, 168, 64, 20));

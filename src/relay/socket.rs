@@ -189,7 +189,7 @@ mod tests {
             match port.send(&[7u8; 1500]).unwrap() {
                 Sent::Delivered => delivered += 1,
                 Sent::Lost(Loss::Full) => lost += 1,
-                other => panic!("{other:?}"),
+                other @ Sent::Lost(_) => panic!("{other:?}"),
             }
             assert!(delivered < 100_000, "the receiver's buffer never filled");
         }
@@ -236,7 +236,7 @@ mod tests {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vm.sock");
-        std::fs::write(&path, b"stale").unwrap();
+        crate::store::write_atomic(&path, b"stale").unwrap();
         let _port = SocketPort::bind(&path).unwrap();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()));

@@ -90,6 +90,10 @@ pub struct StartedVm {
     /// inode of `/run/netns/NAME`), so a namespace made under that name since is left alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns_id: Option<String>,
+    /// macOS: the token of the reference that keeps pf enabled for this VM's anchor (`pfctl
+    /// -E`), released at stop (`pfctl -X`). Digits only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pf_token: Option<String>,
 }
 
 impl StartedVm {
@@ -129,6 +133,7 @@ impl StartedVm {
             socket: None,
             helper_start: None,
             netns_id: None,
+            pf_token: None,
         }
     }
 
@@ -205,6 +210,15 @@ impl StartedVm {
         }
         if [self.holder, self.helper].contains(&Some(0)) {
             return Err("pid 0 is not a process".into());
+        }
+        // It goes to `pfctl -X` as an argument: a number, nothing else.
+        if let Some(token) = &self.pf_token
+            && (token.is_empty() || token.len() > 20 || !token.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "pf_token '{}' is not a pf token (a number)",
+                crate::error::printable(token)
+            ));
         }
         Ok(())
     }
@@ -504,6 +518,31 @@ mod tests {
         ] {
             assert!(reason(name).contains(why), "{name}: {}", reason(name));
         }
+    }
+
+    /// A pf token goes to `pfctl -X` as an argument: a run file with anything but a number
+    /// there is bad.
+    #[test]
+    fn a_pf_token_is_a_number() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::new(home.path().to_path_buf(), true);
+        let mut good = state("good", 1);
+        good.pf_token = Some("18446744073709551615".into());
+        store.save_run(&store.lock().unwrap(), &good).unwrap();
+        bad(
+            &store,
+            "pftoken",
+            value_of("pf_token", "<string>-F all</string>"),
+        );
+        let runs = store.load_runs().unwrap();
+        assert_eq!(runs.started, vec![good]);
+        assert!(
+            runs.bad[0]
+                .reason
+                .contains("pf_token '-F all' is not a pf token"),
+            "{}",
+            runs.bad[0].reason
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub fn terminate(pid: u32, wait: std::time::Duration) {
         polls += 1;
         // A zombie answers signals until its parent reaps it: every 50th poll asks whether
         // it is one (on macOS, that is a `ps`).
-        if polls % 50 == 0 && zombie(pid) {
+        if polls.is_multiple_of(50) && zombie(pid) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));

@@ -1,18 +1,16 @@
-//! The macOS system files vmctl edits, as pure functions (tested on every platform; the
-//! macOS backend and `config` write their results atomically, as root):
+//! The macOS system files vmctl reads and edits, as pure functions (tested on every platform):
 //!
 //! - `/etc/bootptab`: static IPs as bootpd reservations, only in vmctl's marked block after
-//!   the `%%` line; every other line stays.
-//! - `/Library/Preferences/SystemConfiguration/com.apple.vmnet.plist`: `Shared_Net_Address`
-//!   and `Shared_Net_Mask`, the shared network's range; every other key stays.
-//! - `.../com.apple.InternetSharing.default.plist`: `bootpd` → `DHCPLeaseTimeSecs`.
-//!
-//! A plist keeps its format (binary stays binary, XML stays XML).
+//!   the `%%` line; every other line stays. The backend writes it atomically, as root.
+//! - `/Library/Preferences/SystemConfiguration/com.apple.vmnet.plist` (`Shared_Net_Address`,
+//!   `Shared_Net_Mask`: the shared network's range) and `com.apple.InternetSharing.default.plist`
+//!   (`bootpd` → `DHCPLeaseTimeSecs`): read back here to name drift; written only through
+//!   `defaults write` (`vmnet_range_writes`, `lease_time_write`), which goes through cfprefsd.
 
 use std::io::Cursor;
 use std::net::Ipv4Addr;
 
-use plist::{Dictionary, Value};
+use plist::Value;
 
 use crate::discovery::hosts::replace_block;
 use crate::error::Error;
@@ -42,27 +40,45 @@ pub fn merge_bootptab(old: &str, plan_bootptab: &str) -> Result<String, Error> {
         .map_err(|e| Error::corrupt(BOOTPTAB, format!("vmctl's block: {e}")))
 }
 
-/// The shared network's range in `com.apple.vmnet.plist`.
-pub fn set_vmnet_range(old: &[u8], address: Ipv4Addr, mask: Ipv4Addr) -> Result<Vec<u8>, Error> {
-    edit_plist(old, VMNET_PLIST, |dict| {
-        dict.insert(
+/// `defaults` domains of the system's vmnet and Internet Sharing preferences (their paths
+/// without `.plist`, as defaults(1) takes a file).
+pub const VMNET_DOMAIN: &str = "/Library/Preferences/SystemConfiguration/com.apple.vmnet";
+pub const SHARING_DOMAIN: &str =
+    "/Library/Preferences/SystemConfiguration/com.apple.InternetSharing.default";
+
+/// The `defaults write` arguments that give the shared network `address` (its gateway) and
+/// `mask` in `com.apple.vmnet.plist`; every other key stays.
+pub fn vmnet_range_writes(address: Ipv4Addr, mask: Ipv4Addr) -> [Vec<String>; 2] {
+    [
+        vec![
             "Shared_Net_Address".into(),
-            Value::String(address.to_string()),
-        );
-        dict.insert("Shared_Net_Mask".into(), Value::String(mask.to_string()));
-    })
+            "-string".into(),
+            address.to_string(),
+        ],
+        vec!["Shared_Net_Mask".into(), "-string".into(), mask.to_string()],
+    ]
 }
 
-/// bootpd's lease time in `com.apple.InternetSharing.default.plist`.
-pub fn set_lease_time(old: &[u8], seconds: u32) -> Result<Vec<u8>, Error> {
-    edit_plist(old, SHARING_PLIST, |dict| {
-        if !matches!(dict.get("bootpd"), Some(Value::Dictionary(_))) {
-            dict.insert("bootpd".into(), Value::Dictionary(Dictionary::new()));
-        }
-        if let Some(Value::Dictionary(bootpd)) = dict.get_mut("bootpd") {
-            bootpd.insert("DHCPLeaseTimeSecs".into(), Value::Integer(seconds.into()));
-        }
-    })
+/// The `defaults write` arguments that give bootpd's leases `seconds` (`bootpd` →
+/// `DHCPLeaseTimeSecs`; `-dict-add` keeps the dictionary's other keys).
+pub fn lease_time_write(seconds: u32) -> Vec<String> {
+    vec![
+        "bootpd".into(),
+        "-dict-add".into(),
+        "DHCPLeaseTimeSecs".into(),
+        "-int".into(),
+        seconds.to_string(),
+    ]
+}
+
+/// The lines of vmctl's block of `/etc/bootptab` (between its markers).
+pub fn block_lines(bootptab: &str) -> Vec<&str> {
+    bootptab
+        .lines()
+        .skip_while(|l| l.trim() != "# BEGIN vmctl")
+        .skip(1)
+        .take_while(|l| l.trim() != "# END vmctl")
+        .collect()
 }
 
 /// Where the system's files disagree with vmctl's config: one line per value, saying what
@@ -104,34 +120,6 @@ pub fn system_drift(
     drift
 }
 
-/// `edit` applied to the top dictionary of a plist (an empty file is an empty dictionary).
-fn edit_plist(
-    old: &[u8],
-    path: &str,
-    edit: impl FnOnce(&mut Dictionary),
-) -> Result<Vec<u8>, Error> {
-    let binary = old.starts_with(b"bplist00");
-    let mut dict = if old.iter().all(u8::is_ascii_whitespace) {
-        Dictionary::new()
-    } else {
-        match Value::from_reader(Cursor::new(old)) {
-            Ok(Value::Dictionary(dict)) => dict,
-            Ok(_) => return Err(Error::corrupt(path, "not a plist dictionary")),
-            Err(e) => return Err(Error::corrupt(path, format!("not a plist: {e}"))),
-        }
-    };
-    edit(&mut dict);
-    let mut out = Vec::new();
-    let value = Value::Dictionary(dict);
-    let written = if binary {
-        value.to_writer_binary(&mut out)
-    } else {
-        value.to_writer_xml(&mut out)
-    };
-    written.map_err(|e| Error::corrupt(path, e))?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,42 +151,44 @@ mod tests {
     }
 
     #[test]
-    fn vmnet_plist_gets_the_range_and_keeps_other_keys() {
-        let old = fixture("com.apple.vmnet.plist");
-        let new = set_vmnet_range(
-            &old,
-            Ipv4Addr::new(10, 9, 0, 1),
-            Ipv4Addr::new(255, 255, 0, 0),
-        )
-        .unwrap();
-        let text = String::from_utf8(new.clone()).unwrap();
-        crate::test_support::assert_snapshot("vmnet_plist_edited.txt", &text);
-        let Value::Dictionary(dict) = Value::from_reader(Cursor::new(&new)).unwrap() else {
-            panic!("not a dictionary")
-        };
-        assert_eq!(dict["Shared_Net_Address"].as_string(), Some("10.9.0.1"));
-        assert!(dict.contains_key("Host_Net_Address"), "other keys stay");
-        // Binary stays binary.
-        let mut binary = Vec::new();
-        Value::from_reader(Cursor::new(&old))
-            .unwrap()
-            .to_writer_binary(&mut binary)
-            .unwrap();
-        let edited = set_vmnet_range(
-            &binary,
-            Ipv4Addr::new(10, 9, 0, 1),
-            Ipv4Addr::new(255, 255, 0, 0),
-        )
-        .unwrap();
-        assert!(edited.starts_with(b"bplist00"));
-        assert!(set_vmnet_range(b"<nope", Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST).is_err());
+    fn the_system_preferences_go_through_defaults() {
+        let [address, mask] =
+            vmnet_range_writes(Ipv4Addr::new(10, 9, 0, 1), Ipv4Addr::new(255, 255, 0, 0));
+        assert_eq!(address, ["Shared_Net_Address", "-string", "10.9.0.1"]);
+        assert_eq!(mask, ["Shared_Net_Mask", "-string", "255.255.0.0"]);
+        assert_eq!(
+            lease_time_write(600),
+            ["bootpd", "-dict-add", "DHCPLeaseTimeSecs", "-int", "600"]
+        );
+    }
+
+    #[test]
+    fn the_blocks_lines() {
+        let merged = merge_bootptab("# theirs\n", PLAN).unwrap();
+        assert_eq!(
+            block_lines(&merged),
+            ["web\t1\t52:54:00:12:34:01\t192.168.64.20"]
+        );
+        assert!(block_lines("%%\nweb\t1\t52:54:00:12:34:01\t192.168.64.20\n").is_empty());
     }
 
     #[test]
     fn drift_from_the_system_files_is_named() {
         let vmnet = fixture("com.apple.vmnet.plist");
-        let sharing =
-            set_lease_time(&fixture("com.apple.InternetSharing.default.plist"), 600).unwrap();
+        let mut with_lease = plist::Dictionary::new();
+        with_lease.insert("DHCPLeaseTimeSecs".into(), Value::Integer(600.into()));
+        let Value::Dictionary(mut sharing) = Value::from_reader(Cursor::new(fixture(
+            "com.apple.InternetSharing.default.plist",
+        )))
+        .unwrap() else {
+            panic!("not a dictionary")
+        };
+        sharing.insert("bootpd".into(), Value::Dictionary(with_lease));
+        let mut bytes = Vec::new();
+        Value::Dictionary(sharing)
+            .to_writer_xml(&mut bytes)
+            .unwrap();
+        let sharing = bytes;
         let mask = Ipv4Addr::new(255, 255, 255, 0);
         let gateway = Ipv4Addr::new(192, 168, 64, 1);
         assert!(system_drift(&vmnet, &sharing, gateway, mask, 600).is_empty());
@@ -208,22 +198,5 @@ mod tests {
         assert!(drift[1].contains("DHCPLeaseTimeSecs is 600, vmctl has 86400"));
         // Missing or unreadable files say nothing.
         assert!(system_drift(b"", b"<nope", gateway, mask, 1).is_empty());
-    }
-
-    #[test]
-    fn lease_time_goes_into_bootpd() {
-        let new = set_lease_time(&fixture("com.apple.InternetSharing.default.plist"), 600).unwrap();
-        let Value::Dictionary(dict) = Value::from_reader(Cursor::new(&new)).unwrap() else {
-            panic!("not a dictionary")
-        };
-        let bootpd = dict["bootpd"].as_dictionary().unwrap();
-        assert_eq!(bootpd["DHCPLeaseTimeSecs"].as_signed_integer(), Some(600));
-        assert!(dict.contains_key("NAT"), "other keys stay");
-        let fresh = set_lease_time(b"", 60).unwrap();
-        assert!(
-            String::from_utf8(fresh)
-                .unwrap()
-                .contains("DHCPLeaseTimeSecs")
-        );
     }
 }

@@ -138,7 +138,7 @@ mod tests {
     /// lines.
     #[test]
     fn one_bad_profile_costs_only_its_own_line() {
-        let settings = Settings::resolve(&Default::default(), |_| None).unwrap();
+        let settings = Settings::resolve(&std::collections::BTreeMap::new(), |_| None).unwrap();
         let profiles = [
             profile("a-web", 1, Some([192, 168, 64, 20]), None),
             profile("b-web-clone", 1, Some([192, 168, 64, 21]), None),
