@@ -462,6 +462,28 @@ pub const HOST_OS: Os = Os::Macos;
 #[cfg(not(target_os = "macos"))]
 pub const HOST_OS: Os = Os::Linux;
 
+/// A network range this host's backend cannot use, refused where it enters (`config`,
+/// `network create`, `network import`) rather than at start: on macOS, vmnet takes private
+/// (RFC 1918) ranges only.
+pub fn check_network_range(
+    network: &str,
+    plan: &crate::model::network::AddressPlan,
+) -> Result<(), Error> {
+    check_network_range_on(HOST_OS, network, plan)
+}
+
+/// `check_network_range` as `os` has it.
+pub fn check_network_range_on(
+    os: Os,
+    network: &str,
+    plan: &crate::model::network::AddressPlan,
+) -> Result<(), Error> {
+    match os {
+        Os::Macos => macos::check_vmnet_range(network, plan),
+        Os::Linux => Ok(()),
+    }
+}
+
 /// The host's IPv4 routes and interface networks, for the subnet checks of
 /// `discovery::routes`.
 pub fn host_routes() -> Result<Vec<crate::discovery::routes::HostRoute>, Error> {
@@ -542,6 +564,23 @@ impl Backend for Unsupported {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn a_range_vmnet_refuses_is_refused_on_macos_only() {
+        let ip = Ipv4Addr::new;
+        let cgnat =
+            AddressPlan::new(ip(100, 64, 0, 1), ip(100, 64, 0, 9), ip(255, 255, 255, 0)).unwrap();
+        let err = super::check_network_range_on(super::Os::Macos, "lab", &cgnat).unwrap_err();
+        assert!(err.to_string().contains("RFC 1918"), "{err}");
+        assert!(
+            err.hint().unwrap().contains("network create lab"),
+            "{err:?}"
+        );
+        super::check_network_range_on(super::Os::Linux, "lab", &cgnat).unwrap();
+        let private =
+            AddressPlan::new(ip(10, 1, 0, 1), ip(10, 1, 0, 9), ip(255, 255, 255, 0)).unwrap();
+        super::check_network_range_on(super::Os::Macos, "lab", &private).unwrap();
+    }
 
     use crate::discovery::lease::Lease;
     use crate::model::network::AddressPlan;

@@ -284,6 +284,7 @@ fn check_ranges_against_host(
         if !moved {
             continue;
         }
+        crate::backend::check_network_range(network, &plan)?;
         if let Err((err, _)) = routes::check_subnet(plan.subnet(), &taken, &[]) {
             return Err(Error::conflict(format!("the {network} network's {err}")).with_hint(
                 "pick a range no route uses (`vmctl network list` and `ip route` show the taken ones)",

@@ -1,16 +1,22 @@
 //! `vmctl relay-helper ...` (hidden): the process `start --attach socket` (and every macOS
-//! start) leaves running. Its arguments, resolved; the helper is `backend::helper::serve`.
+//! start) leaves running. Its arguments, resolved, and the lease events of the addresses it
+//! learns; the helper itself is `relay::helper::serve`.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::sync::mpsc;
 
 use clap::Args;
+use macaddr::MacAddr6;
 
 use super::Ctx;
-use crate::backend::helper::{HelperArgs, NetSide, serve};
+use crate::backend::{self, LeaseEvent};
 use crate::error::Error;
 use crate::model::mac::parse_mac;
-use crate::relay::Owner;
+use crate::relay::helper::{HelperArgs, NetSide, serve};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::sys::Owner;
 
 /// Relay a VM's socket to its TAP (started by `vmctl start --attach socket`, not by people)
 #[derive(Debug, Args)]
@@ -75,7 +81,44 @@ pub fn run(ctx: &Ctx, args: &RelayHelperArgs) -> Result<(), Error> {
         gateway_mac: args.gateway_mac.as_deref().map(parse_mac).transpose()?,
         subnet: args.subnet,
         address: args.address,
-        report: args.report.clone(),
+        network: args.report.clone(),
     };
-    serve(&ctx.store, || ctx.settings(), &helper)
+    let learned = args
+        .report
+        .clone()
+        .map(|network| reporter(ctx.store.clone(), network, helper.mac));
+    serve(
+        || ctx.settings(),
+        &helper,
+        move |ip| {
+            if let Some(learned) = &learned {
+                let _ = learned.send(ip);
+            }
+        },
+    )
+}
+
+/// A thread that records each address the relay learns as a lease event of `network`, off
+/// the relay's threads (it takes the store lock, and on macOS loads the VM's pf anchor).
+fn reporter(store: Store, network: String, mac: MacAddr6) -> mpsc::Sender<Ipv4Addr> {
+    let (send, addresses) = mpsc::channel::<Ipv4Addr>();
+    std::thread::spawn(move || {
+        for ip in addresses {
+            let recorded = Settings::load(&store).and_then(|settings| {
+                let lock = store.lock()?;
+                backend::host(&store, &settings).lease_event(
+                    &lock,
+                    &network,
+                    LeaseEvent::Bound { mac, ip },
+                )
+            });
+            match recorded {
+                Ok(()) => crate::output::diag(&format!("relay: the VM has {ip} (DHCP)\n")),
+                Err(e) => crate::output::diag(&format!(
+                    "relay: the VM has {ip}, but it was not recorded: {e}\n"
+                )),
+            }
+        }
+    });
+    send
 }

@@ -83,9 +83,15 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
         std::os::unix::process::CommandExt::uid(&mut command, uid);
         std::os::unix::process::CommandExt::gid(&mut command, gid);
     }
+    let mut relay_died = None;
     let status = match command.spawn() {
         Ok(mut child) => {
             let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+            // The relay helper start made (a socket attachment) is this process's child:
+            // watched, reaped, and the command ended if the relay dies under it.
+            let watch = state
+                .helper
+                .map(|helper| backend::helper::HelperWatch::start(helper, child.id()));
             let handle = signals.handle();
             let forwarder = std::thread::spawn(move || {
                 for number in signals.forever() {
@@ -95,6 +101,13 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
                 }
             });
             let status = child.wait();
+            if let Some(watch) = &watch {
+                watch.command_ended();
+                relay_died = watch.ended_first().map(|how| {
+                    let said = backend::helper::last_words(&ctx.store, &state.name);
+                    (how, said)
+                });
+            }
             handle.close();
             let _ = forwarder.join();
             status.map_err(|e| e.to_string())
@@ -117,6 +130,18 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<(), Error> {
     })?;
     for warning in stopped?.warnings {
         ctx.out.warn(&warning);
+    }
+    if let Some((how, said)) = relay_died {
+        return Err(Error::host(
+            format!(
+                "the relay of VM '{}' ended ({how}{}) while `{}` ran: the VM lost its network, so `{}` was stopped",
+                state.name,
+                said.map(|line| format!(": {line}")).unwrap_or_default(),
+                args.command[0],
+                args.command[0]
+            ),
+            "`vmctl doctor` checks what the relay needs; `vmctl run` again starts a new one",
+        ));
     }
     std::process::exit(exit_code(status));
 }

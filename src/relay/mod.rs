@@ -5,6 +5,7 @@
 //! that stays full, vmnet refusing a write) is lost and counted, as a switch drops on a full
 //! queue: the relay goes on. It ends when either port is gone (or closed), and then both end.
 
+pub mod helper;
 pub mod policy;
 pub mod ports;
 pub mod socket;
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 pub use policy::{Drop, FramePolicy};
 pub use ports::{VmnetRange, VmnetRanges, open_tap, open_vmnet, vmnet_gateway_mac};
-pub use socket::{Owner, SocketPort};
+pub use socket::SocketPort;
 
 /// Somewhere frames come from and go to, one frame per call.
 pub trait PacketPort: Send + Sync {

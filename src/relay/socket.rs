@@ -24,6 +24,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, UnixAddr, sendto, setsockopt, sockopt};
 
 use super::{Loss, PacketPort, Sent};
+use crate::sys::Owner;
 
 /// The receive buffer asked for: room for about 2,000 full-size frames from the hypervisor
 /// (vfkit and vmnet-helper use 4 MiB; macOS allows up to `kern.ipc.maxsockbuf`, 8 MiB).
@@ -46,13 +47,6 @@ const RETRY_WAITS: [Duration; 5] = [
 pub struct SocketPort {
     socket: UnixDatagram,
     peer: Mutex<Option<PathBuf>>,
-}
-
-/// Who the socket belongs to: the hypervisor's user and group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
-    pub uid: u32,
-    pub gid: u32,
 }
 
 impl SocketPort {

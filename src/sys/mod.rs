@@ -17,6 +17,13 @@ pub enum Os {
     Macos,
 }
 
+/// The user and group a file or socket is made for (a hypervisor's, not vmctl's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+}
+
 /// Unix seconds now.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

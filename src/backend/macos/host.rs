@@ -20,9 +20,9 @@ use std::process::{Command, Stdio};
 
 use super::files::BOOTPTAB;
 use crate::error::Error;
-use crate::relay::Owner;
 use crate::settings::Settings;
 use crate::store::{StartedVm, Store, write_through};
+use crate::sys::Owner;
 
 const PFCTL: &str = "/sbin/pfctl";
 const LAUNCHCTL: &str = "/bin/launchctl";

@@ -30,11 +30,10 @@ use crate::model::network::AddressPlan;
 use crate::model::{Attach, Mode, VmProfile};
 use crate::plan::macos::MacosPlan;
 use crate::plan::macos::bootptab::{lines_of, reservations, text};
-use crate::relay::Owner;
 use crate::settings::change::effective_mac;
 use crate::settings::{Key, Settings};
 use crate::store::{StartedVm, Store, StoreLock};
-use crate::sys::Os;
+use crate::sys::{Os, Owner};
 
 use files::{
     BOOTPTAB, SHARING_DOMAIN, SHARING_PLIST, VMNET_DOMAIN, VMNET_PLIST, block_lines,

@@ -10,9 +10,9 @@ use std::rc::Rc;
 
 use super::host::{MacHost, commands};
 use crate::error::Error;
-use crate::relay::Owner;
 use crate::settings::Settings;
 use crate::store::{StartedVm, Store};
+use crate::sys::Owner;
 
 /// Clones share one tape: a test keeps one, the backend owns the other.
 #[derive(Clone, Default)]

@@ -110,6 +110,7 @@ pub(super) fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
         let taken = taken_subnets(ctx, &settings, &args.name);
         let subnet = choose_subnet(args, &taken)?;
         let plan = plan_of(subnet)?;
+        crate::backend::check_network_range(&args.name, &plan)?;
         net.start_address = Some(plan.start);
         net.end_address = Some(plan.end);
         net.subnet_mask = Some(plan.mask);

@@ -53,6 +53,7 @@ pub(super) fn run(ctx: &Ctx, args: &ImportArgs) -> Result<(), Error> {
             );
         }
         if let Some(plan) = net.address_plan() {
+            crate::backend::check_network_range(&net.name, &plan)?;
             let subnet = plan.subnet();
             if let Err((err, _)) = routes::check_subnet(subnet, &taken, &[]) {
                 return Err(
