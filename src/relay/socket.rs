@@ -237,4 +237,66 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o700);
         assert_eq!(meta.uid(), nix::unistd::geteuid().as_raw());
     }
+
+    /// As root: bound as another user, the socket is that user's (mode 0700); in a folder that
+    /// user cannot reach, the bind is refused (the hypervisor could not reach it either), and
+    /// either way the helper is root again after. The effective ids are the whole process's,
+    /// so the binds run in a process of their own (this test binary, one ignored test).
+    #[test]
+    fn bound_as_the_hypervisors_user() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: binding as another user needs root");
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let theirs = home.path().join("theirs");
+        let roots = home.path().join("roots");
+        for dir in [&theirs, &roots] {
+            std::fs::create_dir(dir).unwrap();
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let bind = |at: &Path| {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "relay::socket::tests::bind_as_child",
+                    "--exact",
+                    "--ignored",
+                    "--test-threads=1",
+                    "--nocapture",
+                ])
+                .env("VMCTL_TEST_BIND_AT", at)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let socket = theirs.join("vm.sock");
+        assert!(bind(&socket).contains("child: bound"));
+        let meta = std::fs::symlink_metadata(&socket).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        let said = bind(&roots.join("vm.sock"));
+        assert!(said.contains("child: refused: permission denied"), "{said}");
+    }
+
+    #[test]
+    #[ignore = "run by bound_as_the_hypervisors_user, in a process of its own"]
+    fn bind_as_child() {
+        let Some(at) = std::env::var_os("VMCTL_TEST_BIND_AT") else {
+            return;
+        };
+        let owner = Owner {
+            uid: 65534,
+            gid: 65534,
+        };
+        match SocketPort::bind_as(Path::new(&at), Some(owner)) {
+            Ok(_) => println!("child: bound"),
+            Err(e) => println!("child: refused: {}", e.kind()),
+        }
+        assert!(nix::unistd::geteuid().is_root(), "root again");
+        assert_eq!(nix::unistd::getegid().as_raw(), 0, "root's group again");
+    }
 }
