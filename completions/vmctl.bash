@@ -2686,7 +2686,7 @@ _vmctl() {
             return 0
             ;;
         vmctl__subcmd__relay__subcmd__helper)
-            opts="-j -y -q -h -V --tap --vmnet --socket --mac --no-local --gateway --gateway-mac --subnet --address --report --home --machine-readable --json --yes --quiet --verbose --help --version"
+            opts="-j -y -q -h -V --tap --vmnet --socket --owner --mac --no-local --gateway --gateway-mac --subnet --address --report --home --machine-readable --json --yes --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2701,6 +2701,10 @@ _vmctl() {
                     return 0
                     ;;
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --owner)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

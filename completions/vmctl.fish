@@ -489,6 +489,7 @@ complete -c vmctl -n "__fish_vmctl_using_subcommand lease-event" -s V -l version
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l tap -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l vmnet -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l socket -r -F
+complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l owner -d 'The socket\'s owner, UID:GID (the hypervisor\'s user); it is bound as that user' -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l mac -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l gateway -r
 complete -c vmctl -n "__fish_vmctl_using_subcommand relay-helper" -l gateway-mac -d 'The gateway\'s MAC (a TAP\'s: the vmctl bridge\'s); a vmnet helper asks the host for it' -r

@@ -42,7 +42,7 @@ const VMCTL: &str = "/bin/sh";
 #[test]
 fn start_at_boot_until_it_succeeds() {
     let daemon = printed(&["--print", "--vmctl", VMCTL, "--home", "/var/vmctl", "web"]);
-    assert_eq!(daemon["Label"].as_string(), Some("dev.vmctl.web"));
+    assert_eq!(daemon["Label"].as_string(), Some("org.vmctl.vm.web"));
     assert_eq!(
         strings(&daemon["ProgramArguments"]),
         [VMCTL, "--home", "/var/vmctl", "start", "web"]

@@ -14,7 +14,7 @@
 # The daemon runs as root: the vmctl binary and every folder above it must be root's and
 # writable by nobody else (else whoever can replace it gets root at boot); refused otherwise.
 # --print writes the plist to stdout and installs nothing. Remove one with:
-#   sudo launchctl bootout system/dev.vmctl.VM; sudo rm /Library/LaunchDaemons/dev.vmctl.VM.plist
+#   sudo launchctl bootout system/org.vmctl.vm.VM; sudo rm /Library/LaunchDaemons/org.vmctl.vm.VM.plist
 set -eu
 
 die() { printf 'error: %s\nhint: %s\n' "$1" "$2" >&2; exit 2; }
@@ -85,7 +85,7 @@ done
 xml() { printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'; }
 arg() { printf '\t\t<string>%s</string>\n' "$(xml "$1")"; }
 
-label=dev.vmctl.$vm
+label=org.vmctl.vm.$vm
 plist=$(
   printf '<?xml version="1.0" encoding="UTF-8"?>\n'
   printf '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n'
