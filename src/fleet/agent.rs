@@ -6,8 +6,9 @@
 //! `POLL` (an atomic write renames a file there, which moves the folder's time) and publishes
 //! what changed, so a change shows in the fleet within about `POLL` plus one etcd round trip,
 //! and a command never waits for, or fails because of, the registry. After any failure it
-//! starts over: the lease renewed (or a new one), what etcd has read back, and only what
-//! differs written (`sync_ops`).
+//! starts over: the lease renewed (or a new one), what etcd has read back, only what differs
+//! written (`sync_ops`), and each VM's MAC reserved if no VM holds it (a VM made before the
+//! registry was set); a MAC another VM holds is said in the log.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -107,6 +108,9 @@ impl Agent<'_> {
             .map(|(k, v)| (k, (v, self.lease)))
             .collect();
         put_seen(fleet)?;
+        for conflict in super::ensure_reservations(fleet, &snap)? {
+            (self.log)(&conflict);
+        }
         self.last_seen = Instant::now();
         self.last_stamp = stamp(self.store);
         self.last_publish = Instant::now();

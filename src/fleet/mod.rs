@@ -342,6 +342,47 @@ pub fn reserve_mac(
     Ok(())
 }
 
+/// Make sure each VM of this host holds its MAC in the fleet (a VM made before the registry
+/// was set, or whose auto MAC moved with `mac_prefix`): a MAC no one holds is taken; one held
+/// by another VM is a conflict, returned as a line to say. Each is one transaction.
+pub fn ensure_reservations(fleet: &Fleet, snap: &Snapshot) -> Result<Vec<String>, Error> {
+    let mut conflicts = Vec::new();
+    for vm in &snap.vms {
+        let ours = Reservation {
+            host: fleet.host.clone(),
+            vm: vm.name.clone(),
+            uuid: vm.uuid.clone(),
+        };
+        let key = registry::mac_key(&vm.mac);
+        let (ok, responses) = fleet
+            .etcd
+            .txn(
+                &[etcd::absent(&key)],
+                &[etcd::put_op(
+                    &key,
+                    &serde_json::to_vec(&ours).unwrap_or_default(),
+                    0,
+                )],
+                &[etcd::get_op(&key)],
+            )
+            .map_err(|e| fleet.fail(e))?;
+        if ok {
+            continue;
+        }
+        let holder = responses
+            .first()
+            .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
+            .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok());
+        if let Some(holder) = holder.filter(|h| *h != ours) {
+            conflicts.push(format!(
+                "VM '{}' has MAC {}, which the fleet has reserved for VM '{}' on host '{}': the two must not run at once on one LAN; give one another MAC",
+                vm.name, vm.mac, holder.vm, holder.host
+            ));
+        }
+    }
+    Ok(conflicts)
+}
+
 /// Release this VM's reservation of `mac` (only if it is this VM's).
 pub fn release_mac(fleet: &Fleet, vm: &VmProfile, mac: macaddr::MacAddr6) -> Result<(), Error> {
     let ours = Reservation {
