@@ -9,10 +9,14 @@
 #
 # The namespace the suite starts in plays the LAN: a bridge `lan` (10.77.0.1, for the suite's
 # etcdctl). Etcd member N runs in the namespace eN at 10.77.0.1N, host hN in the namespace hN
-# at 10.77.0.2N, each joined to the bridge by a veth (eN-lan / hN-lan outside, lan0 inside). Its vmctl commands and agent run under
-# `ip netns exec hN`, so its bridge, dnsmasq and nft tables live in hN; a VM is one more
-# namespace whose eth0 vmctl moves in from hN (network namespaces are not nested: any
-# namespace's links can be moved to any other, by the path under /run/netns).
+# at 10.77.0.2N, each joined to the bridge by a veth (eN-lan / hN-lan outside, lan0 inside).
+# A host's vmctl commands and agent run under `ip netns exec hN` with its own VMCTL_HOME, so
+# its bridge, dnsmasq and nft tables live in hN; its VM NAME is one more namespace, hN-NAME,
+# whose eth0 vmctl moves in from hN (network namespaces are not nested: a link moves to any
+# namespace named under /run/netns).
+#
+# FLEET_SUITE_LOGS=DIR keeps the agents', the watch's and the members' logs, and every change
+# etcd saw under /vmctl/v1/, for a post-mortem.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/netns-lib.sh
@@ -40,7 +44,6 @@ fleet_cleanup() {
     done
   done
   etcd_stop_all
-  # FLEET_SUITE_LOGS=DIR keeps the agents', watches' and members' logs for a post-mortem.
   if [ -n "${FLEET_SUITE_LOGS:-}" ]; then
     mkdir -p "$FLEET_SUITE_LOGS" && cp "$home"/*.log "$home"/watch.h2 "$home"/watch.h2.err "$etcd_dir"/*.log "$FLEET_SUITE_LOGS"/ 2>/dev/null
   fi
@@ -167,8 +170,6 @@ local_rows() {
     vh "$h" -j list 2>/dev/null | H=$h pyj '"\n".join("%s/%s %s %s" % (__import__("os").environ["H"], v["name"], v.get("ip") or "-", v.get("status")) for v in d)'
   done | sed '/^$/d' | sort
 }
-# hosts_of VIEWER: the hosts with VMs in VIEWER's `fleet list`, e.g. "h1 h2".
-hosts_of() { fleet_rows "$1" | cut -d/ -f1 | sort -u | tr '\n' ' ' | sed 's/ $//'; }
 # gone_within START HOST VIEWER LIMIT: HOST's VMs leave VIEWER's `fleet list` less than LIMIT
 # seconds after START (an $EPOCHREALTIME).
 gone_within() {
@@ -308,7 +309,7 @@ same "the name dup points at h1 and h2" "/vmctl/v1/reservations/names/dup/h1 /vm
 echo "# 2. who may write what: h1's credentials cannot change or delete h2's records"
 h2_before=$(host_records h2)
 h2_keys=$(printf '%s\n' "$h2_before" | cut -d' ' -f1)
-expect "h2 has records: $(echo $h2_keys)" test -n "$h2_keys"
+expect "h2 has records: $(printf '%s' "$h2_keys" | tr '\n' ' ')" test -n "$h2_keys"
 for key in $h2_keys; do
   refused "h1 cannot overwrite $key" "permission denied" ectl h1 put "$key" '{"forged":true}'
   refused "h1 cannot delete $key" "permission denied" ectl h1 del "$key"
@@ -361,9 +362,9 @@ expect "h1: clone a1 a1c" vh h1 clone a1 a1c
 same "  the clone's new MAC is reserved for h1/a1c" "h1 a1c" "$(reservation "/vmctl/v1/reservations/macs/$(mac_of h1 a1c)")"
 refused "h2: create with a MAC a clone on h1 holds, naming h1" "h1" vh h2 create thief --mac "$(mac_of h1 a1c)"
 # A bridged named network's static addresses are reserved the same way.
-expect "h1 and h2 each make the bridged network lanbr on their LAN interface" \
-  sh -c "ip netns exec h1 env VMCTL_HOME='$home/h1' '$V' network create lanbr --mode bridge --interface lan0 &&
-         ip netns exec h2 env VMCTL_HOME='$home/h2' '$V' network create lanbr --mode bridge --interface lan0"
+for h in h1 h2; do
+  expect "$h makes the bridged network lanbr on its LAN interface" vh "$h" network create lanbr --mode bridge --interface lan0
+done
 expect "h1: a bridged VM with static 10.77.0.100 on lanbr" vh h1 create s1 --network lanbr --ip 10.77.0.100
 same "  10.77.0.100 on lanbr is reserved for h1/s1" "h1 s1" "$(reservation /vmctl/v1/reservations/ips/lanbr/10.77.0.100)"
 refused "h2: the same address on lanbr is refused, naming h1" "h1" vh h2 create s2 --network lanbr --ip 10.77.0.100
@@ -470,6 +471,8 @@ t0=$(now); expect "h1's local list works" vh h1 list; within "  at once" 1000 "$
 t0=$(now); expect "h1's show a1 works" vh h1 show a1; within "  at once" 1000 "$t0"
 t0=$(now); expect "h1's leases works" vh h1 leases; within "  at once" 1000 "$t0"
 t0=$(now); expect "h1 stops a2" vh h1 stop a2; within "  without waiting on etcd" 2000 "$t0"
+t0=$(now); expect "h1 stops and starts dup" restart_vm h1 dup; within "  without waiting on etcd" 3000 "$t0"
+ip -n h1-dup link set eth0 up && lease h1-dup
 t0=$(now); out=$(vh h1 create no-quorum 2>&1); rc=$?; took=$(ms_since "$t0")
 if [ $rc -ne 0 ] && [ "$took" -lt 5000 ]; then ok "create refuses without quorum ($took ms): $(printf '%s' "$out" | head -1)"; else bad "create without quorum: exit $rc after $took ms: $out"; fi
 expect_not "  and made nothing" vh h1 show no-quorum
@@ -487,6 +490,7 @@ same_rows "without restarting an agent, h2's fleet list is whole and current aga
 echo "#    resynced $(ms_since "$t0") ms after the members were started"
 same "  a2 shows stopped" "h1/a2 - stopped" "$(fleet_rows h2 | grep '^h1/a2 ')"
 for h in "${hosts[@]}"; do expect "  $h's agent is still the first one" agent_alive "$h"; done
+same "the refused create left nothing in the registry" "" "$(ectl root get --prefix --keys-only /vmctl/v1/reservations/names/no-quorum 2>&1)"
 expect "create works again" vh h1 create after-quorum
 
 summary
