@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, args: &CloneArgs) -> Result<(), Error> {
     reroll_auto_mac(&mut clone, &settings, &others);
     let fleet = reserve_in_fleet(ctx, &settings, &mut clone, None)?;
     if let Err(e) = ctx.store.save(&lock, &clone) {
-        unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &clone);
+        unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &clone, None);
         return Err(e);
     }
     ctx.out.done(

@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs) -> Result<(), Error> {
     let warnings = apply_nic_change(&mut profile, &change, &settings, &others)?;
     let fleet = reserve_in_fleet(ctx, &settings, &mut profile, None)?;
     if let Err(e) = ctx.store.save(&lock, &profile) {
-        unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &profile);
+        unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &profile, None);
         return Err(e);
     }
     for w in &warnings {

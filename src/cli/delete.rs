@@ -105,9 +105,11 @@ pub fn run(ctx: &Ctx, args: &DeleteArgs) -> Result<(), Error> {
         // reservation naming a VM that is gone, never a VM without one.
         if let (Some(fleet), Some(profile)) = (&fleet, &profile) {
             let mac = crate::settings::change::effective_mac(profile, &settings);
-            if let Err(e) = crate::fleet::release_mac(fleet, profile, mac) {
+            if let Err(e) = crate::fleet::release_mac(fleet, profile, mac)
+                .and_then(|()| crate::fleet::release_ip(fleet, profile))
+            {
                 ctx.out.warn(&format!(
-                    "the fleet still holds MAC {} for deleted VM '{name}': {e}",
+                    "the fleet may still hold MAC {} (or the address) of deleted VM '{name}': {e}",
                     crate::model::Mac(mac)
                 ));
             }

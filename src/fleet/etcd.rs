@@ -312,8 +312,19 @@ impl Etcd {
         let (mut conn, _) = self.connect(at, Some(REQUEST_TIMEOUT))?;
         let (status, answer, sent) =
             http_post(&mut conn, &self.url.endpoints[at].0, path, body, token).map_err(|e| {
+                let why = if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
+                    format!(
+                        "no answer within {:.1} s (has etcd lost its quorum?)",
+                        REQUEST_TIMEOUT.as_secs_f64()
+                    )
+                } else {
+                    e.to_string()
+                };
                 format!(
-                    "{}:{}: {e}",
+                    "{}:{}: {why}",
                     self.url.endpoints[at].0, self.url.endpoints[at].1
                 )
             })?;
@@ -321,15 +332,27 @@ impl Etcd {
         self.bytes_out.fetch_add(sent as u64, Ordering::Relaxed);
         self.bytes_in
             .fetch_add(answer.len() as u64, Ordering::Relaxed);
-        let answer: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        let text = answer;
+        let answer: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
         if status == 200 {
             return Ok(Ok(answer));
         }
+        // A refusal before the gateway (a client certificate it will not take, say) is plain
+        // text, not JSON.
         let message = answer["message"]
             .as_str()
             .or_else(|| answer["error"].as_str())
-            .unwrap_or("no message")
-            .to_owned();
+            .map_or_else(
+                || {
+                    let plain = String::from_utf8_lossy(&text).trim().to_owned();
+                    if plain.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        format!("HTTP {status}: {}", crate::error::printable(&plain))
+                    }
+                },
+                str::to_owned,
+            );
         // No leader, or a member cut off from the others: another member may do.
         if message.contains("no leader")
             || message.contains("timed out")

@@ -280,66 +280,124 @@ pub fn published(
     Ok(out)
 }
 
+/// The fleet-wide key of a VM's static IP: one on a named bridge network (a LAN several hosts
+/// share), where two hosts' VMs must not be set to one address. Addresses on a vmctl network
+/// are that host's own (NAT behind it), so they need none.
+pub fn ip_key_of(vm: &VmProfile) -> Option<String> {
+    match (
+        vm.network.mode,
+        vm.network.network.as_deref(),
+        vm.network.ip,
+    ) {
+        (crate::model::Mode::Bridge, Some(network), Some(ip)) => {
+            Some(registry::ip_key(network, ip))
+        }
+        _ => None,
+    }
+}
+
+fn ours(fleet: &Fleet, vm: &VmProfile) -> Reservation {
+    Reservation {
+        host: fleet.host.clone(),
+        vm: vm.name.clone(),
+        uuid: vm.uuid.clone(),
+    }
+}
+
+/// Take `key` for `vm` in one transaction: it succeeds when no VM holds it (or this very VM
+/// does); otherwise the holder, named in the error (`what` says what is held).
+fn reserve(fleet: &Fleet, vm: &VmProfile, key: &str, what: &str) -> Result<(), Error> {
+    let ours = ours(fleet, vm);
+    let value = serde_json::to_vec(&ours).unwrap_or_default();
+    let (ok, responses) = fleet
+        .etcd
+        .txn(
+            &[etcd::absent(key)],
+            &[etcd::put_op(key, &value, 0)],
+            &[etcd::get_op(key)],
+        )
+        .map_err(|e| fleet.fail(e))?;
+    if ok {
+        return Ok(());
+    }
+    let holder = responses
+        .first()
+        .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
+        .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok());
+    match holder {
+        Some(holder) if holder == ours => Ok(()),
+        // Held by another VM (or one of the same name with another uuid: a VM deleted and made
+        // again elsewhere waits for the old one's release).
+        Some(holder) => Err(Error::conflict(format!(
+            "{what} is reserved in the fleet for VM '{}' on host '{}'",
+            holder.vm, holder.host
+        ))
+        .with_hint("pick another; `vmctl fleet list` shows who has which")),
+        None => Err(Error::conflict(format!(
+            "{what} changed hands in the fleet while it was being reserved"
+        ))
+        .with_hint("run the command again")),
+    }
+}
+
+/// Let `key` go if the fleet has it for `vm`.
+fn release(fleet: &Fleet, vm: &VmProfile, key: &str) -> Result<(), Error> {
+    let value = serde_json::to_vec(&ours(fleet, vm)).unwrap_or_default();
+    fleet
+        .etcd
+        .txn(&[etcd::holds(key, &value)], &[etcd::delete_op(key)], &[])
+        .map(|_| ())
+        .map_err(|e| fleet.fail(e))
+}
+
 /// Reserve `mac` for `vm` fleet-wide, in one transaction: it succeeds when no VM holds the MAC
-/// (or this very VM does), and fails naming the holder otherwise. Then `release` (the MAC the
-/// VM had) is let go, if the fleet has it for this VM.
+/// (or this very VM does), and fails naming the holder otherwise. Then `release_old` (the MAC
+/// the VM had) is let go, if the fleet has it for this VM.
 pub fn reserve_mac(
     fleet: &Fleet,
     vm: &VmProfile,
     mac: macaddr::MacAddr6,
-    release: Option<macaddr::MacAddr6>,
+    release_old: Option<macaddr::MacAddr6>,
 ) -> Result<(), Error> {
-    let ours = Reservation {
-        host: fleet.host.clone(),
-        vm: vm.name.clone(),
-        uuid: vm.uuid.clone(),
-    };
-    let value = serde_json::to_vec(&ours).unwrap_or_default();
-    let key = registry::mac_key(&Mac(mac).to_string());
-    let (ok, responses) = fleet
-        .etcd
-        .txn(
-            &[etcd::absent(&key)],
-            &[etcd::put_op(&key, &value, 0)],
-            &[etcd::get_op(&key)],
-        )
-        .map_err(|e| fleet.fail(e))?;
-    let holder = (!ok)
-        .then(|| {
-            responses
-                .first()
-                .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
-                .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok())
-        })
-        .flatten();
-    match holder {
-        // Held by another VM (or the same name with another uuid: a VM deleted and made
-        // again elsewhere has to wait for the old one's release).
-        Some(holder) if holder != ours => {
-            return Err(Error::conflict(format!(
-                "MAC {} is reserved in the fleet for VM '{}' on host '{}'",
-                Mac(mac),
-                holder.vm,
-                holder.host
-            ))
-            .with_hint(
-                "pick another MAC (or --mac auto); `vmctl fleet list` shows who has which",
-            ));
-        }
-        None if !ok => {
-            return Err(Error::conflict(format!(
-                "MAC {} changed hands in the fleet while it was being reserved",
-                Mac(mac)
-            ))
-            .with_hint("run the command again"));
-        }
-        // Ours now, or ours already.
-        _ => {}
-    }
-    if let Some(old) = release.filter(|old| *old != mac) {
+    reserve(
+        fleet,
+        vm,
+        &registry::mac_key(&Mac(mac).to_string()),
+        &format!("MAC {}", Mac(mac)),
+    )?;
+    if let Some(old) = release_old.filter(|old| *old != mac) {
         release_mac(fleet, vm, old)?;
     }
     Ok(())
+}
+
+/// Reserve `vm`'s static IP on its bridge network (if it has one), releasing `before`'s (the
+/// VM as it was) when that differs.
+pub fn reserve_ip(fleet: &Fleet, vm: &VmProfile, before: Option<&VmProfile>) -> Result<(), Error> {
+    let key = ip_key_of(vm);
+    if let Some(key) = &key {
+        let what = format!(
+            "address {} on network '{}'",
+            vm.network.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            vm.network.network.as_deref().unwrap_or_default()
+        );
+        reserve(fleet, vm, key, &what)?;
+    }
+    if let Some(old) = before
+        .and_then(ip_key_of)
+        .filter(|old| Some(old) != key.as_ref())
+    {
+        release(fleet, before.unwrap_or(vm), &old)?;
+    }
+    Ok(())
+}
+
+/// Release this VM's reservation of its static IP, if it has one.
+pub fn release_ip(fleet: &Fleet, vm: &VmProfile) -> Result<(), Error> {
+    match ip_key_of(vm) {
+        Some(key) => release(fleet, vm, &key),
+        None => Ok(()),
+    }
 }
 
 /// Make sure each VM of this host holds its MAC in the fleet (a VM made before the registry
@@ -385,24 +443,7 @@ pub fn ensure_reservations(fleet: &Fleet, snap: &Snapshot) -> Result<Vec<String>
 
 /// Release this VM's reservation of `mac` (only if it is this VM's).
 pub fn release_mac(fleet: &Fleet, vm: &VmProfile, mac: macaddr::MacAddr6) -> Result<(), Error> {
-    let ours = Reservation {
-        host: fleet.host.clone(),
-        vm: vm.name.clone(),
-        uuid: vm.uuid.clone(),
-    };
-    let key = registry::mac_key(&Mac(mac).to_string());
-    fleet
-        .etcd
-        .txn(
-            &[etcd::holds(
-                &key,
-                &serde_json::to_vec(&ours).unwrap_or_default(),
-            )],
-            &[etcd::delete_op(&key)],
-            &[],
-        )
-        .map(|_| ())
-        .map_err(|e| fleet.fail(e))
+    release(fleet, vm, &registry::mac_key(&Mac(mac).to_string()))
 }
 
 /// A host as `fleet hosts` shows it.

@@ -238,6 +238,36 @@ fn check_static_ip(
     others: &[VmProfile],
 ) -> Result<(), Error> {
     let Some(ip) = nic.ip else { return Ok(()) };
+    // On a named bridge network the address is the one the guest is set to itself: the LAN's
+    // DHCP server does not hand it out, so vmctl keeps it, shows it, refuses it to a second
+    // VM of that network, and with a fleet registry reserves it across hosts.
+    if let (Mode::Bridge, Some(network)) = (nic.mode, nic.network.as_deref()) {
+        if ip.is_unspecified()
+            || ip.is_broadcast()
+            || ip.is_loopback()
+            || ip.is_multicast()
+            || ip.is_link_local()
+        {
+            return Err(Error::invalid(
+                "static IP",
+                ip.to_string(),
+                "not an address a VM on a LAN can have",
+            )
+            .with_hint("give the unicast address the guest is configured with"));
+        }
+        if let Some(other) = others.iter().find(|o| {
+            o.network.ip == Some(ip)
+                && o.network.mode == Mode::Bridge
+                && o.network.network.as_deref() == Some(network)
+        }) {
+            return Err(Error::conflict(format!(
+                "{ip} is already VM '{}''s address on the {network} network",
+                other.name
+            ))
+            .with_hint("pick another address; `vmctl list` shows them"));
+        }
+        return Ok(());
+    }
     let Some(network) = nic.network_name() else {
         let flag = if asked_now {
             "--ip"
@@ -246,12 +276,12 @@ fn check_static_ip(
         };
         let reason = match nic.mode {
             Mode::Bridge => format!(
-                "{flag} is refused in bridge mode: the LAN's DHCP server decides the address"
+                "{flag} is refused in bridge mode without a named network: the LAN's DHCP server decides the address"
             ),
             _ => format!("{flag} needs a network, and a disconnected VM has none"),
         };
         return Err(Error::conflict(reason).with_hint(if asked_now {
-            "set a static IP only in shared or host mode; reserve the address on the LAN's DHCP server instead".to_owned()
+            "set a static IP in shared or host mode, or on a named bridge network (`vmctl network create lan -t bridge -i IF`, then --network lan --ip ADDRESS: the address the guest sets itself); or reserve it on the LAN's DHCP server".to_owned()
         } else {
             format!("add `--ip auto` to drop the static IP {ip}")
         }));

@@ -6,10 +6,12 @@ use clap::Args;
 use crate::cli::Ctx;
 use crate::cli::shared::network_flags::{NetworkFlags, controller_parser, mode_parser};
 use crate::cli::shared::view::nic_json;
-use crate::cli::shared::vm_change::{load_for_change, reserve_in_fleet, started_note};
+use crate::cli::shared::vm_change::{
+    load_for_change, reserve_in_fleet, started_note, unreserve_in_fleet,
+};
 use crate::error::Error;
 use crate::model::{Controller, Mode};
-use crate::settings::change::{NicChange, apply_nic_change, effective_mac};
+use crate::settings::change::{NicChange, apply_nic_change};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -164,20 +166,9 @@ fn apply(ctx: &Ctx, vm: &str, change: &NicChange, ignored: &[String]) -> Result<
     let before = profile.clone();
     let warnings = apply_nic_change(&mut profile, change, &settings, &others)?;
     if profile != before {
-        let old_mac = effective_mac(&before, &settings);
-        let fleet = reserve_in_fleet(ctx, &settings, &mut profile, Some(old_mac))?;
+        let fleet = reserve_in_fleet(ctx, &settings, &mut profile, Some(&before))?;
         if let Err(e) = ctx.store.save(&lock, &profile) {
-            if effective_mac(&profile, &settings) != old_mac
-                && let Some(fleet) = &fleet
-            {
-                // Back to the MAC it keeps: the new one released, the old one held again.
-                let _ = crate::fleet::reserve_mac(
-                    fleet,
-                    &before,
-                    old_mac,
-                    Some(effective_mac(&profile, &settings)),
-                );
-            }
+            unreserve_in_fleet(ctx, &settings, fleet.as_ref(), &profile, Some(&before));
             return Err(e);
         }
     }
