@@ -107,13 +107,7 @@ pub fn refuse_clashes(
         let clash = others.iter().find_map(|r| {
             r.port_forwards
                 .iter()
-                .find(|o| {
-                    o.protocol == pf.protocol
-                        && o.host_port == pf.host_port
-                        && (o.host_ip == pf.host_ip
-                            || o.host_ip.is_unspecified()
-                            || pf.host_ip.is_unspecified())
-                })
+                .find(|o| o.clashes_with(pf))
                 .map(|_| &r.name)
         });
         if let Some(other) = clash {
@@ -165,15 +159,6 @@ pub fn assign_auto_ports(
     others: &[StartedVm],
     base: u16,
 ) -> Result<Vec<String>, Error> {
-    let clashes = |pf: &PortForward, used: &[PortForward]| {
-        used.iter().any(|o| {
-            o.protocol == pf.protocol
-                && o.host_port == pf.host_port
-                && (o.host_ip == pf.host_ip
-                    || o.host_ip.is_unspecified()
-                    || pf.host_ip.is_unspecified())
-        })
-    };
     let mut used: Vec<PortForward> = others
         .iter()
         .flat_map(|r| r.port_forwards.iter().cloned())
@@ -186,7 +171,7 @@ pub fn assign_auto_ports(
         .collect();
     let mut notes = Vec::new();
     for pf in &mut vm.port_forwards {
-        if pf.auto_host_port && clashes(pf, &used) {
+        if pf.auto_host_port && used.iter().any(|o| o.clashes_with(pf)) {
             let taken: Vec<_> = used.iter().map(|o| (o.protocol, o.host_port)).collect();
             let port = next_free_port(&taken, pf.protocol, base).ok_or_else(|| {
                 Error::conflict(format!(

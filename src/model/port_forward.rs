@@ -39,6 +39,18 @@ pub struct PortForward {
     pub auto_host_port: bool,
 }
 
+impl PortForward {
+    /// Whether the two cannot both be forwarded at once: one protocol, one host port, and
+    /// host addresses that meet (one of them every address, or the same one).
+    pub fn clashes_with(&self, other: &PortForward) -> bool {
+        self.protocol == other.protocol
+            && self.host_port == other.host_port
+            && (self.host_ip == other.host_ip
+                || self.host_ip.is_unspecified()
+                || other.host_ip.is_unspecified())
+    }
+}
+
 /// What the user asked for before the host port is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortForwardRequest {

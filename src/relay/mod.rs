@@ -270,6 +270,18 @@ mod tests {
     const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const N: u32 = 50_000;
 
+    /// The policy of the VM at `me` on 192.168.64.0/24 behind the gateway .1.
+    fn test_policy(no_local: bool, me: Ipv4Addr) -> FramePolicy {
+        FramePolicy::new(
+            VM,
+            no_local,
+            Ipv4Addr::new(192, 168, 64, 1),
+            Some(GATEWAY_MAC),
+            "192.168.64.0/24".parse().unwrap(),
+            Some(me),
+        )
+    }
+
     /// 50,000 frames each way at once, every allowed one arrives, in order; forged ones are
     /// counted and never arrive.
     #[test]
@@ -278,14 +290,7 @@ mod tests {
         let (net_side, net_relay) = UnixDatagram::pair().unwrap();
         let me = Ipv4Addr::new(192, 168, 64, 50);
         let wan = Ipv4Addr::new(203, 0, 113, 2);
-        let policy = FramePolicy::new(
-            VM,
-            true,
-            Ipv4Addr::new(192, 168, 64, 1),
-            Some(GATEWAY_MAC),
-            "192.168.64.0/24".parse().unwrap(),
-            Some(me),
-        );
+        let policy = test_policy(true, me);
         let counts = Arc::new(Counts::default());
         let relay_counts = counts.clone();
         // Datagram sockets have no end of file: shutting the relay's ends down stops it.
@@ -499,14 +504,7 @@ mod tests {
         let (net_side, net_relay) = UnixDatagram::pair().unwrap();
         let me = Ipv4Addr::new(192, 168, 64, 50);
         let wan = Ipv4Addr::new(203, 0, 113, 2);
-        let policy = FramePolicy::new(
-            VM,
-            false,
-            Ipv4Addr::new(192, 168, 64, 1),
-            Some(GATEWAY_MAC),
-            "192.168.64.0/24".parse().unwrap(),
-            Some(me),
-        );
+        let policy = test_policy(false, me);
         let counts = Arc::new(Counts::default());
         let events = Arc::new(Mutex::new(Vec::new()));
         let (relay_counts, heard) = (counts.clone(), events.clone());

@@ -432,13 +432,7 @@ pub fn host_port_sharers(forward: &PortForward, others: &[VmProfile]) -> Vec<Str
             vm.network
                 .port_forwarding_rules
                 .iter()
-                .filter(|pf| {
-                    pf.protocol == forward.protocol
-                        && pf.host_port == forward.host_port
-                        && (pf.host_ip == forward.host_ip
-                            || pf.host_ip.is_unspecified()
-                            || forward.host_ip.is_unspecified())
-                })
+                .filter(|pf| pf.clashes_with(forward))
                 .map(|pf| format!("'{}' (rule '{}')", vm.name, pf.name))
         })
         .collect()
