@@ -22,11 +22,10 @@ pub struct Recording(Rc<Tape>);
 
 #[derive(Default)]
 pub struct Tape {
-    ops: RefCell<Vec<String>>,
+    log: crate::test_support::OpLog,
     links: RefCell<BTreeMap<String, u32>>,
     next_index: Cell<u32>,
     daemons: RefCell<BTreeSet<PathBuf>>,
-    fail: RefCell<Option<String>>,
     aliases: RefCell<BTreeMap<u32, String>>,
     masters: RefCell<BTreeMap<u32, u32>>,
     tables: Cell<bool>,
@@ -36,17 +35,17 @@ impl Recording {
     /// The operations so far, each `name args`; nft loads as `nft_load` + the text (a whole
     /// ruleset by its first line).
     pub fn ops(&self) -> Vec<String> {
-        self.0.ops.borrow().clone()
+        self.0.log.ops()
     }
 
     /// Forget the operations so far.
     pub fn clear(&self) {
-        self.0.ops.borrow_mut().clear();
+        self.0.log.clear();
     }
 
     /// The next operation whose record starts with `prefix` fails (once).
     pub fn fail_on(&self, prefix: &str) {
-        *self.0.fail.borrow_mut() = Some(prefix.to_owned());
+        self.0.log.fail_on(prefix);
     }
 
     /// Someone else's doing: the link `name` leaves its bridge.
@@ -65,18 +64,7 @@ impl Recording {
     }
 
     fn op(&self, record: String) -> Result<(), Error> {
-        let failing = self
-            .0
-            .fail
-            .borrow()
-            .as_ref()
-            .is_some_and(|prefix| record.starts_with(prefix.as_str()));
-        self.0.ops.borrow_mut().push(record.clone());
-        if failing {
-            *self.0.fail.borrow_mut() = None;
-            return Err(Error::host(record + ": injected failure", "a test"));
-        }
-        Ok(())
+        self.0.log.op(record)
     }
 
     fn add_link(&self, name: &str) -> u32 {

@@ -20,8 +20,7 @@ pub struct Recording(Rc<Tape>);
 
 #[derive(Default)]
 pub struct Tape {
-    ops: RefCell<Vec<String>>,
-    fail: RefCell<Option<String>>,
+    log: crate::test_support::OpLog,
     bootptab: RefCell<String>,
     /// pf's references, by token; pf is on while one is held.
     held: RefCell<BTreeSet<String>>,
@@ -43,16 +42,16 @@ impl Recording {
 
     /// The commands so far, each as it would run.
     pub fn ops(&self) -> Vec<String> {
-        self.0.ops.borrow().clone()
+        self.0.log.ops()
     }
 
     pub fn clear(&self) {
-        self.0.ops.borrow_mut().clear();
+        self.0.log.clear();
     }
 
     /// The next operation whose record starts with `prefix` fails (once).
     pub fn fail_on(&self, prefix: &str) {
-        *self.0.fail.borrow_mut() = Some(prefix.to_owned());
+        self.0.log.fail_on(prefix);
     }
 
     pub fn bootptab(&self) -> String {
@@ -78,18 +77,7 @@ impl Recording {
     }
 
     fn op(&self, record: String) -> Result<(), Error> {
-        let failing = self
-            .0
-            .fail
-            .borrow()
-            .as_ref()
-            .is_some_and(|prefix| record.starts_with(prefix.as_str()));
-        self.0.ops.borrow_mut().push(record.clone());
-        if failing {
-            *self.0.fail.borrow_mut() = None;
-            return Err(Error::host(record + ": injected failure", "a test"));
-        }
-        Ok(())
+        self.0.log.op(record)
     }
 
     fn command(&self, argv: &[String]) -> Result<(), Error> {
