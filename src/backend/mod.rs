@@ -439,13 +439,8 @@ pub trait Backend {
     }
 }
 
-/// The operating system vmctl runs on (where it has no backend, Linux's choices hold: a
-/// lease file per network, sysfs, `/proc/net/arp`).
-#[cfg(target_os = "macos")]
-pub const HOST_OS: Os = Os::Macos;
 /// The operating system vmctl runs on.
-#[cfg(not(target_os = "macos"))]
-pub const HOST_OS: Os = Os::Linux;
+pub use crate::sys::HOST_OS;
 
 /// A network range this host's backend cannot use, refused where it enters (`config`,
 /// `network create`, `network import`) rather than at start: on macOS, vmnet takes private

@@ -99,7 +99,7 @@ fn hosts(ctx: &Ctx, fleet: &Fleet) -> Result<(), Error> {
             &["host", "address", "vms", "status"],
             view.hosts.iter().map(|h| {
                 vec![
-                    h.host.clone(),
+                    crate::error::printable(&h.host),
                     h.address.map_or_else(|| "-".into(), |a| a.to_string()),
                     if h.alive {
                         h.vms.to_string()
@@ -122,14 +122,25 @@ fn hosts(ctx: &Ctx, fleet: &Fleet) -> Result<(), Error> {
     Ok(())
 }
 
-fn field<'a>(vm: &'a VmRecord, name: &str) -> Option<String> {
-    let text = |s: &'a str| Some(s.to_owned());
+/// The fields `fleet list -f` filters on.
+const FIELDS: [&str; 8] = [
+    "host", "name", "uuid", "mode", "network", "mac", "ip", "status",
+];
+
+/// A field of a record as a table shows it. Records come from other hosts: what they say is
+/// made printable, so no control character reaches the terminal.
+fn field(vm: &VmRecord, name: &str) -> Option<String> {
+    let text = |s: &str| Some(crate::error::printable(s));
     match name {
         "host" => text(&vm.host),
         "name" => text(&vm.name),
         "uuid" => text(&vm.uuid),
         "mode" => text(&vm.mode),
-        "network" => Some(vm.network.clone().unwrap_or_else(|| "-".into())),
+        "network" => Some(
+            vm.network
+                .as_deref()
+                .map_or_else(|| "-".into(), crate::error::printable),
+        ),
         "mac" => text(&vm.mac),
         "ip" => Some(vm.ip.map_or_else(|| "-".into(), |ip| ip.to_string())),
         "status" => text(&vm.status),
@@ -155,9 +166,9 @@ fn list(ctx: &Ctx, fleet: &Fleet, args: &ListArgs) -> Result<(), Error> {
             Error::invalid("fleet list filter", f.as_str(), "it needs FIELD=VALUE")
                 .with_hint("e.g. -f status=running -f host=build-01")
         })?;
-        if field(&dummy(), name).is_none() {
+        if !FIELDS.contains(&name) {
             return Err(Error::invalid("fleet list field", name, "no such field")
-                .with_hint("the fields are: host, name, uuid, mode, network, mac, ip, status"));
+                .with_hint(format!("the fields are: {}", FIELDS.join(", "))));
         }
         filters.push((name.to_owned(), value.to_owned()));
     }
@@ -186,7 +197,7 @@ fn list(ctx: &Ctx, fleet: &Fleet, args: &ListArgs) -> Result<(), Error> {
                     .map(|f| field(vm, f).unwrap_or_default())
                     .collect();
                 row.push(forwards_cell(vm));
-                row.push(vm.status.clone());
+                row.push(crate::error::printable(&vm.status));
                 row
             }),
         )
@@ -201,20 +212,6 @@ fn list(ctx: &Ctx, fleet: &Fleet, args: &ListArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn dummy() -> VmRecord {
-    VmRecord {
-        host: String::new(),
-        name: String::new(),
-        uuid: String::new(),
-        mode: String::new(),
-        network: None,
-        mac: String::new(),
-        ip: None,
-        forwards: Vec::new(),
-        status: String::new(),
-    }
-}
-
 fn show(ctx: &Ctx, fleet: &Fleet, args: &ShowArgs) -> Result<(), Error> {
     let (vm, host) = fleet::locate(fleet, &args.vm, args.host.as_deref())?;
     let reach = fleet::reach(&vm, host.as_ref());
@@ -223,24 +220,28 @@ fn show(ctx: &Ctx, fleet: &Fleet, args: &ShowArgs) -> Result<(), Error> {
     body["reach"] = json!(reach);
     ctx.out.data(&body, || {
         crate::output::field_table([
-            ("name", vm.name.clone()),
-            ("host", vm.host.clone()),
+            ("name", crate::error::printable(&vm.name)),
+            ("host", crate::error::printable(&vm.host)),
             (
                 "host address",
                 host.as_ref()
                     .and_then(|h| h.address)
                     .map_or_else(|| "-".into(), |a| a.to_string()),
             ),
-            ("mode", vm.mode.clone()),
-            ("mac", vm.mac.clone()),
+            ("mode", crate::error::printable(&vm.mode)),
+            ("mac", crate::error::printable(&vm.mac)),
             ("ip", vm.ip.map_or_else(|| "-".into(), |ip| ip.to_string())),
-            ("status", vm.status.clone()),
+            ("status", crate::error::printable(&vm.status)),
             (
                 "reach",
                 if reach.is_empty() {
                     "-".into()
                 } else {
-                    reach.join("\n")
+                    reach
+                        .iter()
+                        .map(|r| crate::error::printable(r))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 },
             ),
         ])
@@ -409,4 +410,30 @@ fn simulate(ctx: &Ctx, fleet: &Fleet, args: &SimulateArgs) -> Result<(), Error> 
         ),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another host's record that carries terminal escapes is shown without them.
+    #[test]
+    fn a_hostile_record_reaches_no_terminal() {
+        let vm = VmRecord {
+            host: "h\x1b]0;owned\x07".into(),
+            name: "web\x1b[2J".into(),
+            uuid: String::new(),
+            mode: "shared".into(),
+            network: Some("net\r".into()),
+            mac: "m".into(),
+            ip: None,
+            forwards: Vec::new(),
+            status: "running".into(),
+        };
+        for f in FIELDS {
+            let cell = field(&vm, f).unwrap();
+            assert!(!cell.chars().any(char::is_control), "{f}: {cell:?}");
+        }
+        assert_eq!(field(&vm, "colour"), None);
+    }
 }

@@ -384,20 +384,6 @@ impl Etcd {
         }
     }
 
-    /// Every key from `key` up to `range_end` (or only `key`), and the store's revision.
-    pub fn range(&self, key: &str, range_end: Option<&[u8]>) -> Result<(Vec<Kv>, i64), EtcdError> {
-        let mut body = json!({"key": b64(key.as_bytes())});
-        if let Some(end) = range_end {
-            body["range_end"] = Value::from(b64(end));
-        }
-        let answer = self.post("/v3/kv/range", &body)?;
-        let kvs = answer["kvs"]
-            .as_array()
-            .map(|kvs| kvs.iter().map(kv_of).collect())
-            .unwrap_or_default();
-        Ok((kvs, int(&answer["header"]["revision"])))
-    }
-
     /// Every key that starts with `prefix`, read in pages (a fleet's records are more than
     /// one answer should carry), all at the revision of the first page.
     pub fn range_prefix(&self, prefix: &str) -> Result<(Vec<Kv>, i64), EtcdError> {

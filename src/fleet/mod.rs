@@ -153,7 +153,9 @@ pub fn snapshot(store: &Store, settings: &Settings, host: &str) -> Result<Snapsh
                     (nic.mode == crate::model::Mode::Bridge)
                         .then(|| {
                             neighbours
-                                .get_or_insert_with(|| crate::discovery::neighbours(host_os()))
+                                .get_or_insert_with(|| {
+                                    crate::discovery::neighbours(crate::sys::HOST_OS)
+                                })
                                 .iter()
                                 .find(|n| n.mac == run.mac)
                                 .map(|n| n.ip)
@@ -181,14 +183,6 @@ pub fn snapshot(store: &Store, settings: &Settings, host: &str) -> Result<Snapsh
         });
     }
     Ok(Snapshot { vms })
-}
-
-fn host_os() -> crate::sys::Os {
-    if cfg!(target_os = "macos") {
-        crate::sys::Os::Macos
-    } else {
-        crate::sys::Os::Linux
-    }
 }
 
 /// Every key this host keeps alive under its lease, with its value.
@@ -304,11 +298,10 @@ fn ours(fleet: &Fleet, vm: &VmProfile) -> Reservation {
     }
 }
 
-/// Take `key` for `vm` in one transaction: it succeeds when no VM holds it (or this very VM
+/// Take `key` for `ours` in one transaction: it succeeds when no VM holds it (or this very VM
 /// does); otherwise the holder, named in the error (`what` says what is held).
-fn reserve(fleet: &Fleet, vm: &VmProfile, key: &str, what: &str) -> Result<(), Error> {
-    let ours = ours(fleet, vm);
-    let value = serde_json::to_vec(&ours).unwrap_or_default();
+fn reserve(fleet: &Fleet, ours: &Reservation, key: &str, what: &str) -> Result<(), Error> {
+    let value = serde_json::to_vec(ours).unwrap_or_default();
     let (ok, responses) = fleet
         .etcd
         .txn(
@@ -325,7 +318,7 @@ fn reserve(fleet: &Fleet, vm: &VmProfile, key: &str, what: &str) -> Result<(), E
         .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
         .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok());
     match holder {
-        Some(holder) if holder == ours => Ok(()),
+        Some(holder) if holder == *ours => Ok(()),
         // Held by another VM (or one of the same name with another uuid: a VM deleted and made
         // again elsewhere waits for the old one's release).
         Some(holder) => Err(Error::conflict(format!(
@@ -361,7 +354,7 @@ pub fn reserve_mac(
 ) -> Result<(), Error> {
     reserve(
         fleet,
-        vm,
+        &ours(fleet, vm),
         &registry::mac_key(&Mac(mac).to_string()),
         &format!("MAC {}", Mac(mac)),
     )?;
@@ -381,7 +374,7 @@ pub fn reserve_ip(fleet: &Fleet, vm: &VmProfile, before: Option<&VmProfile>) -> 
             vm.network.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             vm.network.network.as_deref().unwrap_or_default()
         );
-        reserve(fleet, vm, key, &what)?;
+        reserve(fleet, &ours(fleet, vm), key, &what)?;
     }
     if let Some(old) = before
         .and_then(ip_key_of)
@@ -411,31 +404,13 @@ pub fn ensure_reservations(fleet: &Fleet, snap: &Snapshot) -> Result<Vec<String>
             vm: vm.name.clone(),
             uuid: vm.uuid.clone(),
         };
-        let key = registry::mac_key(&vm.mac);
-        let (ok, responses) = fleet
-            .etcd
-            .txn(
-                &[etcd::absent(&key)],
-                &[etcd::put_op(
-                    &key,
-                    &serde_json::to_vec(&ours).unwrap_or_default(),
-                    0,
-                )],
-                &[etcd::get_op(&key)],
-            )
-            .map_err(|e| fleet.fail(e))?;
-        if ok {
-            continue;
-        }
-        let holder = responses
-            .first()
-            .and_then(|r| etcd::kvs_of_response(r).into_iter().next())
-            .and_then(|kv| serde_json::from_slice::<Reservation>(&kv.value).ok());
-        if let Some(holder) = holder.filter(|h| *h != ours) {
-            conflicts.push(format!(
-                "VM '{}' has MAC {}, which the fleet has reserved for VM '{}' on host '{}': the two must not run at once on one LAN; give one another MAC",
-                vm.name, vm.mac, holder.vm, holder.host
-            ));
+        let what = format!("MAC {} of VM '{}'", vm.mac, vm.name);
+        match reserve(fleet, &ours, &registry::mac_key(&vm.mac), &what) {
+            Ok(()) => {}
+            Err(Error::Conflict { message, .. }) => conflicts.push(format!(
+                "{message}: the two must not run at once on one LAN; give one another MAC"
+            )),
+            Err(e) => return Err(e),
         }
     }
     Ok(conflicts)
@@ -476,37 +451,32 @@ pub fn read_fleet(fleet: &Fleet) -> Result<FleetView, Error> {
 
 /// The records of a range over `hosts/`, read. Pure.
 pub fn view_of(kvs: &[Kv], revision: i64) -> FleetView {
+    fn host_view<'a>(hosts: &'a mut BTreeMap<String, HostView>, host: &str) -> &'a mut HostView {
+        hosts.entry(host.to_owned()).or_insert_with(|| HostView {
+            host: host.to_owned(),
+            address: None,
+            vms: 0,
+            alive: false,
+            seen: None,
+            agent_started: None,
+        })
+    }
     let mut hosts: BTreeMap<String, HostView> = BTreeMap::new();
     let mut vms = Vec::new();
-    let entry = |hosts: &mut BTreeMap<String, HostView>, host: &str| {
-        hosts
-            .entry(host.to_owned())
-            .or_insert_with(|| HostView {
-                host: host.to_owned(),
-                address: None,
-                vms: 0,
-                alive: false,
-                seen: None,
-                agent_started: None,
-            })
-            .clone()
-    };
     for kv in kvs {
         match parse_host_key(&kv.key) {
             Some(HostKey::Info { host }) => {
-                let mut view = entry(&mut hosts, host);
+                let view = host_view(&mut hosts, host);
                 if let Ok(record) = serde_json::from_slice::<HostRecord>(&kv.value) {
                     view.address = record.address;
                     view.vms = record.vms;
                     view.agent_started = Some(record.agent_started);
                 }
                 view.alive = true;
-                hosts.insert(host.to_owned(), view);
             }
             Some(HostKey::Seen { host }) => {
-                let mut view = entry(&mut hosts, host);
-                view.seen = String::from_utf8_lossy(&kv.value).trim().parse().ok();
-                hosts.insert(host.to_owned(), view);
+                host_view(&mut hosts, host).seen =
+                    String::from_utf8_lossy(&kv.value).trim().parse().ok();
             }
             Some(HostKey::Vms { .. }) => {
                 if let Ok(records) = serde_json::from_slice::<Vec<VmRecord>>(&kv.value) {

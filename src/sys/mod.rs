@@ -9,8 +9,16 @@ pub mod process;
 
 pub use boot::boot_id;
 
+/// The operating system vmctl runs on (where it has no backend, Linux's choices hold: a
+/// lease file per network, sysfs, `/proc/net/arp`).
+#[cfg(target_os = "macos")]
+pub const HOST_OS: Os = Os::Macos;
+/// The operating system vmctl runs on.
+#[cfg(not(target_os = "macos"))]
+pub const HOST_OS: Os = Os::Linux;
+
 /// The operating systems vmctl has a backend for. Code below `backend/` takes one as a value
-/// (`backend::HOST_OS` is this machine's), so both platforms' choices are testable anywhere.
+/// (`HOST_OS` is this machine's), so both platforms' choices are testable anywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Os {
     Linux,
