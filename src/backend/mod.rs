@@ -5,6 +5,8 @@
 //!
 //! A backend receives resolved values (profiles, settings, the `Plan`), never flags.
 
+#[cfg(test)]
+pub mod oplog;
 #[cfg(all(test, target_os = "linux"))]
 pub mod recording;
 

@@ -22,7 +22,7 @@ pub struct Recording(Rc<Tape>);
 
 #[derive(Default)]
 pub struct Tape {
-    log: crate::test_support::OpLog,
+    log: crate::backend::oplog::OpLog,
     links: RefCell<BTreeMap<String, u32>>,
     next_index: Cell<u32>,
     daemons: RefCell<BTreeSet<PathBuf>>,

@@ -20,7 +20,7 @@ pub struct Recording(Rc<Tape>);
 
 #[derive(Default)]
 pub struct Tape {
-    log: crate::test_support::OpLog,
+    log: crate::backend::oplog::OpLog,
     bootptab: RefCell<String>,
     /// pf's references, by token; pf is on while one is held.
     held: RefCell<BTreeSet<String>>,
